@@ -1,0 +1,49 @@
+# Seatscore. `make` alone lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SEED ?= 1
+DB ?= data/seatscore.duckdb
+STAMP := $(VENV)/.installed
+
+.PHONY: help install demo-data build reports test lint format lab clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install Seatscore with pinned dependencies
+
+demo-data: $(STAMP) ## Write the simulated ledgers for every contract to data/demo/ (SEED=1)
+	$(BIN)/seatscore demo-data --seed $(SEED)
+
+build: demo-data ## Load contracts and demo ledgers into data/seatscore.duckdb
+	$(BIN)/seatscore build --db $(DB)
+
+reports: build ## Build everything and render every contract-month report into reports/
+	$(BIN)/seatscore render --db $(DB) --month all
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## Lint and check formatting with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lab: build ## Open the notebooks in JupyterLab
+	$(BIN)/jupyter lab notebooks/
+
+clean: ## Remove built data, reports and the virtual environment
+	rm -rf $(VENV) data/demo $(DB) $(DB).wal reports/*/ reports/index.html

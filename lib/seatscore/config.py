@@ -1,0 +1,31 @@
+"""Every path Seatscore uses, built from the project root (cookiecutter-data-science style).
+
+The root is the folder holding ``pyproject.toml``; override it with ``SEATSCORE_ROOT``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+"""All contract times are Beijing time."""
+
+
+def project_root() -> Path:
+    env = os.environ.get("SEATSCORE_ROOT")
+    if env:
+        return Path(env).resolve()
+    return Path(__file__).resolve().parents[2]
+
+
+ROOT = project_root()
+PARAMS_DIR = ROOT / "params"
+CONTRACTS_DIR = PARAMS_DIR / "contracts"
+DATA_DIR = ROOT / "data"
+DEMO_DIR = DATA_DIR / "demo"
+DEFAULT_DB = DATA_DIR / "seatscore.duckdb"
+NOTEBOOKS_DIR = ROOT / "notebooks"
+REPORT_NOTEBOOK = NOTEBOOKS_DIR / "contract_report.ipynb"
+REPORTS_DIR = ROOT / "reports"

@@ -1,0 +1,445 @@
+"""Contract terms as data: the schema of ``params/contracts/<contract_id>.yaml`` and its loader.
+
+Every commercial term carries the clause it comes from (``clause: 附件二 第四章 一 1``). A term the
+contract leaves unstated is written explicitly as ``value: null`` with a ``note`` saying so; the rule
+it feeds is then reported as not assessable. Nothing here invents a number.
+
+Units: money in CNY (``*_cny``, :class:`~decimal.Decimal`, tax included unless ``tax_included`` says
+otherwise); points on the 100-point sheet; shares as 0–1 (``*_share``); durations in minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Generic, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from seatscore import config
+from seatscore.errors import ContractFileError, UnknownContract
+
+T = TypeVar("T")
+
+Clause = Annotated[str, Field(min_length=1, description="Where in the contract, e.g. 附件二 第四章 一 1")]
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+Share = Annotated[Decimal, Field(ge=0, le=1, description="A share 0–1, not a percent")]
+Money = Annotated[Decimal, Field(ge=0, decimal_places=2, description="CNY, to the fen")]
+Points = Annotated[Decimal, Field(ge=0, le=100, description="Points on the 100-point sheet")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Term(_Model, Generic[T]):
+    """One contract term: its value and the clause it comes from, or ``null`` and why.
+
+    ``value`` must be written out (a missing key is an error, so "not stated" is always a decision
+    someone made). A stated value needs ``clause``; an unstated one needs ``note``.
+    """
+
+    value: T | None
+    clause: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _stated_or_explained(self) -> Term[T]:
+        if self.value is None and not self.note:
+            raise ValueError("value is null: add a note saying the contract does not state it")
+        if self.value is not None and not self.clause:
+            raise ValueError("value is stated: add the clause it comes from")
+        return self
+
+    @property
+    def stated(self) -> bool:
+        return self.value is not None
+
+
+class Party(_Model):
+    name: str
+    clause: Clause
+
+
+class ServicePeriod(_Model):
+    """First and last day of service, both inclusive (Beijing time)."""
+
+    start: date
+    end: date
+    clause: Clause
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ServicePeriod:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class SigningDate(_Model):
+    date: date | None
+    clause: Clause
+    note: str | None = None
+
+
+class ShiftPattern(_Model):
+    """Days per week × hours per day a post must be covered (5×8, 7×24, 7×8)."""
+
+    days_per_week: int = Field(ge=1, le=7)
+    hours_per_day: int = Field(ge=1, le=24)
+
+    @property
+    def hours_per_week(self) -> int:
+        return self.days_per_week * self.hours_per_day
+
+    @property
+    def label(self) -> str:
+        return f"{self.days_per_week}×{self.hours_per_day}"
+
+
+class Post(_Model):
+    """A staffed position (岗位/座席) with its minimum headcount and shift pattern."""
+
+    post_id: Identifier
+    name_zh: str
+    min_headcount: Term[int]
+    shift_pattern: Term[ShiftPattern]
+    clause: Clause
+
+
+class PaymentMilestone(_Model):
+    """One payment: a share of the amount and/or a fixed amount, due as ``due_zh`` says.
+
+    ``at_most`` marks an amount the contract states as a ceiling (004's final payment).
+    """
+
+    label_zh: str
+    share: Share | None = None
+    amount_cny: Money | None = None
+    at_most: bool = False
+    due_zh: str
+    clause: Clause
+    note: str | None = None
+
+
+class CostLine(_Model):
+    """One line of a stated cost breakdown (004 九)."""
+
+    name_zh: str
+    amount_cny: Money
+    clause: Clause
+
+
+class Category(_Model):
+    """A section of the points sheet; ``cap_points`` is the most it can lose (扣完为止)."""
+
+    category_id: Identifier
+    name_zh: str
+    cap_points: Points | None = None
+    parent: Identifier | None = None
+    clause: Clause
+
+
+RuleKind = Literal["per_occurrence", "discretionary", "below_target", "staffing_daily"]
+
+
+class RuleItem(_Model):
+    """One deduction item of the monthly points sheet.
+
+    Kinds:
+
+    - ``per_occurrence``: ``points`` per ``unit_zh`` (per ticket, per person, per time).
+    - ``discretionary``: the buyer sets the points per case within ``points_min``–``points_max``; the
+      assessed value is recorded in the deductions ledger. Bounds may be unstated.
+    - ``below_target``: ``points`` per ``step_pct_points`` percentage points a measured share falls
+      short of ``target_share``; capped by the item's category.
+    - ``staffing_daily``: ``points`` per post-day on which present staff fall below
+      ``threshold_share`` of the post's minimum headcount.
+    """
+
+    item_id: Identifier
+    category: Identifier
+    name_zh: str
+    kind: RuleKind
+    unit_zh: str
+    points: Points | None = None
+    points_min: Points | None = None
+    points_max: Points | None = None
+    target_share: Term[Decimal] | None = None
+    step_pct_points: Decimal | None = None
+    threshold_share: Share | None = None
+    measure: str | None = Field(
+        default=None, description="For below_target: the ticket measure, e.g. dispatch_accuracy"
+    )
+    clause: Clause
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> RuleItem:
+        needs = {
+            "per_occurrence": ["points"],
+            "discretionary": [],
+            "below_target": ["points", "target_share", "step_pct_points", "measure"],
+            "staffing_daily": ["points", "threshold_share"],
+        }[self.kind]
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"kind {self.kind} needs {', '.join(missing)}")
+        return self
+
+
+class Assessment(_Model):
+    """The monthly 100-point sheet: score = ``max_points`` − deductions, each category capped."""
+
+    max_points: Points = Decimal(100)
+    scoring_zh: str
+    clause: Clause
+    categories: list[Category]
+    items: list[RuleItem]
+
+    @model_validator(mode="after")
+    def _references(self) -> Assessment:
+        ids = [c.category_id for c in self.categories]
+        if len(set(ids)) != len(ids):
+            raise ValueError("category ids repeat")
+        for c in self.categories:
+            if c.parent is not None and c.parent not in ids:
+                raise ValueError(f"category {c.category_id}: parent {c.parent!r} is not a category")
+        item_ids = [i.item_id for i in self.items]
+        if len(set(item_ids)) != len(item_ids):
+            raise ValueError("item ids repeat")
+        for item in self.items:
+            if item.category not in ids:
+                raise ValueError(f"item {item.item_id}: category {item.category!r} is not defined")
+        return self
+
+    def item(self, item_id: str) -> RuleItem:
+        for item in self.items:
+            if item.item_id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def category_chain(self, category_id: str) -> list[Category]:
+        """The category and its ancestors, innermost first."""
+        by_id = {c.category_id: c for c in self.categories}
+        chain = []
+        current: str | None = category_id
+        while current is not None:
+            chain.append(by_id[current])
+            current = by_id[current].parent
+        return chain
+
+
+class FeeFormula(_Model):
+    """How lost points become money off the monthly fee.
+
+    - ``cny_per_point``: ``cny_per_point`` CNY per point lost (000 附件二 第三章 二).
+    - ``share_of_monthly_fee``: monthly fee × points lost / 100 (003 一 (四)).
+    - ``none``: the contract has no points sheet; only penalties reduce the fee.
+    """
+
+    kind: Literal["cny_per_point", "share_of_monthly_fee", "none"]
+    cny_per_point: Money | None = None
+    clause: Clause
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _rate(self) -> FeeFormula:
+        if self.kind == "cny_per_point" and self.cny_per_point is None:
+            raise ValueError("kind cny_per_point needs cny_per_point")
+        return self
+
+
+class StaffingPenalty(_Model):
+    """CNY per missing person per day (a staffing gap, 缺岗), after an optional grace period."""
+
+    kind: Literal["cny_per_person_day"] = "cny_per_person_day"
+    rate_cny: Term[Decimal]
+    grace_working_days: int = Field(default=0, ge=0)
+    clause: Clause
+    note: str | None = None
+
+
+class Penalty(_Model):
+    """A money penalty (违约金/扣款) for an incident, per ``unit_zh``.
+
+    Exactly one way of sizing it: a fixed ``amount_cny``, a range ``amount_min_cny``–
+    ``amount_max_cny`` the buyer chooses within, or ``share_of_amount`` of the contract amount.
+    """
+
+    penalty_id: Identifier
+    name_zh: str
+    unit_zh: str
+    amount_cny: Money | None = None
+    amount_min_cny: Money | None = None
+    amount_max_cny: Money | None = None
+    share_of_amount: Share | None = None
+    clause: Clause
+    note: str | None = None
+
+
+class TerminationTrigger(_Model):
+    """When the buyer may end the contract.
+
+    ``consecutive_months_below``: ``months`` consecutive monthly scores under ``threshold_points``.
+    ``months_below_within``: ``months`` scores under the threshold within ``window_months``.
+    ``other``: described by ``text_zh`` only.
+    """
+
+    trigger_id: Identifier
+    kind: Literal["consecutive_months_below", "months_below_within", "other"]
+    threshold_points: Points | None = None
+    months: int | None = Field(default=None, ge=1)
+    window_months: int | None = Field(default=None, ge=1)
+    text_zh: str
+    clause: Clause
+
+    @model_validator(mode="after")
+    def _fields(self) -> TerminationTrigger:
+        if self.kind != "other" and (self.threshold_points is None or self.months is None):
+            raise ValueError(f"kind {self.kind} needs threshold_points and months")
+        if self.kind == "months_below_within" and self.window_months is None:
+            raise ValueError("kind months_below_within needs window_months")
+        return self
+
+
+class ServiceLevelTarget(_Model):
+    """A service-level target: a time limit, a rate target, or both.
+
+    ``limit_minutes`` is the time limit (dispatch within 10 minutes); ``target_share`` the share
+    that must meet it or the rate to reach (0–1). Either may be unstated.
+    """
+
+    target_id: Identifier
+    name_zh: str
+    metric: str
+    limit_minutes: Term[Decimal] | None = None
+    target_share: Term[Decimal] | None = None
+    clause: Clause
+    note: str | None = None
+
+
+class Contract(_Model):
+    """One outsourced service contract, as its params file states it."""
+
+    contract_id: Identifier
+    title_zh: str
+    source_seed: str
+    buyer: Party
+    vendor: Party
+    amount_cny: Term[Decimal]
+    amount_in_words: Term[str]
+    tax_included: Term[bool]
+    settled_at_actual_cost: Term[bool]
+    service_period: ServicePeriod
+    signing_dates: list[SigningDate]
+    minimum_headcount: Term[int]
+    posts: list[Post]
+    payments: list[PaymentMilestone]
+    cost_breakdown: list[CostLine] = []
+    assessment: Term[Assessment]
+    fee_formula: FeeFormula
+    staffing_penalties: list[StaffingPenalty]
+    penalties: list[Penalty]
+    termination_triggers: list[TerminationTrigger]
+    service_level_targets: list[ServiceLevelTarget]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Contract:
+        post_ids = [p.post_id for p in self.posts]
+        if len(set(post_ids)) != len(post_ids):
+            raise ValueError("post ids repeat")
+        amount = self.amount_cny.value
+        if amount is not None:
+            paid = [m.amount_cny for m in self.payments]
+            if paid and all(a is not None for a in paid) and sum(paid, Decimal(0)) != amount:
+                raise ValueError(f"payments add up to {sum(paid)} CNY, not the amount {amount}")
+            if self.cost_breakdown:
+                total = sum((c.amount_cny for c in self.cost_breakdown), Decimal(0))
+                if total != amount:
+                    raise ValueError(f"cost breakdown adds up to {total} CNY, not {amount}")
+        if self.fee_formula.kind != "none" and not self.assessment.stated:
+            raise ValueError(f"fee formula {self.fee_formula.kind} needs an assessment")
+        return self
+
+    @property
+    def seats(self) -> int | None:
+        """The minimum headcount, if the contract states one."""
+        return self.minimum_headcount.value
+
+    @property
+    def covered_seat_hours_per_week(self) -> int | None:
+        """Σ over posts of days × hours per week a post must be covered; None if any is unstated."""
+        patterns = [p.shift_pattern.value for p in self.posts]
+        if not patterns or any(sp is None for sp in patterns):
+            return None
+        return sum(sp.hours_per_week for sp in patterns if sp is not None)
+
+    def post(self, post_id: str) -> Post:
+        for p in self.posts:
+            if p.post_id == post_id:
+                return p
+        raise KeyError(post_id)
+
+
+def _format_validation_error(path: Path, error: ValidationError) -> str:
+    lines = [f"{path}: {error.error_count()} problem(s) in the contract params file"]
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        lines.append(f"  - field {field}: {problem['msg']}")
+    lines.append("Fix the file (see params/contracts/README.md for the fields) and run again.")
+    return "\n".join(lines)
+
+
+def load_contract(path: Path | str) -> Contract:
+    """Read and validate one params file.
+
+    Raises
+    ------
+    ContractFileError
+        The file is missing, is not YAML, or fails validation; the message names the file and
+        every offending field, or the contract id does not match the file name.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ContractFileError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise ContractFileError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ContractFileError(f"{path}: expected a mapping of contract terms at the top level")
+    try:
+        contract = Contract.model_validate(raw)
+    except ValidationError as exc:
+        raise ContractFileError(_format_validation_error(path, exc)) from exc
+    if contract.contract_id != path.stem:
+        raise ContractFileError(
+            f"{path}: field contract_id is {contract.contract_id!r} but the file is named "
+            f"{path.name!r}; name the file <contract_id>.yaml"
+        )
+    return contract
+
+
+def load_contracts(directory: Path | str | None = None) -> dict[str, Contract]:
+    """Every ``*.yaml`` in ``directory`` (default ``params/contracts``), keyed by contract id."""
+    directory = Path(directory) if directory is not None else config.CONTRACTS_DIR
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise ContractFileError(f"{directory}: no contract params files (*.yaml) found")
+    return {c.contract_id: c for c in (load_contract(f) for f in files)}
+
+
+def get_contract(contract_id: str, directory: Path | str | None = None) -> Contract:
+    """One contract by id. Raises :class:`UnknownContract` naming the ids that exist."""
+    contracts = load_contracts(directory)
+    if contract_id not in contracts:
+        known = ", ".join(sorted(contracts))
+        raise UnknownContract(f"no contract {contract_id!r}; known contracts: {known}")
+    return contracts[contract_id]
+
+
+def params_sha256(path: Path | str) -> str:
+    """SHA-256 of a params file's bytes, for provenance."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

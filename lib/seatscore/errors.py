@@ -1,0 +1,33 @@
+"""One exception hierarchy. Every message says what was wrong, where, and what to do."""
+
+from __future__ import annotations
+
+
+class SeatscoreError(Exception):
+    """Base of every error Seatscore raises on purpose."""
+
+
+class ContractFileError(SeatscoreError):
+    """A contract params file is unreadable or fails validation.
+
+    The message names the file and each offending field (``posts.0.min_headcount.value``).
+    """
+
+
+class LedgerError(SeatscoreError):
+    """A ledger file (staffing, deductions, tickets) is missing or has bad rows.
+
+    The message names the file, the row (1-based, header is row 1) and the column.
+    """
+
+
+class CalendarNotAvailable(SeatscoreError):
+    """The official working-day calendar for a year is not known to Seatscore."""
+
+
+class UnknownContract(SeatscoreError):
+    """A contract id that no params file defines."""
+
+
+class ReportError(SeatscoreError):
+    """A report could not be rendered; carries the contract, the month and the cause."""
