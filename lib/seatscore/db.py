@@ -1,0 +1,274 @@
+"""The DuckDB database: contracts and ledgers, loaded in one transaction.
+
+Tables (money in CNY as DECIMAL(14,2); points as DECIMAL(7,2); times are Beijing wall-clock time,
+stored as TIMESTAMP without zone):
+
+- ``contracts``: one row per params file, with its SHA-256 and the validated terms as JSON.
+- ``posts``: posts with minimum headcount (NULL = not stated) and shift pattern.
+- ``staffing_daily``, ``deduction_events``, ``penalty_events``, ``tickets``: the ledgers, with
+  ``source`` naming where each row came from (``demo`` for the simulated ledgers).
+- ``loads``: one row per ledger file loaded: path, SHA-256, row count, source, time.
+
+:func:`build` is idempotent: it replaces the contracts and the rows of the sources it loads, inside
+one transaction, so a failure leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from seatscore import config
+from seatscore.contracts import Contract, params_sha256
+from seatscore.ledgers import KINDS, LedgerKind, check_references, read_ledger
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS contracts (
+    contract_id VARCHAR PRIMARY KEY,
+    title_zh VARCHAR NOT NULL,
+    buyer VARCHAR NOT NULL,
+    vendor VARCHAR NOT NULL,
+    amount_cny DECIMAL(14, 2),          -- NULL: not stated
+    service_start DATE NOT NULL,        -- inclusive
+    service_end DATE NOT NULL,          -- inclusive
+    minimum_headcount INTEGER,          -- NULL: not stated
+    params_file VARCHAR NOT NULL,
+    params_sha256 VARCHAR NOT NULL,
+    terms_json JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS posts (
+    contract_id VARCHAR NOT NULL,
+    post_id VARCHAR NOT NULL,
+    name_zh VARCHAR NOT NULL,
+    min_headcount INTEGER,              -- NULL: not stated
+    days_per_week INTEGER,              -- shift pattern; NULL: not stated
+    hours_per_day INTEGER,
+    PRIMARY KEY (contract_id, post_id)
+);
+CREATE TABLE IF NOT EXISTS staffing_daily (
+    contract_id VARCHAR NOT NULL,
+    service_date DATE NOT NULL,
+    post_id VARCHAR NOT NULL,
+    required INTEGER NOT NULL,          -- persons
+    present INTEGER NOT NULL,           -- persons
+    note VARCHAR,
+    source VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deduction_events (
+    contract_id VARCHAR NOT NULL,
+    event_date DATE NOT NULL,
+    item_id VARCHAR NOT NULL,
+    occurrences INTEGER NOT NULL,
+    assessed_points DECIMAL(7, 2),      -- points per occurrence, discretionary items only
+    note VARCHAR,
+    source VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS penalty_events (
+    contract_id VARCHAR NOT NULL,
+    event_date DATE NOT NULL,
+    penalty_id VARCHAR NOT NULL,
+    occurrences INTEGER NOT NULL,
+    assessed_amount_cny DECIMAL(14, 2), -- CNY per occurrence, range penalties only
+    note VARCHAR,
+    source VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tickets (
+    contract_id VARCHAR NOT NULL,
+    ticket_id VARCHAR NOT NULL,
+    received_at TIMESTAMP NOT NULL,     -- Beijing time
+    dispatched_at TIMESTAMP,
+    replied_at TIMESTAMP,
+    closed_at TIMESTAMP,
+    priority VARCHAR NOT NULL,          -- urgent | ordinary
+    category VARCHAR NOT NULL,
+    district VARCHAR,
+    channel VARCHAR,
+    callback_done BOOLEAN,
+    satisfied BOOLEAN,
+    dispatch_correct BOOLEAN,
+    source VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS loads (
+    path VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    rows BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL        -- Beijing time
+);
+"""
+
+LEDGER_TABLES = tuple(kind.table for kind in KINDS.values())
+DEMO_SOURCE = "demo"
+
+
+@contextmanager
+def connect(path: Path | str = config.DEFAULT_DB, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database (creating its folder), closing it afterwards."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.register("_incoming", frame.to_arrow())
+    try:
+        columns = ", ".join(frame.columns)
+        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+def _contract_frames(contracts: dict[str, Contract]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    contract_rows, post_rows = [], []
+    for cid, c in sorted(contracts.items()):
+        params_file = config.CONTRACTS_DIR / f"{cid}.yaml"
+        contract_rows.append(
+            {
+                "contract_id": cid,
+                "title_zh": c.title_zh,
+                "buyer": c.buyer.name,
+                "vendor": c.vendor.name,
+                "amount_cny": c.amount_cny.value,
+                "service_start": c.service_period.start,
+                "service_end": c.service_period.end,
+                "minimum_headcount": c.minimum_headcount.value,
+                "params_file": str(params_file.relative_to(config.ROOT)),
+                "params_sha256": params_sha256(params_file) if params_file.exists() else "",
+                "terms_json": c.model_dump_json(),
+            }
+        )
+        for p in c.posts:
+            sp = p.shift_pattern.value
+            post_rows.append(
+                {
+                    "contract_id": cid,
+                    "post_id": p.post_id,
+                    "name_zh": p.name_zh,
+                    "min_headcount": p.min_headcount.value,
+                    "days_per_week": sp.days_per_week if sp else None,
+                    "hours_per_day": sp.hours_per_day if sp else None,
+                }
+            )
+    contracts_frame = pl.DataFrame(
+        contract_rows,
+        schema_overrides={"amount_cny": pl.Decimal(14, 2), "minimum_headcount": pl.Int32},
+    )
+    posts_frame = pl.DataFrame(
+        post_rows,
+        schema_overrides={c: pl.Int32 for c in ("min_headcount", "days_per_week", "hours_per_day")},
+    )
+    return contracts_frame, posts_frame
+
+
+def read_ledger_folder(
+    folder: Path, contracts: dict[str, Contract]
+) -> list[tuple[LedgerKind, Path, pl.DataFrame]]:
+    """Read and check every ledger CSV under ``folder`` (any depth), by file name.
+
+    Raises :class:`~seatscore.errors.LedgerError` at the first file with problems.
+    """
+    found = []
+    for kind in KINDS.values():
+        for path in sorted(folder.rglob(kind.file_name)):
+            frame = read_ledger(path, kind)
+            check_references(path, kind, frame, contracts)
+            found.append((kind, path, frame))
+    return found
+
+
+def build(
+    db_path: Path | str,
+    contracts: dict[str, Contract],
+    demo_dir: Path | None = config.DEMO_DIR,
+) -> dict[str, int]:
+    """Load the contracts, and the demo ledgers unless ``demo_dir`` is None, into ``db_path``.
+
+    Every file is read and checked before the database is touched; the writes run in one
+    transaction. Contracts are replaced; ledger rows from the demo source are replaced (or, with
+    ``demo_dir=None``, removed); rows from any other source are kept. Returns rows per table.
+
+    Raises :class:`~seatscore.errors.LedgerError` (bad ledger rows) or
+    :class:`FileNotFoundError` (no demo data: run ``seatscore demo-data`` first); the database is
+    then unchanged.
+    """
+    ledgers: list[tuple[LedgerKind, Path, pl.DataFrame]] = []
+    if demo_dir is not None:
+        if not demo_dir.is_dir():
+            raise FileNotFoundError(
+                f"{demo_dir}: no demo ledgers; run `seatscore demo-data` first, or build with --no-demo"
+            )
+        ledgers = read_ledger_folder(demo_dir, contracts)
+    contracts_frame, posts_frame = _contract_frames(contracts)
+    loaded_at = dt.datetime.now(config.TIMEZONE).replace(tzinfo=None)
+    with connect(db_path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(SCHEMA)
+            con.execute("DELETE FROM contracts")
+            con.execute("DELETE FROM posts")
+            _insert(con, "contracts", contracts_frame)
+            _insert(con, "posts", posts_frame)
+            for table in LEDGER_TABLES:
+                con.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
+            con.execute("DELETE FROM loads WHERE source = ?", [DEMO_SOURCE])
+            for kind, path, frame in ledgers:
+                _insert(con, kind.table, frame.with_columns(pl.lit(DEMO_SOURCE).alias("source")))
+                _insert(
+                    con,
+                    "loads",
+                    pl.DataFrame(
+                        {
+                            "path": [_display_path(path)],
+                            "kind": [kind.name],
+                            "sha256": [hashlib.sha256(path.read_bytes()).hexdigest()],
+                            "rows": [frame.height],
+                            "source": [DEMO_SOURCE],
+                            "loaded_at": [loaded_at],
+                        }
+                    ),
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return {
+            table: con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            for table in ("contracts", "posts", *LEDGER_TABLES)
+        }
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(config.ROOT))
+    except ValueError:
+        return str(path)
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, **params: object) -> pl.DataFrame:
+    """Run ``sql`` with named, bound parameters (``$contract_id``) and return a Polars frame."""
+    return con.sql(sql, params=params or None).pl()
+
+
+def ledger(
+    con: duckdb.DuckDBPyConnection, kind: str, contract_id: str
+) -> pl.DataFrame:
+    """One contract's rows of a ledger kind, with the kind's canonical columns."""
+    spec = KINDS[kind]
+    columns = ", ".join(c.name for c in spec.columns)
+    return query(
+        con,
+        f"SELECT {columns} FROM {spec.table} WHERE contract_id = $contract_id",
+        contract_id=contract_id,
+    )

@@ -1,0 +1,290 @@
+"""Deterministic simulated ledgers for every contract's whole service period.
+
+The seeds hold no performance data, so the demo writes, per contract, the same four ledgers a buyer
+keeps (:mod:`seatscore.ledgers`): daily staffing, assessment deductions, money penalties and tickets.
+The same ``seed`` gives byte-identical files. Simulation settings (volumes, rosters, how often
+things go wrong) are in ``params/demo.yaml``, apart from the contract terms; every report built from
+these files says that the performance data are simulated.
+
+Consistency: deductions for late and wrong dispatch (000) are the very tickets that were late or
+wrong, so the deduction ledger and the tickets agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import yaml
+
+from seatscore import config
+from seatscore.contracts import Contract
+from seatscore.ledgers import DEDUCTIONS, PENALTIES, STAFFING, TICKETS, LedgerKind
+from seatscore.periods import is_working_day
+
+DEMO_PARAMS = config.PARAMS_DIR / "demo.yaml"
+
+# Relative ticket arrivals by hour of day (Beijing time), peaking mid-morning and mid-afternoon.
+_HOURLY = np.array(
+    [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 4.5, 6.5, 7, 6.5, 4.5, 4.5, 6, 6.5, 6, 5, 3.5, 3, 2.8, 2.4, 1.8, 1.3]
+)
+_URGENT_SHARE = 0.05
+# Items whose events come from the tickets rather than from chance.
+_TICKET_DERIVED_ITEMS = {"late_dispatch": "late", "wrong_dispatch": "wrong"}
+_DISPATCH_LIMIT_MINUTES = 10
+
+
+def load_demo_params(path: Path = DEMO_PARAMS) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["contracts"]
+
+
+def _days(contract: Contract) -> list[dt.date]:
+    period = contract.service_period
+    return [
+        period.start + dt.timedelta(days=i) for i in range((period.end - period.start).days + 1)
+    ]
+
+
+def simulate_staffing(contract: Contract, settings: dict, rng: np.random.Generator) -> pl.DataFrame:
+    """Daily required and present staff per post, with occasional vacancy episodes."""
+    days = _days(contract)
+    roster = settings.get("roster", {})
+    working_only = set(settings.get("working_days_only", []))
+    episodes_per_month = settings["vacancy"]["episodes_per_post_month"]
+    mean_days = settings["vacancy"]["mean_days"]
+    frames = []
+    for post in contract.posts:
+        required = post.min_headcount.value or roster.get(post.post_id)
+        if required is None:
+            continue  # the contract states no headcount and the roster has none: no ledger rows
+        gap = np.zeros(len(days), dtype=np.int32)
+        n_episodes = rng.poisson(episodes_per_month * len(days) / 30.4)
+        for start in rng.integers(0, len(days), size=n_episodes):
+            length = int(rng.geometric(1 / mean_days))
+            size = 2 if rng.random() < 0.1 and required > 2 else 1
+            gap[start : start + length] = np.maximum(gap[start : start + length], size)
+        keep = [not (post.post_id in working_only and not is_working_day(d)) for d in days]
+        frames.append(
+            pl.DataFrame(
+                {
+                    "contract_id": contract.contract_id,
+                    "service_date": days,
+                    "post_id": post.post_id,
+                    "required": np.full(len(days), required, dtype=np.int32),
+                    "present": (required - gap).astype(np.int32),
+                }
+            ).filter(pl.Series(keep))
+        )
+    if not frames:
+        return pl.DataFrame(schema={c.name: c.dtype for c in STAFFING.columns})
+    return pl.concat(frames).with_columns(pl.lit(None, dtype=pl.String).alias("note"))
+
+
+def simulate_tickets(contract: Contract, settings: dict, rng: np.random.Generator) -> pl.DataFrame:
+    """Tickets with Beijing-time receipt, dispatch, reply and close times."""
+    days = np.array(_days(contract), dtype="datetime64[D]")
+    weekday = (days.astype("datetime64[D]").view("int64") - 4) % 7  # 0 = Monday
+    mean = np.where(weekday >= 5, settings["weekend_factor"], 1.0) * settings["tickets_per_day"]
+    counts = rng.poisson(mean)
+    n = int(counts.sum())
+    day_of_ticket = np.repeat(days, counts)
+    hour = rng.choice(24, size=n, p=_HOURLY / _HOURLY.sum())
+    second = rng.integers(0, 3600, size=n)
+    received = (
+        day_of_ticket.astype("datetime64[s]")
+        + (hour * 3600 + second).astype("timedelta64[s]")
+    )
+    order = np.argsort(received, kind="stable")
+    received = received[order]
+    urgent = rng.random(n) < _URGENT_SHARE
+    median = settings["dispatch_minutes"]["median"]
+    spread = settings["dispatch_minutes"]["spread"]
+    dispatch_min = rng.lognormal(np.log(np.where(urgent, median / 2, median)), spread)
+    dispatched = received + (dispatch_min * 60).astype("timedelta64[s]")
+    reply_hours = np.where(urgent, rng.uniform(0.3, 1.4, n), rng.lognormal(np.log(5), 0.8, n))
+    replied = dispatched + (reply_hours * 3600).astype("timedelta64[s]")
+    close_days = np.where(urgent, 0, rng.exponential(1.8, n))
+    closed = replied + (close_days * 86400).astype("timedelta64[s]")
+    period_end = np.datetime64(contract.service_period.end + dt.timedelta(days=1), "s")
+    closed = np.where(closed < period_end, closed, np.datetime64("NaT"))  # still open at the end
+    callback = rng.random(n) < settings["callback_share"]
+    satisfied = pl.Series(rng.random(n) < settings["satisfied_share"])
+    satisfied = pl.select(pl.when(pl.lit(pl.Series(callback))).then(satisfied)).to_series()
+    districts = settings["districts"]
+    categories = settings["categories"]
+    channels = settings["channels"]
+    ids = [f"{contract.contract_id[:3].upper()}{i:07d}" for i in range(1, n + 1)]
+    return pl.DataFrame(
+        {
+            "contract_id": contract.contract_id,
+            "ticket_id": ids,
+            "received_at": received.astype("datetime64[us]"),
+            "dispatched_at": dispatched.astype("datetime64[us]"),
+            "replied_at": replied.astype("datetime64[us]"),
+            "closed_at": closed.astype("datetime64[us]"),
+            "priority": np.where(urgent, "urgent", "ordinary"),
+            "category": rng.choice(categories, size=n, p=_zipf(len(categories))),
+            "district": rng.choice(districts, size=n, p=_zipf(len(districts))),
+            "channel": rng.choice(channels, size=n, p=_zipf(len(channels))),
+            "callback_done": callback,
+            "satisfied": satisfied,
+            "dispatch_correct": rng.random(n) >= settings["wrong_dispatch_share"],
+        }
+    )
+
+
+def _zipf(k: int) -> np.ndarray:
+    weights = 1 / np.arange(1, k + 1) ** 0.8
+    return weights / weights.sum()
+
+
+def simulate_deductions(
+    contract: Contract, settings: dict, tickets: pl.DataFrame, rng: np.random.Generator
+) -> pl.DataFrame:
+    """Deduction events using the contract's own rule items."""
+    schema = {c.name: c.dtype for c in DEDUCTIONS.columns}
+    assessment = contract.assessment.value
+    if assessment is None:
+        return pl.DataFrame(schema=schema)
+    rows: list[dict] = []
+    item_ids = {i.item_id for i in assessment.items}
+    derived_items, derived = _ticket_derived_events(contract, tickets, item_ids)
+    recorded = [
+        i for i in assessment.items if i.kind == "per_occurrence" and i.item_id not in derived_items
+    ]
+    discretionary = [i for i in assessment.items if i.kind == "discretionary"]
+    weights = np.array([1 / float(i.points) for i in recorded])
+    budget = settings.get("deduction_points_per_month", 0)
+    # Expected points of item k per month: budget × w_k / Σw; events = that / item points.
+    rates = budget * weights / weights.sum() / np.array([float(i.points) for i in recorded])
+    days = _days(contract)
+    month_starts = sorted({d.replace(day=1) for d in days})
+    for month in month_starts:
+        month_days = [d for d in days if d.replace(day=1) == month]
+        factor = 4.0 if rng.random() < settings.get("bad_month_share", 0) else 1.0
+        scale = len(month_days) / 30.4 * factor
+        for item, rate in zip(recorded, rates, strict=True):
+            for _ in range(rng.poisson(rate * scale)):
+                rows.append(
+                    {
+                        "event_date": month_days[rng.integers(len(month_days))],
+                        "item_id": item.item_id,
+                        "occurrences": 1 if rng.random() < 0.8 else 2,
+                        "assessed_points": None,
+                        "note": None,
+                    }
+                )
+        if discretionary and rng.random() < 0.04 * factor:
+            item = discretionary[rng.integers(len(discretionary))]
+            low = float(item.points_min) if item.points_min is not None else 0.5
+            high = float(item.points_max) if item.points_max is not None else 1.0
+            points = np.round(rng.uniform(low, high) * 2) / 2
+            rows.append(
+                {
+                    "event_date": month_days[rng.integers(len(month_days))],
+                    "item_id": item.item_id,
+                    "occurrences": 1,
+                    "assessed_points": f"{points:.2f}",
+                    "note": "考评领导小组认定（模拟）",
+                }
+            )
+    frame = pl.DataFrame(
+        rows, schema={**schema, "assessed_points": pl.String}, orient="row"
+    ).with_columns(
+        pl.lit(contract.contract_id).alias("contract_id"),
+        pl.col("assessed_points").cast(schema["assessed_points"]),
+    )
+    return pl.concat([frame.select(list(schema)), derived]).sort("event_date", "item_id")
+
+
+def _ticket_derived_events(
+    contract: Contract, tickets: pl.DataFrame, item_ids: set[str]
+) -> tuple[set[str], pl.DataFrame]:
+    """000's late and wrong dispatch deductions, one event per late or wrong ticket."""
+    schema = {c.name: c.dtype for c in DEDUCTIONS.columns}
+    present = {k: v for k, v in _TICKET_DERIVED_ITEMS.items() if k in item_ids}
+    if not present:
+        return set(), pl.DataFrame(schema=schema)
+    minutes = (pl.col("dispatched_at") - pl.col("received_at")).dt.total_seconds() / 60
+    flags = tickets.select(
+        "ticket_id",
+        pl.col("received_at").dt.date().alias("event_date"),
+        (minutes > _DISPATCH_LIMIT_MINUTES).alias("late"),
+        (~pl.col("dispatch_correct")).alias("wrong"),
+    )
+    frames = [
+        flags.filter(pl.col(flag)).select(
+            pl.lit(contract.contract_id).alias("contract_id"),
+            "event_date",
+            pl.lit(item_id).alias("item_id"),
+            pl.lit(1, dtype=pl.Int32).alias("occurrences"),
+            pl.lit(None, dtype=schema["assessed_points"]).alias("assessed_points"),
+            pl.format("工单 {}", "ticket_id").alias("note"),
+        )
+        for item_id, flag in present.items()
+    ]
+    return set(present), pl.concat(frames)
+
+
+def simulate_penalties(contract: Contract, settings: dict, rng: np.random.Generator) -> pl.DataFrame:
+    """Money penalty events at the rates ``params/demo.yaml`` gives per penalty id."""
+    schema = {c.name: c.dtype for c in PENALTIES.columns}
+    rows = []
+    by_id = {p.penalty_id: p for p in contract.penalties}
+    days = _days(contract)
+    for penalty_id, per_month in settings.get("penalties", {}).items():
+        penalty = by_id[penalty_id]
+        for _ in range(rng.poisson(per_month * len(days) / 30.4)):
+            amount = None
+            if penalty.amount_cny is None and penalty.share_of_amount is None:
+                amount = f"{rng.choice([1000, 2000, 5000]):.2f}"
+            rows.append(
+                {
+                    "contract_id": contract.contract_id,
+                    "event_date": days[rng.integers(len(days))],
+                    "penalty_id": penalty_id,
+                    "occurrences": 1,
+                    "assessed_amount_cny": amount,
+                    "note": None,
+                }
+            )
+    frame = pl.DataFrame(rows, schema={**schema, "assessed_amount_cny": pl.String}, orient="row")
+    return frame.with_columns(
+        pl.col("assessed_amount_cny").cast(schema["assessed_amount_cny"])
+    ).sort("event_date", "penalty_id")
+
+
+def simulate_contract(contract: Contract, settings: dict, seed: int) -> dict[LedgerKind, pl.DataFrame]:
+    """All four ledgers of one contract. Same ``seed`` and params, same frames."""
+    # One stream per contract, so adding a contract does not change the others' data.
+    salt = int.from_bytes(contract.contract_id.encode("utf-8"), "little") % (2**32)
+    rng = np.random.default_rng([seed, salt])
+    tickets = simulate_tickets(contract, settings, rng)
+    return {
+        STAFFING: simulate_staffing(contract, settings, rng),
+        TICKETS: tickets,
+        DEDUCTIONS: simulate_deductions(contract, settings, tickets, rng),
+        PENALTIES: simulate_penalties(contract, settings, rng),
+    }
+
+
+def write_demo_data(
+    contracts: dict[str, Contract], seed: int, out_dir: Path = config.DEMO_DIR
+) -> list[Path]:
+    """Write ``<out_dir>/<contract_id>/<ledger>.csv`` for every contract; return the paths."""
+    settings = load_demo_params()
+    written = []
+    for contract_id, contract in sorted(contracts.items()):
+        if contract_id not in settings:
+            raise KeyError(f"params/demo.yaml has no simulation settings for {contract_id}")
+        folder = out_dir / contract_id
+        folder.mkdir(parents=True, exist_ok=True)
+        for kind, frame in simulate_contract(contract, settings[contract_id], seed).items():
+            path = folder / kind.file_name
+            frame.select(c.name for c in kind.columns).write_csv(
+                path, datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m-%d"
+            )
+            written.append(path)
+    return written

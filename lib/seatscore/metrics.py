@@ -1,0 +1,641 @@
+"""Monthly scores, money and cost per seat for one contract, computed with Polars.
+
+Input frames have the canonical ledger columns of :mod:`seatscore.ledgers` (one contract's rows).
+Output (:class:`MonthlyMetrics`) has one row per calendar month of the service period. Money is
+Decimal CNY rounded half up to the fen (:mod:`seatscore.money`); points are Decimal.
+
+Rules, each from the contract params (the clause is carried in the params file):
+
+- points per item: ``per_occurrence`` = occurrences × points; ``discretionary`` = occurrences ×
+  the assessed points in the ledger; ``staffing_daily`` = post-days with present staff below
+  ``threshold_share`` × the post's stated minimum × points (003 附件2 一); ``below_target`` =
+  ⌊shortfall in percentage points / step⌋ × points, the shortfall measured on the month's tickets
+  (003 附件2 二 (三) 1 (2)).
+- categories cap their points bottom-up ("扣完为止", 003 附件2); score = 100 − points lost.
+- fee deduction: ``cny_per_point`` × points (000 附件二 第三章 二); ``share_of_monthly_fee``: the
+  month's fee × points / 100 (003 一 (四)); the formula is evaluated exactly and rounded once, so
+  the payable fee of a full 003 month with 20 points lost is 2,020,000 / 12 × 80 % = 134,666.67.
+- staffing penalty: CNY per missing person per day, counting only days after the grace period of
+  working days from the first day of a vacancy (000 六 4: 5 working days, the first day not
+  counted; 004 三 (一) 5: none).
+- money penalties: occurrences × the fixed amount, the assessed amount, or the share of the
+  contract amount.
+- cost per seat-month: the month's fee ÷ (seats × the month's served fraction), on the minimum
+  headcount; where the contract states none (002), on seat-equivalents = covered seat-hours per
+  week from the shift patterns ÷ 40 h (one 5×8 seat).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+import polars as pl
+
+from seatscore.contracts import Assessment, Contract, RuleItem
+from seatscore.errors import CalendarNotAvailable
+from seatscore.money import to_fen
+from seatscore.periods import nominal_monthly_fees, nth_working_day_after
+
+MONEY = pl.Decimal(14, 2)
+POINTS = pl.Decimal(7, 2)
+HOURS_PER_SEAT_WEEK = 40
+"""One 5×8 seat covers 40 hours a week: the unit for seat-equivalents."""
+
+
+@dataclass(frozen=True)
+class MonthlyMetrics:
+    """Everything the report and the comparison need for one contract.
+
+    Attributes
+    ----------
+    months:
+        One row per service month: ``month`` (YYYY-MM), ``service_days``, ``days_in_month``,
+        ``nominal_fee_cny``, ``points_lost``, ``score`` (null without a points sheet),
+        ``fee_deduction_cny``, ``gap_person_days``, ``penalised_person_days``,
+        ``staffing_penalty_cny`` (null: not assessable), ``incident_penalty_cny``, ``payable_cny``,
+        ``payable_complete`` (false when a not-assessable rule may lower it further),
+        ``seats`` (Decimal), ``cost_per_seat_month_nominal_cny``, ``cost_per_seat_month_payable_cny``,
+        ``tickets``.
+    items:
+        Points per rule item and month: ``month``, ``item_id``, ``category``, ``name_zh``,
+        ``clause``, ``occurrences``, ``points``.
+    categories:
+        Points per category and month before and after its cap: ``month``, ``category_id``,
+        ``name_zh``, ``parent``, ``cap_points``, ``points_raw``, ``points``.
+    not_assessable:
+        ``month``, ``rule``, ``clause``, ``reason``: rules that could not be applied.
+    triggers:
+        ``month``, ``trigger_id``, ``text_zh``, ``threshold_points``, ``months_needed``,
+        ``months_counted``, ``triggered``: termination triggers on the monthly scores.
+    seat_basis_zh:
+        How ``seats`` was obtained, in Chinese, for the report.
+    """
+
+    months: pl.DataFrame
+    items: pl.DataFrame
+    categories: pl.DataFrame
+    not_assessable: pl.DataFrame
+    triggers: pl.DataFrame
+    seat_basis_zh: str
+
+
+def _month(col: str) -> pl.Expr:
+    return pl.col(col).dt.strftime("%Y-%m").alias("month")
+
+
+# ---------------------------------------------------------------- points per item
+
+
+def _per_occurrence_points(assessment: Assessment, deductions: pl.DataFrame) -> pl.DataFrame:
+    items = pl.DataFrame(
+        [
+            {
+                "item_id": i.item_id,
+                "fixed_points": i.points,
+            }
+            for i in assessment.items
+            if i.kind in ("per_occurrence", "discretionary")
+        ],
+        schema={"item_id": pl.String, "fixed_points": POINTS},
+    )
+    return (
+        deductions.join(items, on="item_id", how="inner")
+        .with_columns(
+            _month("event_date"),
+            (
+                pl.col("occurrences").cast(POINTS)
+                * pl.coalesce("assessed_points", "fixed_points")
+            ).alias("points"),
+        )
+        .group_by("month", "item_id")
+        .agg(pl.col("occurrences").sum(), pl.col("points").sum())
+    )
+
+
+def _staffing_daily_points(
+    contract: Contract, item: RuleItem, staffing: pl.DataFrame, months: list[str]
+) -> tuple[pl.DataFrame, list[dict]]:
+    """003 附件2 一: ``item.points`` per post-day with present < threshold × the post's minimum."""
+    minimums = {p.post_id: p.min_headcount.value for p in contract.posts}
+    unstated = sorted(pid for pid, m in minimums.items() if m is None)
+    not_assessable = [
+        {
+            "month": m,
+            "rule": item.item_id,
+            "clause": item.clause,
+            "reason": f"岗位 {', '.join(unstated)} 的最低保障人数合同未规定",
+        }
+        for m in months
+        if unstated
+    ]
+    stated = pl.DataFrame(
+        {"post_id": list(minimums), "minimum": list(minimums.values())},
+        schema={"post_id": pl.String, "minimum": pl.Int32},
+    ).drop_nulls()
+    threshold = Decimal(item.threshold_share)
+    short = (
+        staffing.join(stated, on="post_id", how="inner")
+        .filter(pl.col("present").cast(pl.Decimal(12, 4)) < pl.col("minimum").cast(pl.Decimal(12, 4)) * threshold)
+        .with_columns(_month("service_date"))
+        .group_by("month")
+        .agg(pl.len().cast(pl.Int32).alias("occurrences"))
+        .with_columns(
+            pl.lit(item.item_id).alias("item_id"),
+            (pl.col("occurrences").cast(POINTS) * item.points).alias("points"),
+        )
+    )
+    return short, not_assessable
+
+
+def ticket_measures(tickets: pl.DataFrame) -> pl.DataFrame:
+    """Monthly counts behind the rate targets, by month of receipt.
+
+    Columns: ``month``, ``tickets``, ``dispatch_judged`` / ``dispatch_correct`` (tickets with a
+    dispatch verdict / judged correct), ``callback_due`` / ``callback_done`` (closed tickets /
+    closed tickets called back). Shares are left to the caller so that a month with no tickets
+    stays undefined rather than zero.
+    """
+    return (
+        tickets.with_columns(_month("received_at"))
+        .group_by("month")
+        .agg(
+            pl.len().cast(pl.Int64).alias("tickets"),
+            pl.col("dispatch_correct").is_not_null().sum().alias("dispatch_judged"),
+            pl.col("dispatch_correct").fill_null(False).sum().alias("dispatch_correct"),
+            pl.col("closed_at").is_not_null().sum().alias("callback_due"),
+            (pl.col("closed_at").is_not_null() & pl.col("callback_done").fill_null(False))
+            .sum()
+            .alias("callback_done"),
+        )
+    )
+
+
+_MEASURES = {
+    "dispatch_accuracy": ("dispatch_correct", "dispatch_judged"),
+    "callback_rate": ("callback_done", "callback_due"),
+}
+
+
+def below_target_points(
+    target: Decimal, hits: int, total: int, points: Decimal, step_pct_points: Decimal
+) -> Decimal:
+    """Points for a measured share ``hits / total`` short of ``target`` (share 0–1).
+
+    ⌊(target − hits/total) × 100 / step⌋ × points, never negative; evaluated exactly. 003 附件2
+    二 (三) 1: "低于指标值一个百分点扣0.5分，以此类推" read as whole steps of one point.
+    Raises ``ZeroDivisionError`` for ``total == 0`` (the share is undefined).
+    """
+    shortfall_pct = (target * total - hits) * 100 / Decimal(total)
+    steps = max(0, math.floor(shortfall_pct / step_pct_points))
+    return Decimal(steps) * points
+
+
+def _below_target_points(
+    item: RuleItem, measures: pl.DataFrame, months: list[str]
+) -> tuple[pl.DataFrame, list[dict]]:
+    schema = {"month": pl.String, "item_id": pl.String, "occurrences": pl.Int32, "points": POINTS}
+    target = item.target_share.value if item.target_share is not None else None
+    columns = _MEASURES.get(item.measure or "")
+
+    def skip(reason: str) -> tuple[pl.DataFrame, list[dict]]:
+        rows = [{"month": m, "rule": item.item_id, "clause": item.clause, "reason": reason} for m in months]
+        return pl.DataFrame(schema=schema), rows
+
+    if target is None:
+        note = item.target_share.note if item.target_share is not None else None
+        return skip(f"指标值未规定：{note or '合同未写明'}")
+    if columns is None:
+        return skip(f"台账中没有计算“{item.measure}”所需的数据")
+    hits_col, total_col = columns
+    by_month = {r["month"]: r for r in measures.iter_rows(named=True)}
+    rows, missing = [], []
+    for m in months:
+        r = by_month.get(m)
+        if r is None or not r[total_col]:
+            missing.append({"month": m, "rule": item.item_id, "clause": item.clause, "reason": "本月无可计算的工单，比率无定义"})
+            continue
+        pts = below_target_points(target, r[hits_col], r[total_col], item.points, item.step_pct_points)
+        rows.append({"month": m, "item_id": item.item_id, "occurrences": 1, "points": pts})
+    return pl.DataFrame(rows, schema=schema), missing
+
+
+# ---------------------------------------------------------------- categories and caps
+
+
+def cap_categories(assessment: Assessment, item_points: pl.DataFrame) -> pl.DataFrame:
+    """Roll item points up the category tree, capping each category at ``cap_points``.
+
+    ``item_points`` needs ``month``, ``item_id``, ``points``. A category's points are
+    min(cap, its own items + its children's capped points). Returns one row per month and category.
+    """
+    category_of = {i.item_id: i.category for i in assessment.items}
+    own: dict[tuple[str, str], Decimal] = {}
+    for r in item_points.iter_rows(named=True):
+        key = (r["month"], category_of[r["item_id"]])
+        own[key] = own.get(key, Decimal(0)) + r["points"]
+    depth = {c.category_id: len(assessment.category_chain(c.category_id)) for c in assessment.categories}
+    ordered = sorted(assessment.categories, key=lambda c: -depth[c.category_id])
+    rows = []
+    for month in sorted({m for m, _ in own} | set(item_points["month"].to_list())):
+        capped: dict[str, Decimal] = {}
+        raw: dict[str, Decimal] = {}
+        for c in ordered:
+            children = [k.category_id for k in assessment.categories if k.parent == c.category_id]
+            total = own.get((month, c.category_id), Decimal(0)) + sum(
+                (capped[k] for k in children), Decimal(0)
+            )
+            raw[c.category_id] = total
+            capped[c.category_id] = min(total, c.cap_points) if c.cap_points is not None else total
+        for c in assessment.categories:
+            rows.append(
+                {
+                    "month": month,
+                    "category_id": c.category_id,
+                    "name_zh": c.name_zh,
+                    "parent": c.parent,
+                    "cap_points": c.cap_points,
+                    "points_raw": raw[c.category_id],
+                    "points": capped[c.category_id],
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "month": pl.String,
+            "category_id": pl.String,
+            "name_zh": pl.String,
+            "parent": pl.String,
+            "cap_points": POINTS,
+            "points_raw": POINTS,
+            "points": POINTS,
+        },
+    )
+
+
+# ---------------------------------------------------------------- staffing gaps
+
+
+def staffing_gaps(contract: Contract, staffing: pl.DataFrame) -> tuple[pl.DataFrame, list[dict]]:
+    """Gap person-days, penalised person-days and the staffing penalty per month.
+
+    A day's gap at a post is max(required − present, 0) persons. A vacancy is a run of consecutive
+    days with a gap at one post; with a grace period of *g* working days, the days up to and
+    including the *g*-th working day after the run's first day are not penalised (000 六 4). The
+    penalty is penalised person-days × the rate (CNY). With no staffing rule the penalty is 0;
+    with a rule whose rate is not stated, or a grace period the official calendar cannot yet
+    count, it is null and the month is listed as not assessable.
+
+    Returns (frame with ``month``, ``gap_person_days``, ``penalised_person_days``,
+    ``staffing_penalty_cny``; not-assessable rows).
+    """
+    gaps = (
+        staffing.with_columns((pl.col("required") - pl.col("present")).clip(lower_bound=0).alias("gap"))
+        .sort("post_id", "service_date")
+        .with_columns(
+            (
+                (pl.col("gap") > 0)
+                & (
+                    (pl.col("gap").shift(1).over("post_id").fill_null(0) == 0)
+                    | (pl.col("service_date").diff().over("post_id") != pl.duration(days=1))
+                    | pl.col("service_date").diff().over("post_id").is_null()
+                )
+            ).alias("run_starts")
+        )
+        .with_columns(pl.col("run_starts").cum_sum().over("post_id").alias("run"))
+        .with_columns(
+            pl.when(pl.col("gap") > 0)
+            .then(pl.col("service_date").filter(pl.col("run_starts")).first().over("post_id", "run"))
+            .alias("run_start")
+        )
+        .with_columns(_month("service_date"))
+    )
+    rule = contract.staffing_penalties[0] if contract.staffing_penalties else None
+    not_assessable: list[dict] = []
+    if rule is None:
+        gaps = gaps.with_columns(pl.lit(0).alias("penalised"), pl.lit(True).alias("known"))
+    elif rule.grace_working_days == 0:
+        gaps = gaps.with_columns(pl.col("gap").alias("penalised"), pl.lit(True).alias("known"))
+    else:
+        grace_end: dict = {}
+        calendar_problem = ""
+        for start in gaps["run_start"].drop_nulls().unique().to_list():
+            try:
+                grace_end[start] = nth_working_day_after(start, rule.grace_working_days)
+            except CalendarNotAvailable as exc:
+                grace_end[start] = None
+                calendar_problem = str(exc)
+        ends = pl.DataFrame(
+            {"run_start": list(grace_end), "grace_end": list(grace_end.values())},
+            schema={"run_start": pl.Date, "grace_end": pl.Date},
+        )
+        gaps = gaps.join(ends, on="run_start", how="left").with_columns(
+            pl.when(pl.col("gap") == 0)
+            .then(0)
+            .when(pl.col("grace_end").is_null())
+            .then(None)
+            .when(pl.col("service_date") > pl.col("grace_end"))
+            .then(pl.col("gap"))
+            .otherwise(0)
+            .alias("penalised"),
+            ~((pl.col("gap") > 0) & pl.col("grace_end").is_null()).alias("known"),
+        )
+        unknown_months = gaps.filter(~pl.col("known"))["month"].unique().sort().to_list()
+        not_assessable += [
+            {
+                "month": m,
+                "rule": "staffing_penalty",
+                "clause": rule.clause,
+                "reason": f"缺员宽限期（{rule.grace_working_days}个工作日）无法计算：{calendar_problem}",
+            }
+            for m in unknown_months
+        ]
+    monthly = gaps.group_by("month").agg(
+        pl.col("gap").sum().cast(pl.Int64).alias("gap_person_days"),
+        pl.col("penalised").sum().cast(pl.Int64).alias("penalised_person_days"),
+        pl.col("known").all().alias("known"),
+    )
+    if rule is None:
+        penalty = pl.lit(Decimal("0.00"), dtype=MONEY)
+    elif rule.rate_cny.value is None:
+        penalty = pl.lit(None, dtype=MONEY)
+        months_with_gaps = monthly.filter(pl.col("gap_person_days") > 0)["month"].to_list()
+        not_assessable += [
+            {"month": m, "rule": "staffing_penalty", "clause": rule.clause, "reason": f"缺员扣款标准未规定：{rule.rate_cny.note}"}
+            for m in months_with_gaps
+        ]
+    else:
+        rate = to_fen(rule.rate_cny.value)
+        penalty = pl.when(pl.col("known")).then(pl.col("penalised_person_days").cast(MONEY) * rate)
+    penalty = pl.when(pl.col("gap_person_days") == 0).then(Decimal("0.00")).otherwise(penalty)
+    monthly = monthly.with_columns(penalty.cast(MONEY).alias("staffing_penalty_cny")).drop("known")
+    return monthly, not_assessable
+
+
+# ---------------------------------------------------------------- money penalties
+
+
+def incident_penalties(contract: Contract, penalties: pl.DataFrame) -> pl.DataFrame:
+    """Money penalties per month: ``month``, ``incident_penalty_cny`` (Decimal CNY)."""
+    amount = contract.amount_cny.value
+    per_occurrence = {}
+    for p in contract.penalties:
+        if p.amount_cny is not None:
+            per_occurrence[p.penalty_id] = p.amount_cny
+        elif p.share_of_amount is not None and amount is not None:
+            per_occurrence[p.penalty_id] = to_fen(amount * p.share_of_amount)
+    fixed = pl.DataFrame(
+        {"penalty_id": list(per_occurrence), "fixed_cny": list(per_occurrence.values())},
+        schema={"penalty_id": pl.String, "fixed_cny": MONEY},
+    )
+    return (
+        penalties.join(fixed, on="penalty_id", how="left")
+        .with_columns(
+            _month("event_date"),
+            (
+                pl.col("occurrences").cast(MONEY)
+                * pl.coalesce("assessed_amount_cny", "fixed_cny")
+            ).alias("amount"),
+        )
+        .group_by("month")
+        .agg(pl.col("amount").sum().cast(MONEY).alias("incident_penalty_cny"))
+    )
+
+
+# ---------------------------------------------------------------- termination triggers
+
+
+def evaluate_triggers(contract: Contract, months: pl.DataFrame) -> pl.DataFrame:
+    """For each month, how many qualifying low-score months count towards each trigger.
+
+    ``consecutive_months_below``: the run of consecutive months under the threshold ending in the
+    month (000 六 6; 003 四 (四)). ``months_below_within``: months under the threshold in the last
+    ``window_months`` months, this one included (003 四 (四)). Months without a score break a run.
+    """
+    rows = []
+    scores = months.select("month", "score").rows()
+    for trigger in contract.termination_triggers:
+        if trigger.kind == "other":
+            continue
+        threshold = trigger.threshold_points
+        run = 0
+        below_flags: list[bool] = []
+        for month, score in scores:
+            below = score is not None and score < threshold
+            run = run + 1 if below else 0
+            below_flags.append(below)
+            if trigger.kind == "consecutive_months_below":
+                counted = run
+            else:
+                counted = sum(below_flags[-trigger.window_months :])
+            rows.append(
+                {
+                    "month": month,
+                    "trigger_id": trigger.trigger_id,
+                    "text_zh": trigger.text_zh,
+                    "clause": trigger.clause,
+                    "threshold_points": threshold,
+                    "months_needed": trigger.months,
+                    "months_counted": counted,
+                    "triggered": counted >= trigger.months,
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "month": pl.String,
+            "trigger_id": pl.String,
+            "text_zh": pl.String,
+            "clause": pl.String,
+            "threshold_points": POINTS,
+            "months_needed": pl.Int32,
+            "months_counted": pl.Int32,
+            "triggered": pl.Boolean,
+        },
+    )
+
+
+# ---------------------------------------------------------------- the month
+
+
+def seat_basis(contract: Contract) -> tuple[Decimal | None, str]:
+    """Seats for cost per seat-month, and how they were obtained (Chinese, for the report)."""
+    if contract.seats is not None:
+        return Decimal(contract.seats), f"按合同最低人数 {contract.seats} 人（{contract.minimum_headcount.clause}）"
+    hours = contract.covered_seat_hours_per_week
+    if hours is not None:
+        seats = Decimal(hours) / HOURS_PER_SEAT_WEEK
+        patterns = " + ".join(p.shift_pattern.value.label for p in contract.posts if p.shift_pattern.value)
+        return seats, (
+            f"合同未规定人数，按班次折算：{patterns} = 每周 {hours} 座席小时 ÷ 40 小时 = {seats} 个座席当量"
+        )
+    return None, "合同未规定人数和完整班次，无法计算每座席成本"
+
+
+def fee_after_points(contract: Contract, month_weight: Decimal, nominal_fee: Decimal, points: Decimal) -> Decimal:
+    """The fee deduction (CNY) for ``points`` lost in a month, per the contract's fee formula."""
+    formula = contract.fee_formula
+    if formula.kind == "cny_per_point":
+        return to_fen(points * formula.cny_per_point)
+    if formula.kind == "share_of_monthly_fee":
+        amount = contract.amount_cny.value
+        total_weight = _total_weight(contract)
+        exact = amount * month_weight / total_weight
+        return to_fen(exact) - to_fen(exact * (100 - points) / 100)
+    return Decimal("0.00")
+
+
+def _total_weight(contract: Contract) -> Decimal:
+    fees = nominal_monthly_fees(contract)
+    return sum(fees["month_weight"].to_list(), Decimal(0))
+
+
+def monthly_metrics(
+    contract: Contract,
+    staffing: pl.DataFrame,
+    deductions: pl.DataFrame,
+    penalties: pl.DataFrame,
+    tickets: pl.DataFrame,
+) -> MonthlyMetrics:
+    """All monthly figures of one contract from its ledgers (frames of :mod:`seatscore.ledgers`)."""
+    fees = nominal_monthly_fees(contract)
+    month_list = fees["month"].to_list()
+    not_assessable: list[dict] = []
+    measures = ticket_measures(tickets)
+    assessment = contract.assessment.value
+    item_schema = {"month": pl.String, "item_id": pl.String, "occurrences": pl.Int32, "points": POINTS}
+    if assessment is not None:
+        parts = [_per_occurrence_points(assessment, deductions).cast(item_schema).select(list(item_schema))]
+        for item in assessment.items:
+            if item.kind == "staffing_daily":
+                frame, missing = _staffing_daily_points(contract, item, staffing, month_list)
+            elif item.kind == "below_target":
+                frame, missing = _below_target_points(item, measures, month_list)
+            else:
+                continue
+            parts.append(frame.cast(item_schema).select(list(item_schema)))
+            not_assessable += missing
+        item_points = pl.concat(parts)
+        item_info = pl.DataFrame(
+            [
+                {"item_id": i.item_id, "category": i.category, "name_zh": i.name_zh, "clause": i.clause}
+                for i in assessment.items
+            ]
+        )
+        items = item_points.join(item_info, on="item_id", how="left").sort("month", "item_id")
+        categories = cap_categories(assessment, item_points)
+        roots = {c.category_id for c in assessment.categories if c.parent is None}
+        lost = (
+            categories.filter(pl.col("category_id").is_in(roots))
+            .group_by("month")
+            .agg(pl.col("points").sum().alias("points_lost"))
+        )
+    else:
+        items = pl.DataFrame(schema={**item_schema, "category": pl.String, "name_zh": pl.String, "clause": pl.String})
+        categories = pl.DataFrame(
+            schema={
+                "month": pl.String,
+                "category_id": pl.String,
+                "name_zh": pl.String,
+                "parent": pl.String,
+                "cap_points": POINTS,
+                "points_raw": POINTS,
+                "points": POINTS,
+            }
+        )
+        lost = pl.DataFrame(schema={"month": pl.String, "points_lost": POINTS})
+
+    gaps, missing = staffing_gaps(contract, staffing)
+    not_assessable += missing
+    incidents = incident_penalties(contract, penalties)
+    seats, basis = seat_basis(contract)
+
+    months = (
+        fees.join(lost, on="month", how="left")
+        .join(gaps.with_columns(pl.lit(True).alias("_staffed")), on="month", how="left")
+        .join(incidents, on="month", how="left")
+        .join(measures.select("month", "tickets"), on="month", how="left")
+        .with_columns(
+            pl.col("tickets").fill_null(0),
+            pl.col("gap_person_days").fill_null(0),
+            pl.col("penalised_person_days").fill_null(0),
+            pl.col("incident_penalty_cny").fill_null(Decimal("0.00")),
+            # A month without staffing rows has no gap, so no staffing penalty.
+            pl.when(pl.col("_staffed").is_null())
+            .then(Decimal("0.00"))
+            .otherwise(pl.col("staffing_penalty_cny"))
+            .cast(MONEY)
+            .alias("staffing_penalty_cny"),
+        )
+    )
+    has_sheet = assessment is not None
+    out = []
+    for r in months.iter_rows(named=True):
+        points = (r["points_lost"] or Decimal(0)) if has_sheet else None
+        if points is not None and assessment is not None:
+            points = min(points, assessment.max_points)
+        score = assessment.max_points - points if has_sheet and points is not None else None
+        deduction = fee_after_points(contract, r["month_weight"], r["nominal_fee_cny"], points) if has_sheet else Decimal("0.00")
+        staffing_penalty = r["staffing_penalty_cny"]  # None: not assessable
+        payable = r["nominal_fee_cny"] - deduction - (staffing_penalty or 0) - r["incident_penalty_cny"]
+        seat_months = seats * r["month_weight"] if seats is not None else None
+        month_missing = any(n["month"] == r["month"] for n in not_assessable)
+        out.append(
+            {
+                "month": r["month"],
+                "first_day": r["first_day"],
+                "last_day": r["last_day"],
+                "service_days": r["service_days"],
+                "days_in_month": r["days_in_month"],
+                "nominal_fee_cny": r["nominal_fee_cny"],
+                "points_lost": points,
+                "score": score,
+                "fee_deduction_cny": deduction,
+                "gap_person_days": r["gap_person_days"],
+                "penalised_person_days": r["penalised_person_days"],
+                "staffing_penalty_cny": staffing_penalty,
+                "incident_penalty_cny": r["incident_penalty_cny"],
+                "payable_cny": to_fen(payable),
+                "payable_complete": not month_missing,
+                "seats": seats,
+                "cost_per_seat_month_nominal_cny": to_fen(r["nominal_fee_cny"] / seat_months) if seat_months else None,
+                "cost_per_seat_month_payable_cny": to_fen(payable / seat_months) if seat_months else None,
+                "tickets": r["tickets"],
+            }
+        )
+    months_frame = pl.DataFrame(
+        out,
+        schema={
+            "month": pl.String,
+            "first_day": pl.Date,
+            "last_day": pl.Date,
+            "service_days": pl.Int32,
+            "days_in_month": pl.Int32,
+            "nominal_fee_cny": MONEY,
+            "points_lost": POINTS,
+            "score": POINTS,
+            "fee_deduction_cny": MONEY,
+            "gap_person_days": pl.Int64,
+            "penalised_person_days": pl.Int64,
+            "staffing_penalty_cny": MONEY,
+            "incident_penalty_cny": MONEY,
+            "payable_cny": MONEY,
+            "payable_complete": pl.Boolean,
+            "seats": pl.Decimal(10, 2),
+            "cost_per_seat_month_nominal_cny": MONEY,
+            "cost_per_seat_month_payable_cny": MONEY,
+            "tickets": pl.Int64,
+        },
+    )
+    return MonthlyMetrics(
+        months=months_frame,
+        items=items,
+        categories=categories,
+        not_assessable=pl.DataFrame(
+            not_assessable,
+            schema={"month": pl.String, "rule": pl.String, "clause": pl.String, "reason": pl.String},
+        ).unique(maintain_order=True),
+        triggers=evaluate_triggers(contract, months_frame),
+        seat_basis_zh=basis,
+    )
