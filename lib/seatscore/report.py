@@ -1,0 +1,484 @@
+"""Building blocks of the monthly contract report, for ``notebooks/contract_report.ipynb``.
+
+:func:`load_context` reads one contract-month from the database; the other functions each return one
+displayable piece (HTML, a great_tables table or an Altair chart) with Chinese labels. Money is
+shown as ``¥1,869,400.00``, points as ``98.2 分``, months as ``2026年6月``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import altair as alt
+import polars as pl
+from great_tables import GT
+from IPython.display import HTML
+
+from seatscore import __version__, db
+from seatscore.config import TIMEZONE
+from seatscore.contracts import Contract
+from seatscore.errors import SeatscoreError, UnknownContract
+from seatscore.metrics import MonthlyMetrics, monthly_metrics
+from seatscore.money import format_cny
+from seatscore.periods import parse_month
+
+FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """One contract-month: the contract as loaded, its metrics, and where the data came from."""
+
+    contract: Contract
+    month: str
+    metrics: MonthlyMetrics
+    staffing: pl.DataFrame
+    simulated: bool
+    loads: pl.DataFrame
+    params_sha256: str
+    db_path: str
+
+    @property
+    def row(self) -> dict:
+        return self.metrics.months.filter(pl.col("month") == self.month).row(0, named=True)
+
+    @property
+    def previous(self) -> dict | None:
+        months = self.metrics.months["month"].to_list()
+        i = months.index(self.month)
+        return self.metrics.months.row(i - 1, named=True) if i > 0 else None
+
+
+def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportContext:
+    """Read the contract and its ledgers from ``db_path`` and compute the month's metrics.
+
+    Raises :class:`UnknownContract` for an id not in the database and :class:`SeatscoreError`
+    for a month outside the service period (the message gives the period).
+    """
+    parse_month(month)
+    with db.connect(db_path, read_only=True) as con:
+        found = db.query(
+            con,
+            "SELECT terms_json, params_sha256 FROM contracts WHERE contract_id = $contract_id",
+            contract_id=contract_id,
+        )
+        if found.is_empty():
+            known = db.query(con, "SELECT contract_id FROM contracts ORDER BY 1")["contract_id"]
+            raise UnknownContract(
+                f"no contract {contract_id!r} in {db_path}; known: {', '.join(known)}"
+            )
+        contract = Contract.model_validate_json(found["terms_json"][0])
+        ledgers = {k: db.ledger(con, k, contract_id) for k in ("staffing", "deductions", "penalties", "tickets")}
+        sources = db.query(
+            con,
+            """SELECT DISTINCT source FROM (
+                   SELECT source FROM staffing_daily WHERE contract_id = $cid UNION ALL
+                   SELECT source FROM deduction_events WHERE contract_id = $cid UNION ALL
+                   SELECT source FROM penalty_events WHERE contract_id = $cid UNION ALL
+                   SELECT source FROM tickets WHERE contract_id = $cid)""",
+            cid=contract_id,
+        )["source"].to_list()
+        loads = db.query(
+            con,
+            "SELECT path, kind, sha256, rows, source, loaded_at FROM loads "
+            "WHERE path LIKE '%' || $cid || '%' ORDER BY kind",
+            cid=contract_id,
+        )
+    metrics = monthly_metrics(contract, *ledgers.values())
+    if month not in metrics.months["month"].to_list():
+        period = contract.service_period
+        raise SeatscoreError(
+            f"{month} is outside the service period of {contract_id} ({period.start} – {period.end})"
+        )
+    return ReportContext(
+        contract=contract,
+        month=month,
+        metrics=metrics,
+        staffing=ledgers["staffing"],
+        simulated=db.DEMO_SOURCE in sources,
+        loads=loads,
+        params_sha256=found["params_sha256"][0],
+        db_path=str(db_path),
+    )
+
+
+# ---------------------------------------------------------------- formats
+
+
+def month_zh(month: str) -> str:
+    """``'2026-06'`` → ``'2026年6月'``."""
+    d = parse_month(month)
+    return f"{d.year}年{d.month}月"
+
+
+def points_zh(value: Decimal | None) -> str:
+    """``Decimal('98.20')`` → ``'98.2 分'``; None → ``'—'``."""
+    if value is None:
+        return "—"
+    text = f"{value:.2f}".rstrip("0")
+    if text.endswith("."):
+        text += "0"
+    return f"{text} 分"
+
+
+def share_zh(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _table(frame: pl.DataFrame, title: str | None = None, note: str | None = None) -> GT:
+    table = GT(frame).opt_table_font(font=FONT).opt_row_striping()
+    if title:
+        table = table.tab_header(title=title)
+    if note:
+        table = table.tab_source_note(note)
+    return table
+
+
+def _chart_style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return chart.configure(font=FONT).configure_view(strokeWidth=0)
+
+
+# ---------------------------------------------------------------- sections
+
+
+def title(ctx: ReportContext) -> HTML:
+    c = ctx.contract
+    banner = (
+        '<p class="seatscore-simulated" style="background:#fff4e5;border-left:4px solid #f0a020;'
+        'padding:6px 10px">本报告的绩效数据（考勤、扣分、工单）为模拟数据，仅用于演示；'
+        "合同条款取自真实合同。</p>"
+        if ctx.simulated
+        else ""
+    )
+    return HTML(
+        f"<h1>{_esc(c.title_zh)}</h1>"
+        f"<p><b>{month_zh(ctx.month)}</b> 月度报告 · 甲方：{_esc(c.buyer.name)} · "
+        f"乙方：{_esc(c.vendor.name)}</p>{banner}"
+    )
+
+
+def alerts(ctx: ReportContext) -> list[str]:
+    """The month's alerts, most serious first (Chinese sentences)."""
+    out = []
+    row = ctx.row
+    triggers = ctx.metrics.triggers.filter(pl.col("month") == ctx.month)
+    below = []
+    for t in triggers.iter_rows(named=True):
+        if t["triggered"]:
+            out.append(f"已触发终止条件：{t['text_zh']}（{t['clause']}）")
+        elif t["months_counted"] and t["months_counted"] == t["months_needed"] - 1:
+            out.append(
+                f"接近终止条件：已有 {t['months_counted']} 个月低于 {points_zh(t['threshold_points'])}，"
+                f"再有一个月即触发“{t['text_zh']}”（{t['clause']}）"
+            )
+        elif row["score"] is not None and row["score"] < t["threshold_points"]:
+            below.append(f"{t['text_zh']}：已计 {t['months_counted']}/{t['months_needed']} 个月")
+    if below:
+        out.append(f"本月得分 {points_zh(row['score'])} 低于终止阈值（" + "；".join(below) + "）")
+    if row["gap_person_days"]:
+        if ctx.contract.staffing_penalties:
+            penalty = (
+                format_cny(row["staffing_penalty_cny"])
+                if row["staffing_penalty_cny"] is not None
+                else "无法评估"
+            )
+            out.append(f"人员缺岗 {row['gap_person_days']} 人·天，缺岗扣款 {penalty}")
+        else:
+            out.append(f"人员缺岗 {row['gap_person_days']} 人·天（合同无按人·天扣款条款，见扣分明细）")
+    n = ctx.metrics.not_assessable.filter(pl.col("month") == ctx.month).height
+    if n:
+        out.append(f"{n} 条规则本月无法评估（见“无法评估的规则”），应付金额可能仍需调整")
+    return out
+
+
+def verdict(ctx: ReportContext) -> HTML:
+    """The first screen: score, payable, change from last month, and alerts."""
+    row, prev = ctx.row, ctx.previous
+
+    def change(key: str, fmt) -> str:
+        if prev is None or row[key] is None or prev[key] is None:
+            return ""
+        delta = row[key] - prev[key]
+        arrow = "▲" if delta > 0 else ("▼" if delta < 0 else "＝")
+        return f'<div style="color:#555">较上月 {arrow} {fmt(abs(delta))}</div>'
+
+    score = points_zh(row["score"]) if row["score"] is not None else "合同无月度评分"
+    tiles = [
+        ("月度考核得分", score, change("score", points_zh)),
+        ("本月应付", format_cny(row["payable_cny"]), change("payable_cny", format_cny)),
+        ("名义月费", format_cny(row["nominal_fee_cny"]), ""),
+        (
+            "扣款合计",
+            format_cny(row["nominal_fee_cny"] - row["payable_cny"]),
+            "" if row["payable_complete"] else '<div style="color:#b45309">含无法评估项，可能偏低</div>',
+        ),
+    ]
+    cells = "".join(
+        f'<div style="flex:1;min-width:160px;border:1px solid #ddd;border-radius:6px;padding:10px">'
+        f'<div style="color:#555">{label}</div><div style="font-size:1.6em;font-weight:600">{value}</div>{extra}</div>'
+        for label, value, extra in tiles
+    )
+    items = alerts(ctx)
+    alert_html = (
+        "<ul>" + "".join(f"<li>{_esc(a)}</li>" for a in items) + "</ul>"
+        if items
+        else "<p>本月无预警。</p>"
+    )
+    return HTML(f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div><h3>预警</h3>{alert_html}')
+
+
+def facts(ctx: ReportContext) -> GT:
+    c = ctx.contract
+    period = c.service_period
+    rows = [
+        ("甲方（采购人）", c.buyer.name, c.buyer.clause),
+        ("乙方（服务商）", c.vendor.name, c.vendor.clause),
+        ("合同金额", _term_money(c.amount_cny), c.amount_cny.clause or ""),
+        ("服务期限", f"{period.start:%Y-%m-%d} 至 {period.end:%Y-%m-%d}", period.clause),
+        ("最低人数", _term_text(c.minimum_headcount, "人"), c.minimum_headcount.clause or ""),
+        ("岗位与班次", "；".join(_post_text(p) for p in c.posts), "见各岗位"),
+        ("考核扣款方式", _fee_text(c), c.fee_formula.clause),
+        (
+            "终止条件",
+            "；".join(t.text_zh for t in c.termination_triggers) or "合同未规定",
+            "；".join(t.clause for t in c.termination_triggers),
+        ),
+    ]
+    frame = pl.DataFrame(rows, schema=["项目", "内容", "条款"], orient="row")
+    return _table(frame, note="条款：合同原文中的出处。未规定的条款显示为“合同未规定”。")
+
+
+def _term_money(term) -> str:
+    return format_cny(term.value) if term.value is not None else f"合同未规定（{term.note}）"
+
+
+def _term_text(term, unit: str) -> str:
+    return f"{term.value} {unit}" if term.value is not None else f"合同未规定（{term.note}）"
+
+
+def _post_text(post) -> str:
+    head = f"{post.min_headcount.value}人" if post.min_headcount.value is not None else "人数未规定"
+    shift = post.shift_pattern.value.label if post.shift_pattern.value else "班次未规定"
+    return f"{post.name_zh}（{head}，{shift}）"
+
+
+def _fee_text(c: Contract) -> str:
+    f = c.fee_formula
+    if f.kind == "cny_per_point":
+        return f"每扣1分扣款 {format_cny(f.cny_per_point)}"
+    if f.kind == "share_of_monthly_fee":
+        return "月服务费 × 扣分%（每扣1分扣月费的1%）"
+    return f"无考核扣款公式（{f.note}）" if f.note else "无考核扣款公式"
+
+
+def money(ctx: ReportContext) -> GT:
+    row = ctx.row
+    staffing = (
+        format_cny(row["staffing_penalty_cny"])
+        if row["staffing_penalty_cny"] is not None
+        else "无法评估"
+    )
+    rows = [
+        ("名义月费", format_cny(row["nominal_fee_cny"]), f"服务 {row['service_days']}/{row['days_in_month']} 天；合同金额按天数分摊到月"),
+        ("考核得分", points_zh(row["score"]) if row["score"] is not None else "—", "100 − 扣分" if row["score"] is not None else "合同无月度百分制考核"),
+        ("考核扣款", format_cny(row["fee_deduction_cny"]), _fee_text(ctx.contract)),
+        ("缺岗扣款", staffing, f"缺岗 {row['gap_person_days']} 人·天，其中计罚 {row['penalised_person_days']} 人·天"),
+        ("违约扣款", format_cny(row["incident_penalty_cny"]), "按合同违约条款"),
+        ("本月应付", format_cny(row["payable_cny"]), "名义月费 − 各项扣款" + ("" if row["payable_complete"] else "（含无法评估项）")),
+    ]
+    frame = pl.DataFrame(rows, schema=["项目", "金额/分值", "说明"], orient="row")
+    return _table(frame, f"{month_zh(ctx.month)}")
+
+
+def trend(ctx: ReportContext) -> alt.TopLevelMixin:
+    """Score (where there is one) and payable against nominal over the service period."""
+    m = ctx.metrics.months.select(
+        "month",
+        pl.col("month").map_elements(month_zh, return_dtype=pl.String).alias("月份"),
+        pl.col("score").cast(pl.Float64).alias("得分"),
+        pl.col("nominal_fee_cny").cast(pl.Float64).alias("名义月费"),
+        pl.col("payable_cny").cast(pl.Float64).alias("应付"),
+        (pl.col("month") == ctx.month).alias("本月"),
+    )
+    order = m["月份"].to_list()
+    x = alt.X("月份:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45))
+    money_chart = (
+        alt.Chart(m)
+        .transform_fold(["名义月费", "应付"], as_=["类别", "金额"])
+        .mark_bar()
+        .encode(
+            x=x,
+            xOffset="类别:N",
+            y=alt.Y("金额:Q", title="金额（元）"),
+            color=alt.Color("类别:N", title=None, scale=alt.Scale(range=["#c7d2fe", "#1d4ed8"])),
+            tooltip=["月份", "类别:N", alt.Tooltip("金额:Q", format=",.2f")],
+        )
+        .properties(width=560, height=180, title="名义月费与应付")
+    )
+    if ctx.contract.assessment.value is None:
+        return _chart_style(money_chart)
+    lows = [t for t in ctx.contract.termination_triggers if t.threshold_points is not None]
+    domain_low = min([70.0] + [float(m["得分"].min() or 100) - 5])
+    score_line = (
+        alt.Chart(m)
+        .mark_line(point=True, color="#1d4ed8")
+        .encode(
+            x=x,
+            y=alt.Y("得分:Q", scale=alt.Scale(domain=[domain_low, 100]), title="得分（分）"),
+            tooltip=["月份", alt.Tooltip("得分:Q", format=".1f")],
+        )
+    )
+    current = alt.Chart(m.filter(pl.col("本月"))).mark_point(size=160, color="#dc2626", filled=True).encode(x=x, y="得分:Q")
+    layers = [score_line, current]
+    thresholds = pl.DataFrame(
+        {
+            "阈值": [float(t.threshold_points) for t in lows],
+            "说明": [f"终止阈值 {t.threshold_points:.0f} 分：{t.text_zh}（{t.clause}）" for t in lows],
+        }
+    ).unique("阈值")
+    if thresholds.height:
+        rule = alt.Chart(thresholds).mark_rule(color="#dc2626", strokeDash=[6, 4]).encode(y="阈值:Q", tooltip=["说明"])
+        label = (
+            alt.Chart(thresholds)
+            .mark_text(align="left", dx=4, dy=-6, color="#dc2626")
+            .encode(y="阈值:Q", x=alt.value(0), text=alt.Text("阈值:Q", format=".0f"))
+        )
+        layers += [rule, label]
+    score_chart = alt.layer(*layers).properties(width=560, height=200, title="月度考核得分与终止阈值")
+    return _chart_style(alt.vconcat(score_chart, money_chart))
+
+
+def deductions_by_category(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
+    assessment = ctx.contract.assessment.value
+    if assessment is None:
+        return HTML("<p>本合同无月度百分制考核，没有扣分项目。</p>")
+    cats = ctx.metrics.categories.filter(pl.col("month") == ctx.month)
+    roots = cats.filter(pl.col("parent").is_null())
+    frame = roots.select(
+        pl.col("name_zh").alias("类别"),
+        pl.col("points").cast(pl.Float64).alias("扣分"),
+        pl.col("cap_points").cast(pl.Float64).alias("上限"),
+    )
+    if frame["扣分"].sum() == 0:
+        return HTML(f"<p>{month_zh(ctx.month)} 无扣分。</p>")
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(color="#1d4ed8")
+        .encode(
+            y=alt.Y("类别:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)),
+            x=alt.X("扣分:Q", title="扣分（分）"),
+            tooltip=["类别", "扣分", "上限"],
+        )
+        .properties(width=480, height=max(60, 28 * frame.height), title="按类别扣分（已按上限封顶）")
+    )
+    return _chart_style(bars)
+
+
+def deduction_items(ctx: ReportContext) -> GT | HTML:
+    items = ctx.metrics.items.filter((pl.col("month") == ctx.month) & (pl.col("points") > 0))
+    if items.is_empty():
+        return HTML("<p>本月没有扣分记录。</p>")
+    assessment = ctx.contract.assessment.value
+    names = {c.category_id: c.name_zh for c in assessment.categories} if assessment else {}
+    frame = items.sort("points", descending=True).select(
+        pl.col("category").replace_strict(names, default=pl.col("category")).alias("类别"),
+        pl.col("name_zh").alias("扣分项目"),
+        pl.col("occurrences").alias("次数"),
+        pl.col("points").map_elements(lambda v: points_zh(v), return_dtype=pl.String).alias("扣分"),
+        pl.col("clause").alias("条款"),
+    )
+    note = None
+    capped = ctx.metrics.categories.filter(
+        (pl.col("month") == ctx.month) & (pl.col("points_raw") > pl.col("points"))
+    )
+    if capped.height:
+        note = "封顶：" + "；".join(
+            f"{r['name_zh']} 原扣 {points_zh(r['points_raw'])}，按上限计 {points_zh(r['points'])}"
+            for r in capped.iter_rows(named=True)
+        )
+    return _table(frame, "扣分明细", note)
+
+
+def staffing(ctx: ReportContext) -> GT | HTML:
+    month_rows = ctx.staffing.filter(pl.col("service_date").dt.strftime("%Y-%m") == ctx.month)
+    if month_rows.is_empty():
+        return HTML("<p>本月没有考勤台账。</p>")
+    names = {p.post_id: p.name_zh for p in ctx.contract.posts}
+    minimum = {p.post_id: p.min_headcount.value for p in ctx.contract.posts}
+    frame = (
+        month_rows.group_by("post_id")
+        .agg(
+            pl.len().alias("days"),
+            pl.col("required").sum().alias("required"),
+            pl.col("present").sum().alias("present"),
+            (pl.col("required") - pl.col("present")).clip(lower_bound=0).sum().alias("gap"),
+            ((pl.col("required") - pl.col("present")) > 0).sum().alias("gap_days"),
+        )
+        .sort("post_id")
+        .select(
+            pl.col("post_id").replace_strict(names, default=pl.col("post_id")).alias("岗位"),
+            pl.col("post_id")
+            .replace_strict({k: ("未规定" if v is None else str(v)) for k, v in minimum.items()}, default="—")
+            .alias("合同最低人数"),
+            pl.col("days").alias("台账天数"),
+            pl.col("required").alias("应到（人·天）"),
+            pl.col("present").alias("实到（人·天）"),
+            pl.col("gap").alias("缺岗（人·天）"),
+            pl.col("gap_days").alias("有缺岗的天数"),
+        )
+    )
+    rules = "；".join(
+        f"{format_cny(r.rate_cny.value) if r.rate_cny.value is not None else '金额未规定'}/人·天"
+        + (f"，{r.grace_working_days} 个工作日内补齐不计" if r.grace_working_days else "")
+        + f"（{r.clause}）"
+        for r in ctx.contract.staffing_penalties
+    )
+    return _table(frame, month_zh(ctx.month), f"缺岗扣款规则：{rules or '合同无按人·天扣款条款'}")
+
+
+def cost_per_seat(ctx: ReportContext) -> GT:
+    row = ctx.row
+    rows = [
+        ("座席数", f"{row['seats']}" if row["seats"] is not None else "—", ctx.metrics.seat_basis_zh),
+        ("每座席月成本（名义）", format_cny(row["cost_per_seat_month_nominal_cny"]), "名义月费 ÷（座席数 × 本月服务天数占比）"),
+        ("每座席月成本（应付）", format_cny(row["cost_per_seat_month_payable_cny"]), "应付 ÷（座席数 × 本月服务天数占比）"),
+        ("本月工单量", f"{row['tickets']:,}", "按受理时间计"),
+    ]
+    frame = pl.DataFrame(rows, schema=["指标", "数值", "口径"], orient="row")
+    return _table(frame, month_zh(ctx.month), "金额为名义人民币（含税与否见合同），未做价格指数调整。")
+
+
+def not_assessable(ctx: ReportContext) -> GT | HTML:
+    frame = ctx.metrics.not_assessable.filter(pl.col("month") == ctx.month)
+    if frame.is_empty():
+        return HTML("<p>本月所有规则均可评估。</p>")
+    return _table(
+        frame.select(
+            pl.col("rule").alias("规则"), pl.col("clause").alias("条款"), pl.col("reason").alias("原因")
+        ),
+        None,
+        "合同未规定的指标值或标准不作推测；补充后重新生成报告即可评估。",
+    )
+
+
+def provenance(ctx: ReportContext) -> HTML:
+    now = dt.datetime.now(TIMEZONE)
+    files = "".join(
+        f"<li>{_esc(r['path'])}（{_esc(r['kind'])}，{r['rows']:,} 行，SHA-256 {_esc(r['sha256'][:16])}…）</li>"
+        for r in ctx.loads.iter_rows(named=True)
+    )
+    simulated = "<p><b>模拟数据：</b>本报告的绩效数据为模拟生成。</p>" if ctx.simulated else ""
+    return HTML(
+        '<hr><div style="color:#555;font-size:0.9em">'
+        f"{simulated}<p>数据来源：</p><ul>{files or '<li>无台账</li>'}</ul>"
+        f"<p>合同参数 {_esc(ctx.contract.contract_id)}.yaml SHA-256 {_esc(ctx.params_sha256[:16])}… · "
+        f"Seatscore {__version__} · 生成时间 {now:%Y-%m-%d %H:%M} (Asia/Shanghai)</p></div>"
+    )
