@@ -24,7 +24,9 @@ from seatscore.errors import ContractFileError, UnknownContract
 
 T = TypeVar("T")
 
-Clause = Annotated[str, Field(min_length=1, description="Where in the contract, e.g. 附件二 第四章 一 1")]
+Clause = Annotated[
+    str, Field(min_length=1, description="Where in the contract, e.g. 附件二 第四章 一 1")
+]
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Share = Annotated[Decimal, Field(ge=0, le=1, description="A share 0–1, not a percent")]
 Money = Annotated[Decimal, Field(ge=0, decimal_places=2, description="CNY, to the fen")]

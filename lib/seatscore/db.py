@@ -109,7 +109,9 @@ DEMO_SOURCE = "demo"
 
 
 @contextmanager
-def connect(path: Path | str = config.DEFAULT_DB, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path | str = config.DEFAULT_DB, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the database (creating its folder), closing it afterwards."""
     path = Path(path)
     if not read_only:
@@ -261,9 +263,7 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, **params: object) -> pl.Data
     return con.sql(sql, params=params or None).pl()
 
 
-def ledger(
-    con: duckdb.DuckDBPyConnection, kind: str, contract_id: str
-) -> pl.DataFrame:
+def ledger(con: duckdb.DuckDBPyConnection, kind: str, contract_id: str) -> pl.DataFrame:
     """One contract's rows of a ledger kind, with the kind's canonical columns."""
     spec = KINDS[kind]
     columns = ", ".join(c.name for c in spec.columns)

@@ -28,7 +28,32 @@ DEMO_PARAMS = config.PARAMS_DIR / "demo.yaml"
 
 # Relative ticket arrivals by hour of day (Beijing time), peaking mid-morning and mid-afternoon.
 _HOURLY = np.array(
-    [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 4.5, 6.5, 7, 6.5, 4.5, 4.5, 6, 6.5, 6, 5, 3.5, 3, 2.8, 2.4, 1.8, 1.3]
+    [
+        1,
+        0.6,
+        0.4,
+        0.3,
+        0.3,
+        0.5,
+        1.2,
+        2.5,
+        4.5,
+        6.5,
+        7,
+        6.5,
+        4.5,
+        4.5,
+        6,
+        6.5,
+        6,
+        5,
+        3.5,
+        3,
+        2.8,
+        2.4,
+        1.8,
+        1.3,
+    ]
 )
 _URGENT_SHARE = 0.05
 # Items whose events come from the tickets rather than from chance.
@@ -92,9 +117,8 @@ def simulate_tickets(contract: Contract, settings: dict, rng: np.random.Generato
     day_of_ticket = np.repeat(days, counts)
     hour = rng.choice(24, size=n, p=_HOURLY / _HOURLY.sum())
     second = rng.integers(0, 3600, size=n)
-    received = (
-        day_of_ticket.astype("datetime64[s]")
-        + (hour * 3600 + second).astype("timedelta64[s]")
+    received = day_of_ticket.astype("datetime64[s]") + (hour * 3600 + second).astype(
+        "timedelta64[s]"
     )
     order = np.argsort(received, kind="stable")
     received = received[order]
@@ -228,7 +252,9 @@ def _ticket_derived_events(
     return set(present), pl.concat(frames)
 
 
-def simulate_penalties(contract: Contract, settings: dict, rng: np.random.Generator) -> pl.DataFrame:
+def simulate_penalties(
+    contract: Contract, settings: dict, rng: np.random.Generator
+) -> pl.DataFrame:
     """Money penalty events at the rates ``params/demo.yaml`` gives per penalty id."""
     schema = {c.name: c.dtype for c in PENALTIES.columns}
     rows = []
@@ -256,7 +282,9 @@ def simulate_penalties(contract: Contract, settings: dict, rng: np.random.Genera
     ).sort("event_date", "penalty_id")
 
 
-def simulate_contract(contract: Contract, settings: dict, seed: int) -> dict[LedgerKind, pl.DataFrame]:
+def simulate_contract(
+    contract: Contract, settings: dict, seed: int
+) -> dict[LedgerKind, pl.DataFrame]:
     """All four ledgers of one contract. Same ``seed`` and params, same frames."""
     # One stream per contract, so adding a contract does not change the others' data.
     salt = int.from_bytes(contract.contract_id.encode("utf-8"), "little") % (2**32)

@@ -186,9 +186,7 @@ def read_ledger(path: Path | str, kind: LedgerKind | str) -> pl.DataFrame:
     problems: list[str] = []
     for c in kind.columns:
         unreadable = raw[c.name].str.strip_chars().ne("") & typed[c.name].is_null()
-        problems += _problems(
-            raw, unreadable.fill_null(False), c.name, f"cannot read as {c.dtype}"
-        )
+        problems += _problems(raw, unreadable.fill_null(False), c.name, f"cannot read as {c.dtype}")
         if c.required:
             problems += _problems(
                 raw,
@@ -268,7 +266,9 @@ def check_references(
         rows = indexed.filter(pl.col("contract_id") == cid)
         contract = contracts.get(cid)
         if contract is None:
-            problems += [f"row {r}, column contract_id: unknown contract {cid!r}" for r in rows["_row"]]
+            problems += [
+                f"row {r}, column contract_id: unknown contract {cid!r}" for r in rows["_row"]
+            ]
             continue
         period = contract.service_period
         outside = rows.filter((day < period.start) | (day > period.end))["_row"].to_list()
@@ -283,6 +283,7 @@ def check_references(
                 if len(problems) > _MAX_LISTED:
                     break
     if problems:
+        problems.sort(key=lambda p: int(p.split(",")[0].removeprefix("row ")))
         more = len(problems) - _MAX_LISTED
         raise LedgerError(
             f"{path}: rows that do not match the contract params; nothing was loaded.\n"

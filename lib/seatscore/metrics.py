@@ -105,8 +105,7 @@ def _per_occurrence_points(assessment: Assessment, deductions: pl.DataFrame) -> 
         .with_columns(
             _month("event_date"),
             (
-                pl.col("occurrences").cast(POINTS)
-                * pl.coalesce("assessed_points", "fixed_points")
+                pl.col("occurrences").cast(POINTS) * pl.coalesce("assessed_points", "fixed_points")
             ).alias("points"),
         )
         .group_by("month", "item_id")
@@ -137,7 +136,10 @@ def _staffing_daily_points(
     threshold = Decimal(item.threshold_share)
     short = (
         staffing.join(stated, on="post_id", how="inner")
-        .filter(pl.col("present").cast(pl.Decimal(12, 4)) < pl.col("minimum").cast(pl.Decimal(12, 4)) * threshold)
+        .filter(
+            pl.col("present").cast(pl.Decimal(12, 4))
+            < pl.col("minimum").cast(pl.Decimal(12, 4)) * threshold
+        )
         .with_columns(_month("service_date"))
         .group_by("month")
         .agg(pl.len().cast(pl.Int32).alias("occurrences"))
@@ -200,7 +202,10 @@ def _below_target_points(
     columns = _MEASURES.get(item.measure or "")
 
     def skip(reason: str) -> tuple[pl.DataFrame, list[dict]]:
-        rows = [{"month": m, "rule": item.item_id, "clause": item.clause, "reason": reason} for m in months]
+        rows = [
+            {"month": m, "rule": item.item_id, "clause": item.clause, "reason": reason}
+            for m in months
+        ]
         return pl.DataFrame(schema=schema), rows
 
     if target is None:
@@ -214,9 +219,18 @@ def _below_target_points(
     for m in months:
         r = by_month.get(m)
         if r is None or not r[total_col]:
-            missing.append({"month": m, "rule": item.item_id, "clause": item.clause, "reason": "本月无可计算的工单，比率无定义"})
+            missing.append(
+                {
+                    "month": m,
+                    "rule": item.item_id,
+                    "clause": item.clause,
+                    "reason": "本月无可计算的工单，比率无定义",
+                }
+            )
             continue
-        pts = below_target_points(target, r[hits_col], r[total_col], item.points, item.step_pct_points)
+        pts = below_target_points(
+            target, r[hits_col], r[total_col], item.points, item.step_pct_points
+        )
         rows.append({"month": m, "item_id": item.item_id, "occurrences": 1, "points": pts})
     return pl.DataFrame(rows, schema=schema), missing
 
@@ -235,7 +249,9 @@ def cap_categories(assessment: Assessment, item_points: pl.DataFrame) -> pl.Data
     for r in item_points.iter_rows(named=True):
         key = (r["month"], category_of[r["item_id"]])
         own[key] = own.get(key, Decimal(0)) + r["points"]
-    depth = {c.category_id: len(assessment.category_chain(c.category_id)) for c in assessment.categories}
+    depth = {
+        c.category_id: len(assessment.category_chain(c.category_id)) for c in assessment.categories
+    }
     ordered = sorted(assessment.categories, key=lambda c: -depth[c.category_id])
     rows = []
     for month in sorted({m for m, _ in own} | set(item_points["month"].to_list())):
@@ -291,7 +307,9 @@ def staffing_gaps(contract: Contract, staffing: pl.DataFrame) -> tuple[pl.DataFr
     ``staffing_penalty_cny``; not-assessable rows).
     """
     gaps = (
-        staffing.with_columns((pl.col("required") - pl.col("present")).clip(lower_bound=0).alias("gap"))
+        staffing.with_columns(
+            (pl.col("required") - pl.col("present")).clip(lower_bound=0).alias("gap")
+        )
         .sort("post_id", "service_date")
         .with_columns(
             (
@@ -306,7 +324,9 @@ def staffing_gaps(contract: Contract, staffing: pl.DataFrame) -> tuple[pl.DataFr
         .with_columns(pl.col("run_starts").cum_sum().over("post_id").alias("run"))
         .with_columns(
             pl.when(pl.col("gap") > 0)
-            .then(pl.col("service_date").filter(pl.col("run_starts")).first().over("post_id", "run"))
+            .then(
+                pl.col("service_date").filter(pl.col("run_starts")).first().over("post_id", "run")
+            )
             .alias("run_start")
         )
         .with_columns(_month("service_date"))
@@ -362,7 +382,12 @@ def staffing_gaps(contract: Contract, staffing: pl.DataFrame) -> tuple[pl.DataFr
         penalty = pl.lit(None, dtype=MONEY)
         months_with_gaps = monthly.filter(pl.col("gap_person_days") > 0)["month"].to_list()
         not_assessable += [
-            {"month": m, "rule": "staffing_penalty", "clause": rule.clause, "reason": f"缺员扣款标准未规定：{rule.rate_cny.note}"}
+            {
+                "month": m,
+                "rule": "staffing_penalty",
+                "clause": rule.clause,
+                "reason": f"缺员扣款标准未规定：{rule.rate_cny.note}",
+            }
             for m in months_with_gaps
         ]
     else:
@@ -394,8 +419,7 @@ def incident_penalties(contract: Contract, penalties: pl.DataFrame) -> pl.DataFr
         .with_columns(
             _month("event_date"),
             (
-                pl.col("occurrences").cast(MONEY)
-                * pl.coalesce("assessed_amount_cny", "fixed_cny")
+                pl.col("occurrences").cast(MONEY) * pl.coalesce("assessed_amount_cny", "fixed_cny")
             ).alias("amount"),
         )
         .group_by("month")
@@ -462,18 +486,24 @@ def evaluate_triggers(contract: Contract, months: pl.DataFrame) -> pl.DataFrame:
 def seat_basis(contract: Contract) -> tuple[Decimal | None, str]:
     """Seats for cost per seat-month, and how they were obtained (Chinese, for the report)."""
     if contract.seats is not None:
-        return Decimal(contract.seats), f"按合同最低人数 {contract.seats} 人（{contract.minimum_headcount.clause}）"
+        return Decimal(
+            contract.seats
+        ), f"按合同最低人数 {contract.seats} 人（{contract.minimum_headcount.clause}）"
     hours = contract.covered_seat_hours_per_week
     if hours is not None:
         seats = Decimal(hours) / HOURS_PER_SEAT_WEEK
-        patterns = " + ".join(p.shift_pattern.value.label for p in contract.posts if p.shift_pattern.value)
+        patterns = " + ".join(
+            p.shift_pattern.value.label for p in contract.posts if p.shift_pattern.value
+        )
         return seats, (
             f"合同未规定人数，按班次折算：{patterns} = 每周 {hours} 座席小时 ÷ 40 小时 = {seats} 个座席当量"
         )
     return None, "合同未规定人数和完整班次，无法计算每座席成本"
 
 
-def fee_after_points(contract: Contract, month_weight: Decimal, nominal_fee: Decimal, points: Decimal) -> Decimal:
+def fee_after_points(
+    contract: Contract, month_weight: Decimal, nominal_fee: Decimal, points: Decimal
+) -> Decimal:
     """The fee deduction (CNY) for ``points`` lost in a month, per the contract's fee formula."""
     formula = contract.fee_formula
     if formula.kind == "cny_per_point":
@@ -504,9 +534,18 @@ def monthly_metrics(
     not_assessable: list[dict] = []
     measures = ticket_measures(tickets)
     assessment = contract.assessment.value
-    item_schema = {"month": pl.String, "item_id": pl.String, "occurrences": pl.Int32, "points": POINTS}
+    item_schema = {
+        "month": pl.String,
+        "item_id": pl.String,
+        "occurrences": pl.Int32,
+        "points": POINTS,
+    }
     if assessment is not None:
-        parts = [_per_occurrence_points(assessment, deductions).cast(item_schema).select(list(item_schema))]
+        parts = [
+            _per_occurrence_points(assessment, deductions)
+            .cast(item_schema)
+            .select(list(item_schema))
+        ]
         for item in assessment.items:
             if item.kind == "staffing_daily":
                 frame, missing = _staffing_daily_points(contract, item, staffing, month_list)
@@ -519,7 +558,12 @@ def monthly_metrics(
         item_points = pl.concat(parts)
         item_info = pl.DataFrame(
             [
-                {"item_id": i.item_id, "category": i.category, "name_zh": i.name_zh, "clause": i.clause}
+                {
+                    "item_id": i.item_id,
+                    "category": i.category,
+                    "name_zh": i.name_zh,
+                    "clause": i.clause,
+                }
                 for i in assessment.items
             ]
         )
@@ -532,7 +576,9 @@ def monthly_metrics(
             .agg(pl.col("points").sum().alias("points_lost"))
         )
     else:
-        items = pl.DataFrame(schema={**item_schema, "category": pl.String, "name_zh": pl.String, "clause": pl.String})
+        items = pl.DataFrame(
+            schema={**item_schema, "category": pl.String, "name_zh": pl.String, "clause": pl.String}
+        )
         categories = pl.DataFrame(
             schema={
                 "month": pl.String,
@@ -576,9 +622,15 @@ def monthly_metrics(
         if points is not None and assessment is not None:
             points = min(points, assessment.max_points)
         score = assessment.max_points - points if has_sheet and points is not None else None
-        deduction = fee_after_points(contract, r["month_weight"], r["nominal_fee_cny"], points) if has_sheet else Decimal("0.00")
+        deduction = (
+            fee_after_points(contract, r["month_weight"], r["nominal_fee_cny"], points)
+            if has_sheet
+            else Decimal("0.00")
+        )
         staffing_penalty = r["staffing_penalty_cny"]  # None: not assessable
-        payable = r["nominal_fee_cny"] - deduction - (staffing_penalty or 0) - r["incident_penalty_cny"]
+        payable = (
+            r["nominal_fee_cny"] - deduction - (staffing_penalty or 0) - r["incident_penalty_cny"]
+        )
         seat_months = seats * r["month_weight"] if seats is not None else None
         month_missing = any(n["month"] == r["month"] for n in not_assessable)
         out.append(
@@ -599,8 +651,12 @@ def monthly_metrics(
                 "payable_cny": to_fen(payable),
                 "payable_complete": not month_missing,
                 "seats": seats,
-                "cost_per_seat_month_nominal_cny": to_fen(r["nominal_fee_cny"] / seat_months) if seat_months else None,
-                "cost_per_seat_month_payable_cny": to_fen(payable / seat_months) if seat_months else None,
+                "cost_per_seat_month_nominal_cny": to_fen(r["nominal_fee_cny"] / seat_months)
+                if seat_months
+                else None,
+                "cost_per_seat_month_payable_cny": to_fen(payable / seat_months)
+                if seat_months
+                else None,
                 "tickets": r["tickets"],
             }
         )
@@ -634,7 +690,12 @@ def monthly_metrics(
         categories=categories,
         not_assessable=pl.DataFrame(
             not_assessable,
-            schema={"month": pl.String, "rule": pl.String, "clause": pl.String, "reason": pl.String},
+            schema={
+                "month": pl.String,
+                "rule": pl.String,
+                "clause": pl.String,
+                "reason": pl.String,
+            },
         ).unique(maintain_order=True),
         triggers=evaluate_triggers(contract, months_frame),
         seat_basis_zh=basis,

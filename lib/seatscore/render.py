@@ -69,7 +69,10 @@ def check_parameters(parameters: dict, notebook: Path = config.REPORT_NOTEBOOK) 
 def _contracts_in_db(db_path: Path) -> dict[str, Contract]:
     with db.connect(db_path, read_only=True) as con:
         rows = db.query(con, "SELECT contract_id, terms_json FROM contracts ORDER BY contract_id")
-    return {r["contract_id"]: Contract.model_validate_json(r["terms_json"]) for r in rows.iter_rows(named=True)}
+    return {
+        r["contract_id"]: Contract.model_validate_json(r["terms_json"])
+        for r in rows.iter_rows(named=True)
+    }
 
 
 def _latest_month_with_data(db_path: Path, contract_id: str) -> str | None:
@@ -123,7 +126,9 @@ def plan_jobs(
 
 
 def _exporter() -> HTMLExporter:
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags={"remove_cell"}, enabled=True), enabled=True
     )
@@ -190,7 +195,11 @@ def render_all(
         except SeatscoreError:
             raise
         except Exception as exc:  # an export or write failure must not stop the other reports
-            results.append(RenderResult(job, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=2)}"))
+            results.append(
+                RenderResult(
+                    job, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=2)}"
+                )
+            )
     write_index(db_path, out_dir, results)
     return results
 
@@ -205,7 +214,9 @@ def write_index(db_path: Path, out_dir: Path, results: list[RenderResult]) -> Pa
     rows = []
     with db.connect(db_path, read_only=True) as con:
         for cid, contract in sorted(contracts.items()):
-            ledgers = [db.ledger(con, k, cid) for k in ("staffing", "deductions", "penalties", "tickets")]
+            ledgers = [
+                db.ledger(con, k, cid) for k in ("staffing", "deductions", "penalties", "tickets")
+            ]
             months = monthly_metrics(contract, *ledgers).months
             for r in months.iter_rows(named=True):
                 path = out_dir / r["month"] / f"{cid}.html"
@@ -218,20 +229,37 @@ def write_index(db_path: Path, out_dir: Path, results: list[RenderResult]) -> Pa
                         "contract_id": cid,
                         "title": contract.title_zh,
                         "vendor": contract.vendor.name,
-                        "href": f"{r['month']}/{cid}.html" if path.exists() and error is None else None,
+                        "href": f"{r['month']}/{cid}.html"
+                        if path.exists() and error is None
+                        else None,
                         "score": f"{r['score']:.1f}" if r["score"] is not None else "—",
                         "payable": format_cny(r["payable_cny"]),
                         "cost_per_seat": format_cny(r["cost_per_seat_month_payable_cny"]),
                         "error": error,
                     }
                 )
+    listed = {(r["contract_id"], r["month"]) for r in rows}
+    for (cid, month), error in failures.items():
+        if (cid, month) not in listed:  # e.g. a month outside the service period
+            contract = contracts.get(cid)
+            rows.append(
+                {
+                    "month": month,
+                    "contract_id": cid,
+                    "title": contract.title_zh if contract else cid,
+                    "vendor": contract.vendor.name if contract else "—",
+                    "href": None,
+                    "score": "—",
+                    "payable": "—",
+                    "cost_per_seat": "—",
+                    "error": error,
+                }
+            )
     rows.sort(key=lambda r: (r["month"], r["contract_id"]), reverse=True)
     by_month: dict[str, list[dict]] = {}
     for r in rows:
         by_month.setdefault(r["month"], []).append(r)
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("seatscore", "templates"), autoescape=True
-    )
+    env = jinja2.Environment(loader=jinja2.PackageLoader("seatscore", "templates"), autoescape=True)
     text = env.get_template("index.html.j2").render(
         by_month=by_month,
         generated=dt.datetime.now(TIMEZONE).strftime("%Y-%m-%d %H:%M"),

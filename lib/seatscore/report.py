@@ -72,7 +72,10 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
                 f"no contract {contract_id!r} in {db_path}; known: {', '.join(known)}"
             )
         contract = Contract.model_validate_json(found["terms_json"][0])
-        ledgers = {k: db.ledger(con, k, contract_id) for k in ("staffing", "deductions", "penalties", "tickets")}
+        ledgers = {
+            k: db.ledger(con, k, contract_id)
+            for k in ("staffing", "deductions", "penalties", "tickets")
+        }
         sources = db.query(
             con,
             """SELECT DISTINCT source FROM (
@@ -192,7 +195,9 @@ def alerts(ctx: ReportContext) -> list[str]:
             )
             out.append(f"人员缺岗 {row['gap_person_days']} 人·天，缺岗扣款 {penalty}")
         else:
-            out.append(f"人员缺岗 {row['gap_person_days']} 人·天（合同无按人·天扣款条款，见扣分明细）")
+            out.append(
+                f"人员缺岗 {row['gap_person_days']} 人·天（合同无按人·天扣款条款，见扣分明细）"
+            )
     n = ctx.metrics.not_assessable.filter(pl.col("month") == ctx.month).height
     if n:
         out.append(f"{n} 条规则本月无法评估（见“无法评估的规则”），应付金额可能仍需调整")
@@ -218,7 +223,9 @@ def verdict(ctx: ReportContext) -> HTML:
         (
             "扣款合计",
             format_cny(row["nominal_fee_cny"] - row["payable_cny"]),
-            "" if row["payable_complete"] else '<div style="color:#b45309">含无法评估项，可能偏低</div>',
+            ""
+            if row["payable_complete"]
+            else '<div style="color:#b45309">含无法评估项，可能偏低</div>',
         ),
     ]
     cells = "".join(
@@ -232,7 +239,9 @@ def verdict(ctx: ReportContext) -> HTML:
         if items
         else "<p>本月无预警。</p>"
     )
-    return HTML(f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div><h3>预警</h3>{alert_html}')
+    return HTML(
+        f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div><h3>预警</h3>{alert_html}'
+    )
 
 
 def facts(ctx: ReportContext) -> GT:
@@ -287,12 +296,28 @@ def money(ctx: ReportContext) -> GT:
         else "无法评估"
     )
     rows = [
-        ("名义月费", format_cny(row["nominal_fee_cny"]), f"服务 {row['service_days']}/{row['days_in_month']} 天；合同金额按天数分摊到月"),
-        ("考核得分", points_zh(row["score"]) if row["score"] is not None else "—", "100 − 扣分" if row["score"] is not None else "合同无月度百分制考核"),
+        (
+            "名义月费",
+            format_cny(row["nominal_fee_cny"]),
+            f"服务 {row['service_days']}/{row['days_in_month']} 天；合同金额按天数分摊到月",
+        ),
+        (
+            "考核得分",
+            points_zh(row["score"]) if row["score"] is not None else "—",
+            "100 − 扣分" if row["score"] is not None else "合同无月度百分制考核",
+        ),
         ("考核扣款", format_cny(row["fee_deduction_cny"]), _fee_text(ctx.contract)),
-        ("缺岗扣款", staffing, f"缺岗 {row['gap_person_days']} 人·天，其中计罚 {row['penalised_person_days']} 人·天"),
+        (
+            "缺岗扣款",
+            staffing,
+            f"缺岗 {row['gap_person_days']} 人·天，其中计罚 {row['penalised_person_days']} 人·天",
+        ),
         ("违约扣款", format_cny(row["incident_penalty_cny"]), "按合同违约条款"),
-        ("本月应付", format_cny(row["payable_cny"]), "名义月费 − 各项扣款" + ("" if row["payable_complete"] else "（含无法评估项）")),
+        (
+            "本月应付",
+            format_cny(row["payable_cny"]),
+            "名义月费 − 各项扣款" + ("" if row["payable_complete"] else "（含无法评估项）"),
+        ),
     ]
     frame = pl.DataFrame(rows, schema=["项目", "金额/分值", "说明"], orient="row")
     return _table(frame, f"{month_zh(ctx.month)}")
@@ -326,7 +351,7 @@ def trend(ctx: ReportContext) -> alt.TopLevelMixin:
     if ctx.contract.assessment.value is None:
         return _chart_style(money_chart)
     lows = [t for t in ctx.contract.termination_triggers if t.threshold_points is not None]
-    domain_low = min([70.0] + [float(m["得分"].min() or 100) - 5])
+    domain_low = min(70.0, float(m["得分"].min() or 100) - 5)
     score_line = (
         alt.Chart(m)
         .mark_line(point=True, color="#1d4ed8")
@@ -336,23 +361,35 @@ def trend(ctx: ReportContext) -> alt.TopLevelMixin:
             tooltip=["月份", alt.Tooltip("得分:Q", format=".1f")],
         )
     )
-    current = alt.Chart(m.filter(pl.col("本月"))).mark_point(size=160, color="#dc2626", filled=True).encode(x=x, y="得分:Q")
+    current = (
+        alt.Chart(m.filter(pl.col("本月")))
+        .mark_point(size=160, color="#dc2626", filled=True)
+        .encode(x=x, y="得分:Q")
+    )
     layers = [score_line, current]
     thresholds = pl.DataFrame(
         {
             "阈值": [float(t.threshold_points) for t in lows],
-            "说明": [f"终止阈值 {t.threshold_points:.0f} 分：{t.text_zh}（{t.clause}）" for t in lows],
+            "说明": [
+                f"终止阈值 {t.threshold_points:.0f} 分：{t.text_zh}（{t.clause}）" for t in lows
+            ],
         }
     ).unique("阈值")
     if thresholds.height:
-        rule = alt.Chart(thresholds).mark_rule(color="#dc2626", strokeDash=[6, 4]).encode(y="阈值:Q", tooltip=["说明"])
+        rule = (
+            alt.Chart(thresholds)
+            .mark_rule(color="#dc2626", strokeDash=[6, 4])
+            .encode(y="阈值:Q", tooltip=["说明"])
+        )
         label = (
             alt.Chart(thresholds)
             .mark_text(align="left", dx=4, dy=-6, color="#dc2626")
             .encode(y="阈值:Q", x=alt.value(0), text=alt.Text("阈值:Q", format=".0f"))
         )
         layers += [rule, label]
-    score_chart = alt.layer(*layers).properties(width=560, height=200, title="月度考核得分与终止阈值")
+    score_chart = alt.layer(*layers).properties(
+        width=560, height=200, title="月度考核得分与终止阈值"
+    )
     return _chart_style(alt.vconcat(score_chart, money_chart))
 
 
@@ -377,7 +414,9 @@ def deductions_by_category(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
             x=alt.X("扣分:Q", title="扣分（分）"),
             tooltip=["类别", "扣分", "上限"],
         )
-        .properties(width=480, height=max(60, 28 * frame.height), title="按类别扣分（已按上限封顶）")
+        .properties(
+            width=480, height=max(60, 28 * frame.height), title="按类别扣分（已按上限封顶）"
+        )
     )
     return _chart_style(bars)
 
@@ -426,7 +465,9 @@ def staffing(ctx: ReportContext) -> GT | HTML:
         .select(
             pl.col("post_id").replace_strict(names, default=pl.col("post_id")).alias("岗位"),
             pl.col("post_id")
-            .replace_strict({k: ("未规定" if v is None else str(v)) for k, v in minimum.items()}, default="—")
+            .replace_strict(
+                {k: ("未规定" if v is None else str(v)) for k, v in minimum.items()}, default="—"
+            )
             .alias("合同最低人数"),
             pl.col("days").alias("台账天数"),
             pl.col("required").alias("应到（人·天）"),
@@ -447,13 +488,27 @@ def staffing(ctx: ReportContext) -> GT | HTML:
 def cost_per_seat(ctx: ReportContext) -> GT:
     row = ctx.row
     rows = [
-        ("座席数", f"{row['seats']}" if row["seats"] is not None else "—", ctx.metrics.seat_basis_zh),
-        ("每座席月成本（名义）", format_cny(row["cost_per_seat_month_nominal_cny"]), "名义月费 ÷（座席数 × 本月服务天数占比）"),
-        ("每座席月成本（应付）", format_cny(row["cost_per_seat_month_payable_cny"]), "应付 ÷（座席数 × 本月服务天数占比）"),
+        (
+            "座席数",
+            f"{row['seats']}" if row["seats"] is not None else "—",
+            ctx.metrics.seat_basis_zh,
+        ),
+        (
+            "每座席月成本（名义）",
+            format_cny(row["cost_per_seat_month_nominal_cny"]),
+            "名义月费 ÷（座席数 × 本月服务天数占比）",
+        ),
+        (
+            "每座席月成本（应付）",
+            format_cny(row["cost_per_seat_month_payable_cny"]),
+            "应付 ÷（座席数 × 本月服务天数占比）",
+        ),
         ("本月工单量", f"{row['tickets']:,}", "按受理时间计"),
     ]
     frame = pl.DataFrame(rows, schema=["指标", "数值", "口径"], orient="row")
-    return _table(frame, month_zh(ctx.month), "金额为名义人民币（含税与否见合同），未做价格指数调整。")
+    return _table(
+        frame, month_zh(ctx.month), "金额为名义人民币（含税与否见合同），未做价格指数调整。"
+    )
 
 
 def not_assessable(ctx: ReportContext) -> GT | HTML:
@@ -462,7 +517,9 @@ def not_assessable(ctx: ReportContext) -> GT | HTML:
         return HTML("<p>本月所有规则均可评估。</p>")
     return _table(
         frame.select(
-            pl.col("rule").alias("规则"), pl.col("clause").alias("条款"), pl.col("reason").alias("原因")
+            pl.col("rule").alias("规则"),
+            pl.col("clause").alias("条款"),
+            pl.col("reason").alias("原因"),
         ),
         None,
         "合同未规定的指标值或标准不作推测；补充后重新生成报告即可评估。",

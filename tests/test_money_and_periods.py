@@ -1,0 +1,93 @@
+"""Nominal monthly fees, to the fen, from the contract amount and service period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from seatscore.errors import CalendarNotAvailable
+from seatscore.money import allocate, format_cny, to_fen
+from seatscore.periods import is_working_day, nominal_monthly_fees, nth_working_day_after
+
+
+def fee(contracts, contract_id: str, month: str) -> Decimal:
+    fees = nominal_monthly_fees(contracts[contract_id])
+    return fees.filter(fees["month"] == month)["nominal_fee_cny"][0]
+
+
+def test_000_partial_first_month(contracts):
+    # 000 四 2 (1,869,400) and 七 1 (from 2026-06-17): June serves 17..30 = 14 of 30 days.
+    # 1,869,400 / 12 × 14 / 30 = 72,698.888… → 72,698.89
+    assert fee(contracts, "haidian-dispatch-2026", "2026-06") == Decimal("72698.89")
+
+
+def test_000_full_month(contracts):
+    # 1,869,400 / 12 = 155,783.333… → 155,783.33
+    assert fee(contracts, "haidian-dispatch-2026", "2026-07") == Decimal("155783.33")
+
+
+def test_003_partial_first_month(contracts):
+    # 003 一 (一) 2,020,000; 一 (二) from 2024-09-20: 11 of 30 days. 2,020,000 / 12 × 11 / 30 = 61,722.22
+    assert fee(contracts, "karamay-grid-2024", "2024-09") == Decimal("61722.22")
+
+
+def test_001_eleven_whole_months(contracts):
+    # 001 三 1 (1,079,668) over 二 (2024-02-01 – 2024-12-31): 11 whole months, 98,151.636… a month.
+    assert fee(contracts, "shijingshan-hotline-2024", "2024-03") == Decimal("98151.64")
+
+
+@pytest.mark.parametrize(
+    ("contract_id", "months", "amount"),
+    [
+        ("haidian-dispatch-2026", 13, Decimal("1869400.00")),
+        ("shijingshan-hotline-2024", 11, Decimal("1079668.00")),
+        ("beijing-enforcement-2025", 13, Decimal("2031500.00")),
+        ("karamay-grid-2024", 13, Decimal("2020000.00")),
+        ("haidian-hotline-2022", 12, Decimal("6695568.00")),
+    ],
+)
+def test_months_add_up_to_the_amount(contracts, contract_id, months, amount):
+    fees = nominal_monthly_fees(contracts[contract_id])
+    assert fees.height == months
+    assert sum(fees["nominal_fee_cny"].to_list(), Decimal(0)) == amount
+
+
+def test_last_month_takes_the_balance(contracts):
+    # 000 June 2027 serves 16/30 of 155,783.33…: exactly 83,084.44…; it takes the 4 fen left by
+    # rounding the other twelve months: 1,869,400 − 72,698.89 − 11 × 155,783.33 = 83,084.48.
+    assert fee(contracts, "haidian-dispatch-2026", "2027-06") == Decimal("83084.48")
+
+
+def test_allocate_and_rounding():
+    assert allocate(Decimal("100.00"), [Decimal(1)] * 3) == [
+        Decimal("33.33"),
+        Decimal("33.33"),
+        Decimal("33.34"),
+    ]
+    assert to_fen(Decimal("0.005")) == Decimal("0.01")  # half up, not banker's rounding
+    with pytest.raises(TypeError, match="float"):
+        to_fen(0.1)
+    with pytest.raises(ValueError, match="at least one weight"):
+        allocate(Decimal(1), [])
+
+
+def test_format_cny():
+    assert format_cny(Decimal("1869400")) == "¥1,869,400.00"
+    assert format_cny(Decimal("-1800")) == "-¥1,800.00"
+    assert format_cny(None) == "—"
+
+
+def test_official_working_days():
+    # 国务院办公厅 2024 年节假日安排: Sunday 2024-02-04 is a make-up working day (春节调休).
+    assert is_working_day(dt.date(2024, 2, 4))
+    # 2026: National Day 10-01..10-07 off; Saturday 10-10 is a make-up working day.
+    assert not is_working_day(dt.date(2026, 10, 5))
+    assert is_working_day(dt.date(2026, 10, 10))
+    # Five working days after Wed 2026-09-30: Oct 8, 9, 10 (Sat, make-up), 12, 13.
+    assert nth_working_day_after(dt.date(2026, 9, 30), 5) == dt.date(2026, 10, 13)
+
+
+def test_unpublished_calendar_year_is_an_error():
+    with pytest.raises(CalendarNotAvailable, match="2027"):
+        is_working_day(dt.date(2027, 3, 1))

@@ -1,0 +1,89 @@
+"""The report notebook: committed clean, parameterized, and rendered for every contract."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pytest
+from seatscore import config, render
+from seatscore.errors import SeatscoreError
+
+
+def test_notebook_committed_without_outputs():
+    nb = json.loads(config.REPORT_NOTEBOOK.read_text(encoding="utf-8"))
+    assert all(not c.get("outputs") for c in nb["cells"])
+    assert all(c.get("execution_count") is None for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def test_parameters_cell_is_typed_and_commented():
+    nb = nbformat.read(config.REPORT_NOTEBOOK, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1
+    for line in cells[0].source.splitlines():
+        assert re.match(r"^\w+: \w+ = .+  # .+", line), line
+    assert render.notebook_parameters() == {"contract_id", "month", "db_path", "chart_renderer"}
+
+
+def test_unknown_parameter_is_an_error():
+    with pytest.raises(SeatscoreError, match=r"no parameter.*contract"):
+        render.check_parameters({"contract": "x"})
+
+
+# The first month of each service period and its nominal fee, worked out by hand:
+# 000 14/30 × 1,869,400/12; 001 1,079,668/11; 002 22/28 × 2,031,500/12; 003 11/30 × 2,020,000/12;
+# 004 6,695,568/12.
+FIRST_MONTHS = {
+    "haidian-dispatch-2026": ("2026-06", "¥72,698.89", "北京市海淀区城市管理综合行政执法局"),
+    "shijingshan-hotline-2024": ("2024-02", "¥98,151.64", "北京市石景山区城市管理委员会"),
+    "beijing-enforcement-2025": ("2025-02", "¥133,014.88", "北京市城市管理综合行政执法局"),
+    "karamay-grid-2024": ("2024-09", "¥61,722.22", "克拉玛依区城市网格化综合管理中心"),
+    "haidian-hotline-2022": ("2022-04", "¥557,964.00", "北京市海淀区城市管理指挥中心"),
+}
+
+
+@pytest.fixture(scope="module")
+def rendered(demo_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    jobs = [render.RenderJob(cid, month) for cid, (month, _, _) in FIRST_MONTHS.items()]
+    jobs.append(render.RenderJob("karamay-grid-2024", "2030-01"))  # outside the service period
+    results = render.render_all(jobs, demo_db, out, progress=False)
+    return out, {(r.job.contract_id, r.job.month): r for r in results}
+
+
+@pytest.mark.parametrize("contract_id", sorted(FIRST_MONTHS))
+def test_report_renders_for_every_contract(rendered, contract_id):
+    out, results = rendered
+    month, fee, buyer = FIRST_MONTHS[contract_id]
+    result = results[(contract_id, month)]
+    assert result.ok, result.error
+    page = (out / month / f"{contract_id}.html").read_text(encoding="utf-8")
+    assert buyer in page
+    assert fee in page  # the month's nominal fee
+    for heading in ("合同要素", "本月考核与费用", "服务期趋势", "人员到岗", "每座席成本"):
+        assert heading in page
+    assert "模拟数据" in page  # demo ledgers are labelled as simulated
+    assert "load_context" not in page and "import altair" not in page  # no code in the HTML
+    assert 'src="data:image/svg+xml;base64,' in page  # charts drawn inline, no script needed
+
+
+def test_failed_report_is_kept_and_listed(rendered):
+    out, results = rendered
+    failed = results[("karamay-grid-2024", "2030-01")]
+    assert not failed.ok and "outside the service period" in failed.error
+    assert (out / "2030-01" / "karamay-grid-2024.failed.ipynb").exists()
+    assert not (out / "2030-01" / "karamay-grid-2024.html").exists()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "生成失败" in index and "outside the service period" in index
+    assert 'href="2026-06/haidian-dispatch-2026.html"' in index
+
+
+def test_plan_all_months(demo_db):
+    jobs = render.plan_jobs(demo_db, "all")
+    assert len(jobs) == 13 + 11 + 13 + 13 + 12
+    assert render.plan_jobs(demo_db, "2024-10", ["karamay-grid-2024", "haidian-hotline-2022"]) == [
+        render.RenderJob("karamay-grid-2024", "2024-10")
+    ]
+    with pytest.raises(SeatscoreError, match="unknown contract"):
+        render.plan_jobs(demo_db, None, ["nope"])
