@@ -22,7 +22,11 @@ class LedgerError(SeatscoreError):
 
 
 class CalendarNotAvailable(SeatscoreError):
-    """The official working-day calendar for a year is not known to Seatscore."""
+    """The official working-day calendar for ``year`` is not known to Seatscore."""
+
+    def __init__(self, message: str, year: int):
+        super().__init__(message)
+        self.year = year
 
 
 class UnknownContract(SeatscoreError):

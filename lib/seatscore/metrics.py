@@ -339,13 +339,13 @@ def staffing_gaps(contract: Contract, staffing: pl.DataFrame) -> tuple[pl.DataFr
         gaps = gaps.with_columns(pl.col("gap").alias("penalised"), pl.lit(True).alias("known"))
     else:
         grace_end: dict = {}
-        calendar_problem = ""
+        missing_years: set[int] = set()
         for start in gaps["run_start"].drop_nulls().unique().to_list():
             try:
                 grace_end[start] = nth_working_day_after(start, rule.grace_working_days)
             except CalendarNotAvailable as exc:
                 grace_end[start] = None
-                calendar_problem = str(exc)
+                missing_years.add(exc.year)
         ends = pl.DataFrame(
             {"run_start": list(grace_end), "grace_end": list(grace_end.values())},
             schema={"run_start": pl.Date, "grace_end": pl.Date},
@@ -367,7 +367,10 @@ def staffing_gaps(contract: Contract, staffing: pl.DataFrame) -> tuple[pl.DataFr
                 "month": m,
                 "rule": "staffing_penalty",
                 "clause": rule.clause,
-                "reason": f"缺员宽限期（{rule.grace_working_days}个工作日）无法计算：{calendar_problem}",
+                "reason": (
+                    f"{'、'.join(str(y) for y in sorted(missing_years))}年的官方节假日安排尚未收录，"
+                    f"无法计算{rule.grace_working_days}个工作日的补员宽限期；国务院公布后升级 chinesecalendar 即可评估"
+                ),
             }
             for m in unknown_months
         ]

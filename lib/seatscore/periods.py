@@ -114,7 +114,8 @@ def is_working_day(day: dt.date) -> bool:
         raise CalendarNotAvailable(
             f"the official working-day calendar for {day.year} is not in chinesecalendar "
             f"{chinese_calendar.__version__}; upgrade it once the State Council has published "
-            f"that year's holiday notice"
+            f"that year's holiday notice",
+            year=day.year,
         ) from exc
 
 

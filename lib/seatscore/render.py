@@ -18,6 +18,8 @@ from pathlib import Path
 import jinja2
 import nbformat
 import papermill
+import zmq
+from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from tqdm import tqdm
@@ -31,6 +33,18 @@ from seatscore.money import format_cny
 from seatscore.periods import month_key, parse_month, service_months
 
 KERNEL = "python3"
+
+
+class _KernelManager(AsyncKernelManager):
+    """Encrypts the kernel's local sockets (CurveZMQ) where the kernel supports it.
+
+    ipykernel ≥ 7.3 warns on every start over unencrypted TCP, which buries the progress bar.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if zmq.has("curve"):
+            self.transport_encryption = "auto"
 
 
 @dataclass(frozen=True)
@@ -167,6 +181,7 @@ def render_one(job: RenderJob, db_path: Path, out_dir: Path = config.REPORTS_DIR
                 str(executed),
                 parameters=parameters,
                 kernel_name=KERNEL,
+                kernel_manager_class=_KernelManager,
                 progress_bar=False,
                 cwd=str(config.NOTEBOOKS_DIR),
             )

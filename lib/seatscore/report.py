@@ -15,6 +15,7 @@ from pathlib import Path
 
 import altair as alt
 import polars as pl
+import vl_convert
 from great_tables import GT
 from IPython.display import HTML
 
@@ -27,6 +28,17 @@ from seatscore.money import format_cny
 from seatscore.periods import parse_month
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
+_SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
+
+
+def _use_system_fonts() -> None:
+    """Let vl-convert measure Chinese labels with the machine's CJK fonts, where there are any."""
+    for folder in _SYSTEM_FONT_DIRS:
+        if Path(folder).is_dir():
+            vl_convert.register_font_directory(folder)
+
+
+_use_system_fonts()
 
 
 @dataclass(frozen=True)
