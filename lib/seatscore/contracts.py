@@ -363,6 +363,8 @@ class Contract(_Model):
                     raise ValueError(f"cost breakdown adds up to {total} CNY, not {amount}")
         if self.fee_formula.kind != "none" and not self.assessment.stated:
             raise ValueError(f"fee formula {self.fee_formula.kind} needs an assessment")
+        if self.fee_formula.kind == "share_of_monthly_fee" and amount is None:
+            raise ValueError("fee formula share_of_monthly_fee needs a stated amount_cny")
         return self
 
     @property

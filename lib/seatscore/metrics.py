@@ -489,9 +489,8 @@ def evaluate_triggers(contract: Contract, months: pl.DataFrame) -> pl.DataFrame:
 def seat_basis(contract: Contract) -> tuple[Decimal | None, str]:
     """Seats for cost per seat-month, and how they were obtained (Chinese, for the report)."""
     if contract.seats is not None:
-        return Decimal(
-            contract.seats
-        ), f"按合同最低人数 {contract.seats} 人（{contract.minimum_headcount.clause}）"
+        basis = f"按合同最低人数 {contract.seats} 人（{contract.minimum_headcount.clause}）"
+        return Decimal(contract.seats), basis
     hours = contract.covered_seat_hours_per_week
     if hours is not None:
         seats = Decimal(hours) / HOURS_PER_SEAT_WEEK
@@ -504,24 +503,19 @@ def seat_basis(contract: Contract) -> tuple[Decimal | None, str]:
     return None, "合同未规定人数和完整班次，无法计算每座席成本"
 
 
-def fee_after_points(
-    contract: Contract, month_weight: Decimal, nominal_fee: Decimal, points: Decimal
-) -> Decimal:
-    """The fee deduction (CNY) for ``points`` lost in a month, per the contract's fee formula."""
+def fee_deduction(contract: Contract, exact_fee: Decimal | None, points: Decimal) -> Decimal:
+    """The fee deduction (CNY) for ``points`` lost in a month, per the contract's fee formula.
+
+    ``exact_fee`` is the month's share of the amount before rounding. ``cny_per_point``: points ×
+    the rate (000 附件二 第三章 二). ``share_of_monthly_fee``: the fee less the fee × (100 − points)%,
+    both rounded once (003 一 (四)), so the payable fee is the formula's own figure to the fen.
+    """
     formula = contract.fee_formula
     if formula.kind == "cny_per_point":
         return to_fen(points * formula.cny_per_point)
     if formula.kind == "share_of_monthly_fee":
-        amount = contract.amount_cny.value
-        total_weight = _total_weight(contract)
-        exact = amount * month_weight / total_weight
-        return to_fen(exact) - to_fen(exact * (100 - points) / 100)
+        return to_fen(exact_fee) - to_fen(exact_fee * (100 - points) / 100)
     return Decimal("0.00")
-
-
-def _total_weight(contract: Contract) -> Decimal:
-    fees = nominal_monthly_fees(contract)
-    return sum(fees["month_weight"].to_list(), Decimal(0))
 
 
 def monthly_metrics(
@@ -534,6 +528,7 @@ def monthly_metrics(
     """All monthly figures of one contract from its ledgers (frames of :mod:`seatscore.ledgers`)."""
     fees = nominal_monthly_fees(contract)
     month_list = fees["month"].to_list()
+    total_weight = sum(fees["month_weight"].to_list(), Decimal(0))
     not_assessable: list[dict] = []
     measures = ticket_measures(tickets)
     assessment = contract.assessment.value
@@ -618,18 +613,16 @@ def monthly_metrics(
             .alias("staffing_penalty_cny"),
         )
     )
-    has_sheet = assessment is not None
+    amount = contract.amount_cny.value
     out = []
     for r in months.iter_rows(named=True):
-        points = (r["points_lost"] or Decimal(0)) if has_sheet else None
-        if points is not None and assessment is not None:
-            points = min(points, assessment.max_points)
-        score = assessment.max_points - points if has_sheet and points is not None else None
-        deduction = (
-            fee_after_points(contract, r["month_weight"], r["nominal_fee_cny"], points)
-            if has_sheet
-            else Decimal("0.00")
-        )
+        points = score = None
+        deduction = Decimal("0.00")
+        if assessment is not None:
+            points = min(r["points_lost"] or Decimal(0), assessment.max_points)
+            score = assessment.max_points - points
+            exact_fee = amount * r["month_weight"] / total_weight if amount is not None else None
+            deduction = fee_deduction(contract, exact_fee, points)
         staffing_penalty = r["staffing_penalty_cny"]  # None: not assessable
         payable = (
             r["nominal_fee_cny"] - deduction - (staffing_penalty or 0) - r["incident_penalty_cny"]
