@@ -157,19 +157,23 @@ def test_000_vacancy_penalty_counts_official_working_days(contracts):
     assert month_row(metrics, "2026-09")["staffing_penalty_cny"] == Decimal("0.00")
 
 
-def test_000_vacancy_in_2027_is_not_assessable(contracts):
-    # The 2027 holiday notice is not in the installed calendar: the grace period cannot be counted.
+def test_000_vacancy_in_2027_is_provisional(contracts):
+    # The 2027 holiday notice is not in the installed calendar, so working days are counted on the
+    # documented assumption (Monday–Friday) and flagged. One person missing Mon 2027-03-01 .. Wed
+    # 03-10: working days after Mar 1 are Mar 2, 3, 4, 5, 8 → grace ends Mar 8; Mar 9 and 10 are
+    # penalised: 2 × 300 = 600 CNY, provisional.
     cid = "haidian-dispatch-2026"
     staffing = ledger(
         "staffing", staffing_days(cid, "emergency_duty", dt.date(2027, 3, 1), 10, 8, 7)
     )
     metrics = run(contracts[cid], staffing=staffing)
     row = month_row(metrics, "2027-03")
-    assert row["staffing_penalty_cny"] is None
-    assert row["payable_complete"] is False
-    assert metrics.not_assessable.filter(pl.col("month") == "2027-03")["rule"].to_list() == [
-        "staffing_penalty"
-    ]
+    assert row["staffing_penalty_cny"] == Decimal("600.00")
+    assert row["provisional"] is True and row["payable_complete"] is True
+    line = metrics.lines.filter(pl.col("kind") == "staffing_penalty").row(0, named=True)
+    assert (line["quantity"], line["amount_cny"]) == (2, Decimal("600.00"))
+    assert "暂算" in line["detail_zh"]
+    assert month_row(metrics, "2027-02")["provisional"] is False
 
 
 def test_004_gap_300_per_person_day_and_post_left(contracts):

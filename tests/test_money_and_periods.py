@@ -8,7 +8,12 @@ from decimal import Decimal
 import pytest
 from seatscore.errors import CalendarNotAvailable
 from seatscore.money import allocate, format_cny, to_fen
-from seatscore.periods import is_working_day, nominal_monthly_fees, nth_working_day_after
+from seatscore.periods import (
+    is_working_day,
+    nominal_monthly_fees,
+    nth_working_day_after,
+    working_day,
+)
 
 
 def fee(contracts, contract_id: str, month: str) -> Decimal:
@@ -85,9 +90,71 @@ def test_official_working_days():
     assert not is_working_day(dt.date(2026, 10, 5))
     assert is_working_day(dt.date(2026, 10, 10))
     # Five working days after Wed 2026-09-30: Oct 8, 9, 10 (Sat, make-up), 12, 13.
-    assert nth_working_day_after(dt.date(2026, 9, 30), 5) == dt.date(2026, 10, 13)
+    assert nth_working_day_after(dt.date(2026, 9, 30), 5) == (dt.date(2026, 10, 13), False)
 
 
-def test_unpublished_calendar_year_is_an_error():
+def test_unpublished_calendar_year_is_an_error_or_provisional():
     with pytest.raises(CalendarNotAvailable, match="2027"):
         is_working_day(dt.date(2027, 3, 1))
+    # The documented assumption: Monday–Friday, flagged provisional.
+    assert working_day(dt.date(2027, 3, 5)) == (True, True)  # a Friday
+    assert working_day(dt.date(2027, 3, 6)) == (False, True)  # a Saturday
+    assert nth_working_day_after(dt.date(2026, 12, 30), 3) == (dt.date(2027, 1, 4), True)
+
+
+# A second source: the State Council General Office notices themselves (国务院办公厅关于
+# 20XX年部分节假日安排的通知), typed from their text: holiday ranges and make-up working days.
+NOTICES = {
+    2024: (  # 国办发明电〔2023〕7号
+        [
+            ("01-01", "01-01"),
+            ("02-10", "02-17"),
+            ("04-04", "04-06"),
+            ("05-01", "05-05"),
+            ("06-10", "06-10"),
+            ("09-15", "09-17"),
+            ("10-01", "10-07"),
+        ],
+        ["02-04", "02-18", "04-07", "04-28", "05-11", "09-14", "09-29", "10-12"],
+    ),
+    2025: (  # 国办发明电〔2024〕12号
+        [
+            ("01-01", "01-01"),
+            ("01-28", "02-04"),
+            ("04-04", "04-06"),
+            ("05-01", "05-05"),
+            ("05-31", "06-02"),
+            ("10-01", "10-08"),
+        ],
+        ["01-26", "02-08", "04-27", "09-28", "10-11"],
+    ),
+    2026: (  # 国办发明电〔2025〕7号
+        [
+            ("01-01", "01-03"),
+            ("02-15", "02-23"),
+            ("04-04", "04-06"),
+            ("05-01", "05-05"),
+            ("06-19", "06-21"),
+            ("09-25", "09-27"),
+            ("10-01", "10-07"),
+        ],
+        ["01-04", "02-14", "02-28", "05-09", "09-20", "10-10"],
+    ),
+}
+
+
+@pytest.mark.parametrize("year", sorted(NOTICES))
+def test_calendar_agrees_with_the_notice_every_day(year):
+    ranges, makeup = NOTICES[year]
+    off = set()
+    for first, last in ranges:
+        day = dt.date.fromisoformat(f"{year}-{first}")
+        while day <= dt.date.fromisoformat(f"{year}-{last}"):
+            off.add(day)
+            day += dt.timedelta(days=1)
+    worked = {dt.date.fromisoformat(f"{year}-{d}") for d in makeup}
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        expected = day in worked or (day.weekday() < 5 and day not in off)
+        assert is_working_day(day) == expected, day
+        day += dt.timedelta(days=1)

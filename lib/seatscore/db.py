@@ -26,6 +26,7 @@ import polars as pl
 
 from seatscore import config
 from seatscore.contracts import Contract, params_sha256
+from seatscore.errors import SeatscoreError
 from seatscore.ledgers import KINDS, LedgerKind, check_references, read_ledger
 
 SCHEMA = """
@@ -58,7 +59,9 @@ CREATE TABLE IF NOT EXISTS staffing_daily (
     required INTEGER NOT NULL,          -- persons
     present INTEGER NOT NULL,           -- persons
     note VARCHAR,
-    source VARCHAR NOT NULL
+    source VARCHAR NOT NULL,
+    source_file VARCHAR,                -- the ledger file the row came from
+    source_row INTEGER                  -- its row in that file (header = row 1)
 );
 CREATE TABLE IF NOT EXISTS deduction_events (
     contract_id VARCHAR NOT NULL,
@@ -67,7 +70,9 @@ CREATE TABLE IF NOT EXISTS deduction_events (
     occurrences INTEGER NOT NULL,
     assessed_points DECIMAL(7, 2),      -- points per occurrence, discretionary items only
     note VARCHAR,
-    source VARCHAR NOT NULL
+    source VARCHAR NOT NULL,
+    source_file VARCHAR,                -- the ledger file the row came from
+    source_row INTEGER                  -- its row in that file (header = row 1)
 );
 CREATE TABLE IF NOT EXISTS penalty_events (
     contract_id VARCHAR NOT NULL,
@@ -76,7 +81,9 @@ CREATE TABLE IF NOT EXISTS penalty_events (
     occurrences INTEGER NOT NULL,
     assessed_amount_cny DECIMAL(14, 2), -- CNY per occurrence, range penalties only
     note VARCHAR,
-    source VARCHAR NOT NULL
+    source VARCHAR NOT NULL,
+    source_file VARCHAR,                -- the ledger file the row came from
+    source_row INTEGER                  -- its row in that file (header = row 1)
 );
 CREATE TABLE IF NOT EXISTS tickets (
     contract_id VARCHAR NOT NULL,
@@ -92,7 +99,9 @@ CREATE TABLE IF NOT EXISTS tickets (
     callback_done BOOLEAN,
     satisfied BOOLEAN,
     dispatch_correct BOOLEAN,
-    source VARCHAR NOT NULL
+    source VARCHAR NOT NULL,
+    source_file VARCHAR,                -- the ledger file the row came from
+    source_row INTEGER                  -- its row in that file (header = row 1)
 );
 CREATE TABLE IF NOT EXISTS loads (
     path VARCHAR NOT NULL,
@@ -105,6 +114,7 @@ CREATE TABLE IF NOT EXISTS loads (
 """
 
 LEDGER_TABLES = tuple(kind.table for kind in KINDS.values())
+PROVENANCE_COLUMNS = ("source_file", "source_row")
 DEMO_SOURCE = "demo"
 
 
@@ -217,6 +227,7 @@ def build(
     with connect(db_path) as con:
         con.execute("BEGIN TRANSACTION")
         try:
+            _drop_outdated_tables(con)
             con.execute(SCHEMA)
             con.execute("DELETE FROM contracts")
             con.execute("DELETE FROM posts")
@@ -226,7 +237,12 @@ def build(
                 con.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
             con.execute("DELETE FROM loads WHERE source = ?", [DEMO_SOURCE])
             for kind, path, frame in ledgers:
-                _insert(con, kind.table, frame.with_columns(pl.lit(DEMO_SOURCE).alias("source")))
+                rows = frame.with_columns(
+                    pl.lit(DEMO_SOURCE).alias("source"),
+                    pl.lit(_display_path(path)).alias("source_file"),
+                    pl.int_range(2, frame.height + 2, dtype=pl.Int32).alias("source_row"),
+                )
+                _insert(con, kind.table, rows)
                 _insert(
                     con,
                     "loads",
@@ -251,6 +267,38 @@ def build(
         }
 
 
+def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop a ledger table made by an older Seatscore (other columns) if it holds only demo rows.
+
+    Raises :class:`~seatscore.errors.SeatscoreError` when such a table holds other rows: they
+    would be lost, so the user decides.
+    """
+    expected = {}
+    scratch = duckdb.connect()
+    scratch.execute(SCHEMA)
+    for table in LEDGER_TABLES:
+        expected[table] = [r[0] for r in scratch.sql(f"DESCRIBE {table}").fetchall()]
+    scratch.close()
+    existing = {
+        r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    for table in LEDGER_TABLES:
+        if table not in existing:
+            continue
+        columns = [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()]
+        if columns == expected[table]:
+            continue
+        others = con.sql(
+            f"SELECT count(*) FROM {table} WHERE source <> '{DEMO_SOURCE}'"
+        ).fetchall()[0][0]
+        if others:
+            raise SeatscoreError(
+                f"table {table} was made by an older Seatscore and holds {others} non-demo rows; "
+                "export them, delete the database file, and build again"
+            )
+        con.execute(f"DROP TABLE {table}")
+
+
 def _display_path(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(config.ROOT))
@@ -264,11 +312,13 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, **params: object) -> pl.Data
 
 
 def ledger(con: duckdb.DuckDBPyConnection, kind: str, contract_id: str) -> pl.DataFrame:
-    """One contract's rows of a ledger kind, with the kind's canonical columns."""
+    """One contract's rows of a ledger kind: the kind's canonical columns, then ``source_file`` and
+    ``source_row`` (where each row came from, for tracing a figure back to the ledger)."""
     spec = KINDS[kind]
-    columns = ", ".join(c.name for c in spec.columns)
+    columns = ", ".join([*(c.name for c in spec.columns), *PROVENANCE_COLUMNS])
     return query(
         con,
-        f"SELECT {columns} FROM {spec.table} WHERE contract_id = $contract_id",
+        f"SELECT {columns} FROM {spec.table} WHERE contract_id = $contract_id "
+        "ORDER BY source_file, source_row",
         contract_id=contract_id,
     )

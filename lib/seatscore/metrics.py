@@ -34,14 +34,37 @@ from decimal import Decimal
 import polars as pl
 
 from seatscore.contracts import Assessment, Contract, RuleItem
-from seatscore.errors import CalendarNotAvailable
 from seatscore.money import to_fen
-from seatscore.periods import nominal_monthly_fees, nth_working_day_after
+from seatscore.periods import PROVISIONAL_RULE_ZH, nominal_monthly_fees, nth_working_day_after
 
 MONEY = pl.Decimal(14, 2)
 POINTS = pl.Decimal(7, 2)
 HOURS_PER_SEAT_WEEK = 40
 """One 5×8 seat covers 40 hours a week: the unit for seat-equivalents."""
+REF = pl.Struct({"file": pl.String, "row": pl.Int32})
+"""A ledger row: the file it was loaded from and its row number there (header = row 1)."""
+ROWS = pl.List(REF)
+ITEM_SCHEMA = {
+    "month": pl.String,
+    "item_id": pl.String,
+    "occurrences": pl.Int32,
+    "points": POINTS,
+    "detail_zh": pl.String,
+    "rows": ROWS,
+}
+
+
+def with_refs(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``ref`` (file, row) from ``source_file``/``source_row``, null where a frame has none."""
+    for column, dtype in (("source_file", pl.String), ("source_row", pl.Int32)):
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(column))
+    ref = pl.struct(file=pl.col("source_file"), row=pl.col("source_row").cast(pl.Int32))
+    return frame.with_columns(ref.alias("ref"))
+
+
+def _rows() -> pl.Expr:
+    return pl.col("ref").filter(pl.col("ref").struct.field("row").is_not_null()).alias("rows")
 
 
 @dataclass(frozen=True)
@@ -60,7 +83,12 @@ class MonthlyMetrics:
         ``tickets``.
     items:
         Points per rule item and month: ``month``, ``item_id``, ``category``, ``name_zh``,
-        ``clause``, ``occurrences``, ``points``.
+        ``clause``, ``occurrences``, ``points``, ``detail_zh``, ``rows``.
+    lines:
+        Every deduction and penalty of every month, with what is behind it: ``month``, ``kind``
+        (``deduction`` in points, ``staffing_penalty`` or ``penalty`` in CNY), ``rule_id``,
+        ``name_zh``, ``clause``, ``quantity``, ``unit_zh``, ``points``, ``amount_cny``,
+        ``detail_zh`` and ``rows`` (list of ``{file, row}``: the ledger rows behind the line).
     categories:
         Points per category and month before and after its cap: ``month``, ``category_id``,
         ``name_zh``, ``parent``, ``cap_points``, ``points_raw``, ``points``.
@@ -75,6 +103,7 @@ class MonthlyMetrics:
 
     months: pl.DataFrame
     items: pl.DataFrame
+    lines: pl.DataFrame
     categories: pl.DataFrame
     not_assessable: pl.DataFrame
     triggers: pl.DataFrame
@@ -109,7 +138,8 @@ def _per_occurrence_points(assessment: Assessment, deductions: pl.DataFrame) -> 
             ).alias("points"),
         )
         .group_by("month", "item_id")
-        .agg(pl.col("occurrences").sum(), pl.col("points").sum())
+        .agg(pl.col("occurrences").sum(), pl.col("points").sum(), _rows())
+        .with_columns(pl.lit(None, dtype=pl.String).alias("detail_zh"))
     )
 
 
@@ -142,10 +172,13 @@ def _staffing_daily_points(
         )
         .with_columns(_month("service_date"))
         .group_by("month")
-        .agg(pl.len().cast(pl.Int32).alias("occurrences"))
+        .agg(pl.len().cast(pl.Int32).alias("occurrences"), _rows())
         .with_columns(
             pl.lit(item.item_id).alias("item_id"),
             (pl.col("occurrences").cast(POINTS) * item.points).alias("points"),
+            pl.format(
+                "{} 个岗位·天低于最低保障人数的 {}%", "occurrences", pl.lit(f"{threshold * 100:g}")
+            ).alias("detail_zh"),
         )
     )
     return short, not_assessable
@@ -197,7 +230,7 @@ def below_target_points(
 def _below_target_points(
     item: RuleItem, measures: pl.DataFrame, months: list[str]
 ) -> tuple[pl.DataFrame, list[dict]]:
-    schema = {"month": pl.String, "item_id": pl.String, "occurrences": pl.Int32, "points": POINTS}
+    schema = ITEM_SCHEMA
     target = item.target_share.value if item.target_share is not None else None
     columns = _MEASURES.get(item.measure or "")
 
@@ -231,7 +264,18 @@ def _below_target_points(
         pts = below_target_points(
             target, r[hits_col], r[total_col], item.points, item.step_pct_points
         )
-        rows.append({"month": m, "item_id": item.item_id, "occurrences": 1, "points": pts})
+        share = Decimal(r[hits_col]) / Decimal(r[total_col])
+        detail = f"本月 {share * 100:.2f}%（{r[hits_col]}/{r[total_col]} 张工单），指标 {target * 100:g}%"
+        rows.append(
+            {
+                "month": m,
+                "item_id": item.item_id,
+                "occurrences": 1,
+                "points": pts,
+                "detail_zh": detail,
+                "rows": [],
+            }
+        )
     return pl.DataFrame(rows, schema=schema), missing
 
 
@@ -293,97 +337,79 @@ def cap_categories(assessment: Assessment, item_points: pl.DataFrame) -> pl.Data
 # ---------------------------------------------------------------- staffing gaps
 
 
-def staffing_gaps(contract: Contract, staffing: pl.DataFrame) -> tuple[pl.DataFrame, list[dict]]:
-    """Gap person-days, penalised person-days and the staffing penalty per month.
+def staffing_gaps(
+    contract: Contract, staffing: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, list[dict]]:
+    """Gap person-days, penalised person-days and the staffing penalty, per day and per month.
 
     A day's gap at a post is max(required − present, 0) persons. A vacancy is a run of consecutive
     days with a gap at one post; with a grace period of *g* working days, the days up to and
-    including the *g*-th working day after the run's first day are not penalised (000 六 4). The
-    penalty is penalised person-days × the rate (CNY). With no staffing rule the penalty is 0;
-    with a rule whose rate is not stated, or a grace period the official calendar cannot yet
-    count, it is null and the month is listed as not assessable.
+    including the *g*-th working day after the run's first day are not penalised (000 六 4, read
+    as "期间开始的当日不计入"). The penalty is penalised person-days × the rate (CNY). With no
+    staffing rule the penalty is 0; with a rule whose rate is not stated it is null and the month
+    is listed as not assessable. A grace period counted on an unpublished year's calendar is
+    flagged ``provisional`` (:func:`seatscore.periods.working_day`).
 
-    Returns (frame with ``month``, ``gap_person_days``, ``penalised_person_days``,
-    ``staffing_penalty_cny``; not-assessable rows).
+    Returns (daily frame: the staffing columns plus ``month``, ``gap``, ``penalised``,
+    ``provisional``; monthly frame: ``month``, ``gap_person_days``, ``penalised_person_days``,
+    ``provisional``, ``staffing_penalty_cny``; not-assessable rows).
     """
-    gaps = (
+    first_of_run = (pl.col("gap") > 0) & (
+        (pl.col("gap").shift(1).over("post_id").fill_null(0) == 0)
+        | (pl.col("service_date").diff().over("post_id") != pl.duration(days=1)).fill_null(True)
+    )
+    daily = (
         staffing.with_columns(
             (pl.col("required") - pl.col("present")).clip(lower_bound=0).alias("gap")
         )
         .sort("post_id", "service_date")
-        .with_columns(
-            (
-                (pl.col("gap") > 0)
-                & (
-                    (pl.col("gap").shift(1).over("post_id").fill_null(0) == 0)
-                    | (pl.col("service_date").diff().over("post_id") != pl.duration(days=1))
-                    | pl.col("service_date").diff().over("post_id").is_null()
-                )
-            ).alias("run_starts")
-        )
+        .with_columns(first_of_run.alias("run_starts"))
         .with_columns(pl.col("run_starts").cum_sum().over("post_id").alias("run"))
         .with_columns(
             pl.when(pl.col("gap") > 0)
             .then(
                 pl.col("service_date").filter(pl.col("run_starts")).first().over("post_id", "run")
             )
-            .alias("run_start")
+            .alias("run_start"),
+            _month("service_date"),
         )
-        .with_columns(_month("service_date"))
     )
     rule = contract.staffing_penalties[0] if contract.staffing_penalties else None
-    not_assessable: list[dict] = []
-    if rule is None:
-        gaps = gaps.with_columns(pl.lit(0).alias("penalised"), pl.lit(True).alias("known"))
-    elif rule.grace_working_days == 0:
-        gaps = gaps.with_columns(pl.col("gap").alias("penalised"), pl.lit(True).alias("known"))
-    else:
-        grace_end: dict = {}
-        missing_years: set[int] = set()
-        for start in gaps["run_start"].drop_nulls().unique().to_list():
-            try:
-                grace_end[start] = nth_working_day_after(start, rule.grace_working_days)
-            except CalendarNotAvailable as exc:
-                grace_end[start] = None
-                missing_years.add(exc.year)
-        ends = pl.DataFrame(
-            {"run_start": list(grace_end), "grace_end": list(grace_end.values())},
-            schema={"run_start": pl.Date, "grace_end": pl.Date},
-        )
-        gaps = gaps.join(ends, on="run_start", how="left").with_columns(
-            pl.when(pl.col("gap") == 0)
-            .then(0)
-            .when(pl.col("grace_end").is_null())
-            .then(None)
-            .when(pl.col("service_date") > pl.col("grace_end"))
+    grace = rule.grace_working_days if rule is not None else 0
+    ends = {}
+    for start in daily["run_start"].drop_nulls().unique().to_list():
+        ends[start] = nth_working_day_after(start, grace) if grace else (start, False)
+    grace_frame = pl.DataFrame(
+        {
+            "run_start": list(ends),
+            "grace_end": [end for end, _ in ends.values()],
+            "provisional": [guessed for _, guessed in ends.values()],
+        },
+        schema={"run_start": pl.Date, "grace_end": pl.Date, "provisional": pl.Boolean},
+    )
+    after_grace = pl.col("service_date") > pl.col("grace_end") if grace else pl.lit(True)
+    daily = (
+        daily.join(grace_frame, on="run_start", how="left")
+        .with_columns(
+            pl.when((pl.col("gap") > 0) & after_grace & pl.lit(rule is not None))
             .then(pl.col("gap"))
             .otherwise(0)
             .alias("penalised"),
-            ~((pl.col("gap") > 0) & pl.col("grace_end").is_null()).alias("known"),
+            (pl.col("provisional").fill_null(False) & (pl.col("gap") > 0)).alias("provisional"),
         )
-        unknown_months = gaps.filter(~pl.col("known"))["month"].unique().sort().to_list()
-        not_assessable += [
-            {
-                "month": m,
-                "rule": "staffing_penalty",
-                "clause": rule.clause,
-                "reason": (
-                    f"{'、'.join(str(y) for y in sorted(missing_years))}年的官方节假日安排尚未收录，"
-                    f"无法计算{rule.grace_working_days}个工作日的补员宽限期；国务院公布后升级 chinesecalendar 即可评估"
-                ),
-            }
-            for m in unknown_months
-        ]
-    monthly = gaps.group_by("month").agg(
+        .drop("run_starts", "run", "grace_end")
+    )
+    monthly = daily.group_by("month").agg(
         pl.col("gap").sum().cast(pl.Int64).alias("gap_person_days"),
         pl.col("penalised").sum().cast(pl.Int64).alias("penalised_person_days"),
-        pl.col("known").all().alias("known"),
+        pl.col("provisional").any().alias("provisional"),
     )
+    not_assessable: list[dict] = []
     if rule is None:
         penalty = pl.lit(Decimal("0.00"), dtype=MONEY)
     elif rule.rate_cny.value is None:
         penalty = pl.lit(None, dtype=MONEY)
-        months_with_gaps = monthly.filter(pl.col("gap_person_days") > 0)["month"].to_list()
+        months_with_gaps = monthly.filter(pl.col("gap_person_days") > 0)["month"].sort()
         not_assessable += [
             {
                 "month": m,
@@ -394,18 +420,19 @@ def staffing_gaps(contract: Contract, staffing: pl.DataFrame) -> tuple[pl.DataFr
             for m in months_with_gaps
         ]
     else:
-        rate = to_fen(rule.rate_cny.value)
-        penalty = pl.when(pl.col("known")).then(pl.col("penalised_person_days").cast(MONEY) * rate)
+        penalty = pl.col("penalised_person_days").cast(MONEY) * to_fen(rule.rate_cny.value)
     penalty = pl.when(pl.col("gap_person_days") == 0).then(Decimal("0.00")).otherwise(penalty)
-    monthly = monthly.with_columns(penalty.cast(MONEY).alias("staffing_penalty_cny")).drop("known")
-    return monthly, not_assessable
+    monthly = monthly.with_columns(penalty.cast(MONEY).alias("staffing_penalty_cny"))
+    return daily, monthly, not_assessable
 
 
 # ---------------------------------------------------------------- money penalties
 
 
 def incident_penalties(contract: Contract, penalties: pl.DataFrame) -> pl.DataFrame:
-    """Money penalties per month: ``month``, ``incident_penalty_cny`` (Decimal CNY)."""
+    """Money penalties per month and penalty: ``month``, ``penalty_id``, ``occurrences``,
+    ``amount_cny`` (Decimal CNY: occurrences × the fixed amount, the assessed amount, or the share
+    of the contract amount) and ``rows`` (the ledger rows behind it)."""
     amount = contract.amount_cny.value
     per_occurrence = {}
     for p in contract.penalties:
@@ -418,15 +445,21 @@ def incident_penalties(contract: Contract, penalties: pl.DataFrame) -> pl.DataFr
         schema={"penalty_id": pl.String, "fixed_cny": MONEY},
     )
     return (
-        penalties.join(fixed, on="penalty_id", how="left")
+        with_refs(penalties)
+        .join(fixed, on="penalty_id", how="left")
         .with_columns(
             _month("event_date"),
             (
                 pl.col("occurrences").cast(MONEY) * pl.coalesce("assessed_amount_cny", "fixed_cny")
             ).alias("amount"),
         )
-        .group_by("month")
-        .agg(pl.col("amount").sum().cast(MONEY).alias("incident_penalty_cny"))
+        .group_by("month", "penalty_id")
+        .agg(
+            pl.col("occurrences").sum().cast(pl.Int64),
+            pl.col("amount").sum().cast(MONEY).alias("amount_cny"),
+            _rows(),
+        )
+        .sort("month", "penalty_id")
     )
 
 
@@ -518,6 +551,114 @@ def fee_deduction(contract: Contract, exact_fee: Decimal | None, points: Decimal
     return Decimal("0.00")
 
 
+LINE_SCHEMA = {
+    "month": pl.String,
+    "kind": pl.String,
+    "rule_id": pl.String,
+    "name_zh": pl.String,
+    "clause": pl.String,
+    "quantity": pl.Int64,
+    "unit_zh": pl.String,
+    "points": POINTS,
+    "amount_cny": MONEY,
+    "detail_zh": pl.String,
+    "rows": ROWS,
+}
+
+
+def _lines(
+    contract: Contract,
+    items: pl.DataFrame,
+    staffing_days: pl.DataFrame,
+    penalty_lines: pl.DataFrame,
+) -> pl.DataFrame:
+    """One row per deduction item, staffing penalty and money penalty of each month."""
+    units = {}
+    if contract.assessment.value is not None:
+        units = {i.item_id: i.unit_zh for i in contract.assessment.value.items}
+    deductions = items.filter(pl.col("points") > 0).select(
+        "month",
+        pl.lit("deduction").alias("kind"),
+        pl.col("item_id").alias("rule_id"),
+        "name_zh",
+        "clause",
+        pl.col("occurrences").cast(pl.Int64).alias("quantity"),
+        pl.col("item_id").replace_strict(units, default="").alias("unit_zh"),
+        "points",
+        pl.lit(None, dtype=MONEY).alias("amount_cny"),
+        "detail_zh",
+        "rows",
+    )
+    parts = [deductions]
+    if contract.staffing_penalties:
+        rule = contract.staffing_penalties[0]
+        rate = rule.rate_cny.value
+        staffing = (
+            staffing_days.filter(pl.col("penalised") > 0 if rate is not None else pl.col("gap") > 0)
+            .group_by("month")
+            .agg(
+                pl.col("penalised" if rate is not None else "gap")
+                .sum()
+                .cast(pl.Int64)
+                .alias("quantity"),
+                pl.col("provisional").any(),
+                _rows(),
+            )
+            .select(
+                "month",
+                pl.lit("staffing_penalty").alias("kind"),
+                pl.lit("staffing_penalty").alias("rule_id"),
+                pl.lit("缺岗扣款").alias("name_zh"),
+                pl.lit(rule.clause).alias("clause"),
+                "quantity",
+                pl.lit("人·天").alias("unit_zh"),
+                pl.lit(None, dtype=POINTS).alias("points"),
+                (
+                    pl.col("quantity").cast(MONEY) * to_fen(rate)
+                    if rate is not None
+                    else pl.lit(None)
+                )
+                .cast(MONEY)
+                .alias("amount_cny"),
+                pl.when(pl.col("provisional"))
+                .then(pl.lit(PROVISIONAL_RULE_ZH))
+                .otherwise(
+                    pl.lit(
+                        "每人每天 " + (f"{to_fen(rate)} 元" if rate is not None else "金额未规定")
+                    )
+                )
+                .alias("detail_zh"),
+                "rows",
+            )
+        )
+        parts.append(staffing)
+    by_id = {p.penalty_id: p for p in contract.penalties}
+    parts.append(
+        penalty_lines.select(
+            "month",
+            pl.lit("penalty").alias("kind"),
+            pl.col("penalty_id").alias("rule_id"),
+            pl.col("penalty_id")
+            .replace_strict({k: p.name_zh for k, p in by_id.items()})
+            .alias("name_zh"),
+            pl.col("penalty_id")
+            .replace_strict({k: p.clause for k, p in by_id.items()})
+            .alias("clause"),
+            pl.col("occurrences").alias("quantity"),
+            pl.col("penalty_id")
+            .replace_strict({k: p.unit_zh for k, p in by_id.items()})
+            .alias("unit_zh"),
+            pl.lit(None, dtype=POINTS).alias("points"),
+            "amount_cny",
+            pl.lit(None, dtype=pl.String).alias("detail_zh"),
+            "rows",
+        )
+    )
+    return pl.concat([p.cast(LINE_SCHEMA).select(list(LINE_SCHEMA)) for p in parts]).sort(
+        "month", "kind", "rule_id"
+    )
+
+
 def monthly_metrics(
     contract: Contract,
     staffing: pl.DataFrame,
@@ -526,18 +667,14 @@ def monthly_metrics(
     tickets: pl.DataFrame,
 ) -> MonthlyMetrics:
     """All monthly figures of one contract from its ledgers (frames of :mod:`seatscore.ledgers`)."""
+    staffing, deductions = with_refs(staffing), with_refs(deductions)
     fees = nominal_monthly_fees(contract)
     month_list = fees["month"].to_list()
     total_weight = sum(fees["month_weight"].to_list(), Decimal(0))
     not_assessable: list[dict] = []
     measures = ticket_measures(tickets)
     assessment = contract.assessment.value
-    item_schema = {
-        "month": pl.String,
-        "item_id": pl.String,
-        "occurrences": pl.Int32,
-        "points": POINTS,
-    }
+    item_schema = ITEM_SCHEMA
     if assessment is not None:
         parts = [
             _per_occurrence_points(assessment, deductions)
@@ -590,9 +727,12 @@ def monthly_metrics(
         )
         lost = pl.DataFrame(schema={"month": pl.String, "points_lost": POINTS})
 
-    gaps, missing = staffing_gaps(contract, staffing)
+    staffing_days, gaps, missing = staffing_gaps(contract, staffing)
     not_assessable += missing
-    incidents = incident_penalties(contract, penalties)
+    penalty_lines = incident_penalties(contract, penalties)
+    incidents = penalty_lines.group_by("month").agg(
+        pl.col("amount_cny").sum().cast(MONEY).alias("incident_penalty_cny")
+    )
     seats, basis = seat_basis(contract)
 
     months = (
@@ -604,6 +744,7 @@ def monthly_metrics(
             pl.col("tickets").fill_null(0),
             pl.col("gap_person_days").fill_null(0),
             pl.col("penalised_person_days").fill_null(0),
+            pl.col("provisional").fill_null(False),
             pl.col("incident_penalty_cny").fill_null(Decimal("0.00")),
             # A month without staffing rows has no gap, so no staffing penalty.
             pl.when(pl.col("_staffed").is_null())
@@ -636,6 +777,7 @@ def monthly_metrics(
                 "last_day": r["last_day"],
                 "service_days": r["service_days"],
                 "days_in_month": r["days_in_month"],
+                "month_weight": r["month_weight"],
                 "nominal_fee_cny": r["nominal_fee_cny"],
                 "points_lost": points,
                 "score": score,
@@ -646,6 +788,7 @@ def monthly_metrics(
                 "incident_penalty_cny": r["incident_penalty_cny"],
                 "payable_cny": to_fen(payable),
                 "payable_complete": not month_missing,
+                "provisional": r["provisional"],
                 "seats": seats,
                 "cost_per_seat_month_nominal_cny": to_fen(r["nominal_fee_cny"] / seat_months)
                 if seat_months
@@ -664,6 +807,7 @@ def monthly_metrics(
             "last_day": pl.Date,
             "service_days": pl.Int32,
             "days_in_month": pl.Int32,
+            "month_weight": pl.Decimal(20, 12),
             "nominal_fee_cny": MONEY,
             "points_lost": POINTS,
             "score": POINTS,
@@ -674,6 +818,7 @@ def monthly_metrics(
             "incident_penalty_cny": MONEY,
             "payable_cny": MONEY,
             "payable_complete": pl.Boolean,
+            "provisional": pl.Boolean,
             "seats": pl.Decimal(10, 2),
             "cost_per_seat_month_nominal_cny": MONEY,
             "cost_per_seat_month_payable_cny": MONEY,
@@ -683,6 +828,7 @@ def monthly_metrics(
     return MonthlyMetrics(
         months=months_frame,
         items=items,
+        lines=_lines(contract, items, staffing_days, penalty_lines),
         categories=categories,
         not_assessable=pl.DataFrame(
             not_assessable,

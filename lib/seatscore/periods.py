@@ -96,6 +96,10 @@ def nominal_monthly_fees(contract: Contract) -> pl.DataFrame:
     )
 
 
+PROVISIONAL_RULE_ZH = "按周一至周五为工作日暂算（该年国务院节假日安排尚未收录）"
+"""How a year without a published calendar is counted, for reports."""
+
+
 @cache
 def is_working_day(day: dt.date) -> bool:
     """True on an official Chinese working day, make-up working days (调休) included.
@@ -119,14 +123,28 @@ def is_working_day(day: dt.date) -> bool:
         ) from exc
 
 
-def nth_working_day_after(start: dt.date, n: int) -> dt.date:
-    """The date of the ``n``-th working day after ``start`` (``start`` itself not counted).
+def working_day(day: dt.date) -> tuple[bool, bool]:
+    """``(is a working day, provisional)``.
 
-    ``n = 0`` returns ``start``. Raises :class:`CalendarNotAvailable` as :func:`is_working_day`.
+    For a year the official calendar does not cover yet, the documented assumption is Monday to
+    Friday, with no holidays or make-up days, and the answer is flagged provisional: outputs that
+    use it must say so (:data:`PROVISIONAL_RULE_ZH`).
     """
-    day, counted = start, 0
+    try:
+        return is_working_day(day), False
+    except CalendarNotAvailable:
+        return day.weekday() < 5, True
+
+
+def nth_working_day_after(start: dt.date, n: int) -> tuple[dt.date, bool]:
+    """The ``n``-th working day after ``start`` (``start`` itself not counted), and whether any
+    day counted on the way was provisional (see :func:`working_day`). ``n = 0`` returns ``start``.
+    """
+    day, counted, provisional = start, 0, False
     while counted < n:
         day += dt.timedelta(days=1)
-        if is_working_day(day):
+        working, guessed = working_day(day)
+        provisional = provisional or guessed
+        if working:
             counted += 1
-    return day
+    return day, provisional
