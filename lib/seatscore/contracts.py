@@ -144,7 +144,7 @@ class Category(_Model):
     clause: Clause
 
 
-RuleKind = Literal["per_occurrence", "discretionary", "below_target", "staffing_daily"]
+RuleKind = Literal["per_occurrence", "discretionary", "below_target", "linear", "staffing_daily"]
 
 
 class RuleItem(_Model):
@@ -157,6 +157,8 @@ class RuleItem(_Model):
       assessed value is recorded in the deductions ledger. Bounds may be unstated.
     - ``below_target``: ``points`` per ``step_pct_points`` percentage points a measured share falls
       short of ``target_share``; capped by the item's category.
+    - ``linear``: a measured share scored linearly between ``floor_share`` (all ``points`` lost)
+      and ``target_share`` (none lost); common in other hotline contracts.
     - ``staffing_daily``: ``points`` per post-day on which present staff fall below
       ``threshold_share`` of the post's minimum headcount.
     """
@@ -172,8 +174,10 @@ class RuleItem(_Model):
     target_share: Term[Decimal] | None = None
     step_pct_points: Decimal | None = None
     threshold_share: Share | None = None
+    floor_share: Share | None = None
     measure: str | None = Field(
-        default=None, description="For below_target: the ticket measure, e.g. dispatch_accuracy"
+        default=None,
+        description="For below_target and linear: the ticket measure, e.g. dispatch_accuracy",
     )
     clause: Clause
 
@@ -183,11 +187,15 @@ class RuleItem(_Model):
             "per_occurrence": ["points"],
             "discretionary": [],
             "below_target": ["points", "target_share", "step_pct_points", "measure"],
+            "linear": ["points", "target_share", "floor_share", "measure"],
             "staffing_daily": ["points", "threshold_share"],
         }[self.kind]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
             raise ValueError(f"kind {self.kind} needs {', '.join(missing)}")
+        target = self.target_share.value if self.target_share is not None else None
+        if self.kind == "linear" and target is not None and self.floor_share >= target:
+            raise ValueError(f"floor_share {self.floor_share} must be below target_share {target}")
         return self
 
 

@@ -321,7 +321,7 @@ def _row_reference_problems(
                     f"{where}, column assessed_points: {points} is outside "
                     f"{item.points_min}–{item.points_max} ({item.clause})"
                 )
-        elif item.kind in ("below_target", "staffing_daily"):
+        elif item.kind in ("below_target", "linear", "staffing_daily"):
             yield f"{where}, column item_id: {item.item_id} is computed from tickets or staffing, not recorded"
         elif points is not None:
             yield f"{where}, column assessed_points: {item.item_id} has fixed points; leave it empty"

@@ -10,7 +10,8 @@ Rules, each from the contract params (the clause is carried in the params file):
   the assessed points in the ledger; ``staffing_daily`` = post-days with present staff below
   ``threshold_share`` × the post's stated minimum × points (003 附件2 一); ``below_target`` =
   ⌊shortfall in percentage points / step⌋ × points, the shortfall measured on the month's tickets
-  (003 附件2 二 (三) 1 (2)).
+  (003 附件2 二 (三) 1 (2)); ``linear`` = points × (target − share) / (target − floor), clipped
+  to 0 … points, rounded to 0.01 point.
 - categories cap their points bottom-up ("扣完为止", 003 附件2); score = 100 − points lost.
 - fee deduction: ``cny_per_point`` × points (000 附件二 第三章 二); ``share_of_monthly_fee``: the
   month's fee × points / 100 (003 一 (四)); the formula is evaluated exactly and rounded once, so
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
@@ -227,6 +228,19 @@ def below_target_points(
     return Decimal(steps) * points
 
 
+def linear_points(
+    target: Decimal, floor: Decimal, hits: int, total: int, points: Decimal
+) -> Decimal:
+    """Points lost on a linear scale: none at or above ``target``, all ``points`` at or below
+    ``floor``, in proportion between; rounded half up to 0.01 point.
+
+    Raises ``ZeroDivisionError`` for ``total == 0`` (the share is undefined).
+    """
+    share = Decimal(hits) / Decimal(total)
+    fraction = min(Decimal(1), max(Decimal(0), (target - share) / (target - floor)))
+    return (points * fraction).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def _below_target_points(
     item: RuleItem, measures: pl.DataFrame, months: list[str]
 ) -> tuple[pl.DataFrame, list[dict]]:
@@ -261,9 +275,12 @@ def _below_target_points(
                 }
             )
             continue
-        pts = below_target_points(
-            target, r[hits_col], r[total_col], item.points, item.step_pct_points
-        )
+        if item.kind == "linear":
+            pts = linear_points(target, item.floor_share, r[hits_col], r[total_col], item.points)
+        else:
+            pts = below_target_points(
+                target, r[hits_col], r[total_col], item.points, item.step_pct_points
+            )
         share = Decimal(r[hits_col]) / Decimal(r[total_col])
         detail = f"本月 {share * 100:.2f}%（{r[hits_col]}/{r[total_col]} 张工单），指标 {target * 100:g}%"
         rows.append(
@@ -684,7 +701,7 @@ def monthly_metrics(
         for item in assessment.items:
             if item.kind == "staffing_daily":
                 frame, missing = _staffing_daily_points(contract, item, staffing, month_list)
-            elif item.kind == "below_target":
+            elif item.kind in ("below_target", "linear"):
                 frame, missing = _below_target_points(item, measures, month_list)
             else:
                 continue
