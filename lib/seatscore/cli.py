@@ -1,4 +1,4 @@
-"""The ``seatscore`` command: ``demo-data``, ``build`` and ``render``.
+"""The ``seatscore`` command: ``demo-data``, ``build``, ``render``, ``rules`` and ``score``.
 
 Exit status: 0 on success, 1 when any report failed to render, 2 for bad input (the message says
 what was wrong and what to do).
@@ -7,6 +7,7 @@ what was wrong and what to do).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -49,6 +50,85 @@ def _render(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def _rules(args: argparse.Namespace) -> int:
+    from seatscore.contracts import get_contract
+    from seatscore.statement import rule_catalogue
+
+    contract = get_contract(args.contract)
+    rules = rule_catalogue(contract)
+    if args.json:
+        print(
+            json.dumps(
+                {"contract_id": contract.contract_id, "rules": rules}, ensure_ascii=False, indent=2
+            )
+        )
+        return 0
+    print(f"{contract.contract_id} {contract.title_zh}: {len(rules)} rules")
+    for r in rules:
+        size = r.get("points") or r.get("amount_cny") or _range(r) or "—"
+        unit = "分" if "points" in r or "points_min" in r else "元"
+        cap = (
+            f" [{r['category']} ≤ {r['category_cap']}]"
+            if r.get("category_cap")
+            else (f" [{r['category']}]" if r.get("category") else "")
+        )
+        open_ = f" (未规定: {r['not_stated']})" if r.get("not_stated") else ""
+        print(
+            f"  {r['rule_id']:<34} {r['kind']:<18} {size} {unit}/{r.get('unit_zh', '')}{cap}  {r['clause']}  {r['name_zh']}{open_}"
+        )
+    return 0
+
+
+def _range(rule: dict) -> str | None:
+    for low, high in (("points_min", "points_max"), ("amount_min_cny", "amount_max_cny")):
+        if low in rule or high in rule:
+            return f"{rule.get(low, '?')}–{rule.get(high, '?')}"
+    if "share_of_amount" in rule:
+        return f"合同金额×{rule['share_of_amount']}"
+    return None
+
+
+def _score(args: argparse.Namespace) -> int:
+    from seatscore import db
+    from seatscore.metrics import monthly_metrics
+    from seatscore.periods import parse_month
+    from seatscore.statement import month_statement
+
+    parse_month(args.month)
+    if not Path(args.db).exists():
+        raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
+    with db.connect(args.db, read_only=True) as con:
+        contract = db.load_contract(con, args.contract)
+        metrics = monthly_metrics(contract, **db.ledgers(con, args.contract))
+    try:
+        doc = month_statement(contract, metrics, args.month)
+    except KeyError as exc:
+        raise SeatscoreError(f"{args.contract}: {exc.args[0]}") from exc
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{doc['contract_id']} {doc['month']}")
+    print(f"  score {doc['score'] or '—'} (points lost {doc['points_lost'] or '—'})")
+    print(
+        f"  nominal fee {doc['fee_nominal_cny']}  fee deduction {doc['fee_deduction_cny']}  "
+        f"penalties {doc['penalties_cny']}  payable {doc['payable_cny']}"
+    )
+    for line in doc["lines"]:
+        size = (
+            f"{line['points']} 分"
+            if line["points"] is not None
+            else f"{line['amount_cny'] or '未评估'} 元"
+        )
+        rows = ", ".join(f"{r['file']}:{r['row']}" for r in line["rows"][:3])
+        more = f" … +{len(line['rows']) - 3}" if len(line["rows"]) > 3 else ""
+        print(
+            f"  - {line['rule_id']} ×{line['quantity']} = {size}  ({line['clause']})  {rows}{more}"
+        )
+    for flag in doc["flags"]:
+        print(f"  ! {flag}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="seatscore",
@@ -80,6 +160,18 @@ def parser() -> argparse.ArgumentParser:
     rend.add_argument("--out", type=Path, default=config.REPORTS_DIR, help="reports folder")
     rend.add_argument("--quiet", action="store_true", help="no progress bar")
     rend.set_defaults(run=_render)
+
+    rules = sub.add_parser("rules", help="print a contract's rule catalogue with clauses")
+    rules.add_argument("contract", metavar="CONTRACT", help="contract id")
+    rules.add_argument("--json", action="store_true", help="JSON instead of text")
+    rules.set_defaults(run=_rules)
+
+    score = sub.add_parser("score", help="print one month's assessment, deductions and penalties")
+    score.add_argument("contract", metavar="CONTRACT", help="contract id")
+    score.add_argument("--month", required=True, help="YYYY-MM")
+    score.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
+    score.add_argument("--json", action="store_true", help="JSON instead of text")
+    score.set_defaults(run=_score)
     return top
 
 

@@ -115,6 +115,11 @@ class PaymentMilestone(_Model):
     """One payment: a share of the amount and/or a fixed amount, due as ``due_zh`` says.
 
     ``at_most`` marks an amount the contract states as a ceiling (004's final payment).
+    ``through`` (YYYY-MM) is the last service month this payment settles: the deductions and
+    penalties of the months after the previous payment's ``through`` up to this one come off it
+    (000 附件二 第三章 二 "随项目支付进度，扣减前期累计扣除款项"). Without an amount, the payment is
+    the nominal fees of those months (003's quarterly settlement). ``through_note`` says how the
+    month was read where the contract gives no date.
     """
 
     label_zh: str
@@ -122,6 +127,8 @@ class PaymentMilestone(_Model):
     amount_cny: Money | None = None
     at_most: bool = False
     due_zh: str
+    through: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")] | None = None
+    through_note: str | None = None
     clause: Clause
     note: str | None = None
 
@@ -357,6 +364,9 @@ class Contract(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Contract:
+        throughs = [m.through for m in self.payments if m.through is not None]
+        if throughs != sorted(throughs):
+            raise ValueError("payments: through months must not go backwards")
         post_ids = [p.post_id for p in self.posts]
         if len(set(post_ids)) != len(post_ids):
             raise ValueError("post ids repeat")

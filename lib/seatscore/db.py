@@ -26,7 +26,7 @@ import polars as pl
 
 from seatscore import config
 from seatscore.contracts import Contract, params_sha256
-from seatscore.errors import SeatscoreError
+from seatscore.errors import SeatscoreError, UnknownContract
 from seatscore.ledgers import KINDS, LedgerKind, check_references, read_ledger
 
 SCHEMA = """
@@ -309,6 +309,32 @@ def _display_path(path: Path) -> str:
 def query(con: duckdb.DuckDBPyConnection, sql: str, **params: object) -> pl.DataFrame:
     """Run ``sql`` with named, bound parameters (``$contract_id``) and return a Polars frame."""
     return con.sql(sql, params=params or None).pl()
+
+
+def load_contract(con: duckdb.DuckDBPyConnection, contract_id: str) -> Contract:
+    """The contract terms as the database holds them.
+
+    Raises :class:`~seatscore.errors.UnknownContract` naming the contracts it does hold.
+    """
+    found = query(
+        con,
+        "SELECT terms_json FROM contracts WHERE contract_id = $contract_id",
+        contract_id=contract_id,
+    )
+    if found.is_empty():
+        known = query(con, "SELECT contract_id FROM contracts ORDER BY 1")["contract_id"]
+        raise UnknownContract(
+            f"no contract {contract_id!r} in the database; known: {', '.join(known)}"
+        )
+    return Contract.model_validate_json(found["terms_json"][0])
+
+
+def ledgers(con: duckdb.DuckDBPyConnection, contract_id: str) -> dict[str, pl.DataFrame]:
+    """All four ledgers of one contract, keyed as :func:`seatscore.metrics.monthly_metrics` takes
+    them: ``staffing``, ``deductions``, ``penalties``, ``tickets``."""
+    return {
+        k: ledger(con, k, contract_id) for k in ("staffing", "deductions", "penalties", "tickets")
+    }
 
 
 def ledger(con: duckdb.DuckDBPyConnection, kind: str, contract_id: str) -> pl.DataFrame:

@@ -229,10 +229,7 @@ def write_index(db_path: Path, out_dir: Path, results: list[RenderResult]) -> Pa
     rows = []
     with db.connect(db_path, read_only=True) as con:
         for cid, contract in sorted(contracts.items()):
-            ledgers = [
-                db.ledger(con, k, cid) for k in ("staffing", "deductions", "penalties", "tickets")
-            ]
-            months = monthly_metrics(contract, *ledgers).months
+            months = monthly_metrics(contract, **db.ledgers(con, cid)).months
             for r in months.iter_rows(named=True):
                 path = out_dir / r["month"] / f"{cid}.html"
                 error = failures.get((cid, r["month"]))

@@ -22,7 +22,7 @@ from IPython.display import HTML
 from seatscore import __version__, db
 from seatscore.config import TIMEZONE
 from seatscore.contracts import Contract
-from seatscore.errors import SeatscoreError, UnknownContract
+from seatscore.errors import SeatscoreError
 from seatscore.metrics import MonthlyMetrics, monthly_metrics
 from seatscore.money import format_cny
 from seatscore.periods import parse_month
@@ -73,21 +73,11 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
     """
     parse_month(month)
     with db.connect(db_path, read_only=True) as con:
-        found = db.query(
-            con,
-            "SELECT terms_json, params_sha256 FROM contracts WHERE contract_id = $contract_id",
-            contract_id=contract_id,
-        )
-        if found.is_empty():
-            known = db.query(con, "SELECT contract_id FROM contracts ORDER BY 1")["contract_id"]
-            raise UnknownContract(
-                f"no contract {contract_id!r} in {db_path}; known: {', '.join(known)}"
-            )
-        contract = Contract.model_validate_json(found["terms_json"][0])
-        ledgers = {
-            k: db.ledger(con, k, contract_id)
-            for k in ("staffing", "deductions", "penalties", "tickets")
-        }
+        contract = db.load_contract(con, contract_id)
+        params_sha = db.query(
+            con, "SELECT params_sha256 FROM contracts WHERE contract_id = $cid", cid=contract_id
+        )["params_sha256"][0]
+        ledgers = db.ledgers(con, contract_id)
         sources = db.query(
             con,
             """SELECT DISTINCT source FROM (
@@ -103,7 +93,7 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
             "WHERE path LIKE '%' || $cid || '%' ORDER BY kind",
             cid=contract_id,
         )
-    metrics = monthly_metrics(contract, *ledgers.values())
+    metrics = monthly_metrics(contract, **ledgers)
     if month not in metrics.months["month"].to_list():
         period = contract.service_period
         raise SeatscoreError(
@@ -116,7 +106,7 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
         staffing=ledgers["staffing"],
         simulated=db.DEMO_SOURCE in sources,
         loads=loads,
-        params_sha256=found["params_sha256"][0],
+        params_sha256=params_sha,
         db_path=str(db_path),
     )
 

@@ -1,0 +1,172 @@
+"""Plain data for one contract: its rule catalogue, and one month's assessment statement.
+
+Used by ``seatscore rules`` and ``seatscore score`` (``--json``) and by the report, so the three
+show the same figures. Money is a decimal string with two places (``"160758.33"``); points a
+decimal string (``"98.2"``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from seatscore.contracts import Contract
+from seatscore.metrics import MonthlyMetrics
+from seatscore.money import to_fen
+from seatscore.periods import PROVISIONAL_RULE_ZH
+
+
+def cny(value: Decimal | None) -> str | None:
+    """``Decimal('160758.333')`` → ``'160758.33'``; None stays None (not assessable)."""
+    return None if value is None else f"{to_fen(value):.2f}"
+
+
+def pts(value: Decimal | None) -> str | None:
+    """Points without trailing zeros beyond one decimal: ``Decimal('98.20')`` → ``'98.2'``."""
+    if value is None:
+        return None
+    text = f"{value:.2f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def rule_catalogue(contract: Contract) -> list[dict]:
+    """Every rule of the contract: assessment items, staffing penalties and money penalties.
+
+    Keys: ``rule_id``, ``kind``, ``name_zh``, ``clause``, ``unit_zh``, ``points`` (fixed points,
+    or ``points_min``/``points_max`` for discretionary items), ``amount_cny`` (or ``amount_min_cny``
+    / ``amount_max_cny`` / ``share_of_amount``), ``category``, ``category_cap``, ``target_share``,
+    ``floor_share``, ``threshold_share``, ``grace_working_days``, ``not_stated`` (what the
+    contract leaves open).
+    """
+    out = []
+    assessment = contract.assessment.value
+    if assessment is not None:
+        caps = {c.category_id: c.cap_points for c in assessment.categories}
+        for item in assessment.items:
+            target = item.target_share
+            out.append(
+                {
+                    "rule_id": item.item_id,
+                    "kind": item.kind,
+                    "name_zh": item.name_zh,
+                    "clause": item.clause,
+                    "unit_zh": item.unit_zh,
+                    "points": pts(item.points),
+                    "points_min": pts(item.points_min),
+                    "points_max": pts(item.points_max),
+                    "category": item.category,
+                    "category_cap": pts(caps[item.category]),
+                    "target_share": str(target.value)
+                    if target and target.value is not None
+                    else None,
+                    "floor_share": str(item.floor_share) if item.floor_share is not None else None,
+                    "threshold_share": str(item.threshold_share)
+                    if item.threshold_share is not None
+                    else None,
+                    "not_stated": target.note
+                    if target is not None and target.value is None
+                    else None,
+                }
+            )
+    for rule in contract.staffing_penalties:
+        out.append(
+            {
+                "rule_id": "staffing_penalty",
+                "kind": "cny_per_person_day",
+                "name_zh": "缺岗扣款",
+                "clause": rule.clause,
+                "unit_zh": "每人每天",
+                "amount_cny": cny(rule.rate_cny.value),
+                "grace_working_days": rule.grace_working_days,
+                "not_stated": rule.rate_cny.note if rule.rate_cny.value is None else None,
+            }
+        )
+    for penalty in contract.penalties:
+        out.append(
+            {
+                "rule_id": penalty.penalty_id,
+                "kind": "penalty",
+                "name_zh": penalty.name_zh,
+                "clause": penalty.clause,
+                "unit_zh": penalty.unit_zh,
+                "amount_cny": cny(penalty.amount_cny),
+                "amount_min_cny": cny(penalty.amount_min_cny),
+                "amount_max_cny": cny(penalty.amount_max_cny),
+                "share_of_amount": str(penalty.share_of_amount)
+                if penalty.share_of_amount is not None
+                else None,
+            }
+        )
+    return [{k: v for k, v in rule.items() if v is not None} for rule in out]
+
+
+def flags(contract: Contract, metrics: MonthlyMetrics, month: str) -> list[str]:
+    """The month's flags, most serious first: termination triggers fired or one month away,
+    rules not assessable, provisional working days."""
+    out = []
+    triggers = metrics.triggers.filter(pl.col("month") == month)
+    for t in triggers.iter_rows(named=True):
+        if t["triggered"]:
+            out.append(f"终止条件已触发：{t['text_zh']}（{t['clause']}）")
+        elif t["months_counted"] == t["months_needed"] - 1:
+            out.append(
+                f"终止预警：再有一个月低于 {pts(t['threshold_points'])} 分即触发“{t['text_zh']}”（{t['clause']}）"
+            )
+    for r in metrics.not_assessable.filter(pl.col("month") == month).iter_rows(named=True):
+        out.append(f"无法评估：{r['rule']}（{r['clause']}）{r['reason']}")
+    row = metrics.months.filter(pl.col("month") == month).row(0, named=True)
+    if row["provisional"]:
+        out.append(f"暂定：{PROVISIONAL_RULE_ZH}")
+    return out
+
+
+def month_statement(contract: Contract, metrics: MonthlyMetrics, month: str) -> dict:
+    """One month's assessment as plain data (the ``seatscore score --json`` document).
+
+    Raises ``KeyError`` for a month outside the service period.
+    """
+    months = metrics.months.filter(pl.col("month") == month)
+    if months.is_empty():
+        period = contract.service_period
+        raise KeyError(f"{month} is outside the service period {period.start} – {period.end}")
+    row = months.row(0, named=True)
+    categories = metrics.categories.filter(pl.col("month") == month)
+    lines = metrics.lines.filter(pl.col("month") == month)
+    penalties = lines.filter(pl.col("kind") != "deduction")
+    penalty_total = sum(
+        (v for v in penalties["amount_cny"].to_list() if v is not None), Decimal("0.00")
+    )
+    return {
+        "contract_id": contract.contract_id,
+        "month": month,
+        "score": pts(row["score"]),
+        "points_lost": pts(row["points_lost"]),
+        "points_lost_by_category": {
+            r["category_id"]: pts(r["points"]) for r in categories.iter_rows(named=True)
+        },
+        "fee_nominal_cny": cny(row["nominal_fee_cny"]),
+        "fee_deduction_cny": cny(row["fee_deduction_cny"]),
+        "penalties_cny": cny(penalty_total),
+        "penalties": [_line(r) for r in penalties.iter_rows(named=True)],
+        "payable_cny": cny(row["payable_cny"]),
+        "payable_complete": row["payable_complete"],
+        "flags": flags(contract, metrics, month),
+        "provisional": row["provisional"],
+        "lines": [_line(r) for r in lines.iter_rows(named=True)],
+    }
+
+
+def _line(r: dict) -> dict:
+    return {
+        "kind": r["kind"],
+        "rule_id": r["rule_id"],
+        "name_zh": r["name_zh"],
+        "clause": r["clause"],
+        "quantity": r["quantity"],
+        "unit_zh": r["unit_zh"],
+        "points": pts(r["points"]),
+        "amount_cny": cny(r["amount_cny"]),
+        "detail_zh": r["detail_zh"],
+        "rows": [{"file": ref["file"], "row": ref["row"]} for ref in r["rows"] or []],
+    }

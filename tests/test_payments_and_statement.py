@@ -1,0 +1,203 @@
+"""Payment milestones absorb deductions; the statement and CLI show every line with its rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import polars as pl
+from helpers import ledger, staffing_days
+from seatscore import db
+from seatscore.cli import main
+from seatscore.metrics import monthly_metrics
+from seatscore.payments import payment_schedule, schedule_balances
+from seatscore.statement import month_statement, rule_catalogue
+
+
+def run(contract, staffing=None, deductions=None, penalties=None, tickets=None):
+    return monthly_metrics(
+        contract,
+        staffing if staffing is not None else ledger("staffing"),
+        deductions if deductions is not None else ledger("deductions"),
+        penalties if penalties is not None else ledger("penalties"),
+        tickets if tickets is not None else ledger("tickets"),
+    )
+
+
+def events(cid, *rows):
+    return ledger(
+        "deductions",
+        [
+            {"contract_id": cid, "event_date": d, "item_id": item, "occurrences": n}
+            for d, item, n in rows
+        ],
+    )
+
+
+def test_000_milestones_absorb_the_deductions_since_the_last_payment(contracts):
+    # 四 3: 40 % / 40 % / 20 % = 747,760 / 747,760 / 373,880. 附件二 第三章 二: deductions come
+    # off the next payment. July 2026 loses 1.8 points (1,800 CNY), March 2027 one absence (1 point,
+    # 1,000 CNY). Payment 1 (through 2026-06) pays 747,760; payment 2 (through 2026-12) 745,960;
+    # payment 3 372,880. 747,760 + 745,960 + 372,880 + 2,800 = 1,869,400.
+    cid = "haidian-dispatch-2026"
+    c = contracts[cid]
+    metrics = run(
+        c,
+        deductions=events(
+            cid,
+            (dt.date(2026, 7, 10), "late_dispatch", 2),
+            (dt.date(2026, 7, 10), "dress_code", 3),
+            (dt.date(2026, 7, 11), "late_reply", 1),
+            (dt.date(2027, 3, 2), "absence", 1),
+        ),
+    )
+    schedule = payment_schedule(c, metrics.months)
+    assert schedule["paid_cny"].to_list() == [
+        Decimal("747760.00"),
+        Decimal("745960.00"),
+        Decimal("372880.00"),
+    ]
+    assert schedule["absorbed_cny"].to_list() == [
+        Decimal("0.00"),
+        Decimal("1800.00"),
+        Decimal("1000.00"),
+    ]
+    assert schedule_balances(c, schedule)
+
+
+def test_004_first_payment_in_advance_next_one_absorbs(contracts):
+    # 九: four quarterly payments of 1,641,000, the first paid on signing for April–June. June's
+    # gap (2 × 3 person-days × 300 = 1,800, 三 (一) 5) comes off the July–September payment.
+    cid = "haidian-hotline-2022"
+    c = contracts[cid]
+    staffing = ledger("staffing", staffing_days(cid, "seat", dt.date(2022, 6, 6), 3, 48, 46))
+    schedule = payment_schedule(c, run(c, staffing=staffing).months)
+    assert schedule["paid_cny"].to_list()[:2] == [Decimal("1641000.00"), Decimal("1639200.00")]
+    assert schedule_balances(c, schedule)
+
+
+def test_003_quarterly_settlement_pays_the_months_less_deductions(contracts):
+    # 一 (四), read as calendar quarters: Q4 2024 = Oct + Nov + Dec fees = 3 × 168,333.33 = 504,999.99
+    # (each month rounded; the last month of the contract takes the balance). 4.5 points in
+    # November → 168,333.33 − 160,758.33 = 7,575.00 off: paid 497,424.99.
+    cid = "karamay-grid-2024"
+    c = contracts[cid]
+    metrics = run(
+        c,
+        deductions=events(
+            cid,
+            (dt.date(2024, 11, 5), "late_coordination", 3),
+            (dt.date(2024, 11, 5), "equipment_not_fixed_8h", 3),
+        ),
+    )
+    schedule = payment_schedule(c, metrics.months)
+    q4 = schedule.filter(pl.col("through") == "2024-12").row(0, named=True)
+    assert q4["nominal_cny"] == Decimal("504999.99")
+    assert q4["paid_cny"] == Decimal("497424.99")
+    assert schedule.height == 5 and schedule_balances(c, schedule)
+
+
+def test_termination_warned_the_month_before(contracts):
+    # 003 四 (四): three consecutive months under 85, or four in twelve. Two months under 85
+    # (20 points of staffing each) → warned in the second; a third fires it.
+    cid = "karamay-grid-2024"
+    c = contracts[cid]
+    staffing = ledger(
+        "staffing",
+        staffing_days(cid, "seat", dt.date(2024, 10, 1), 10, 17, 16)
+        + staffing_days(cid, "seat", dt.date(2024, 11, 1), 10, 17, 16)
+        + staffing_days(cid, "seat", dt.date(2024, 12, 1), 10, 17, 16),
+    )
+    metrics = run(c, staffing=staffing)
+    november = month_statement(c, metrics, "2024-11")["flags"]
+    december = month_statement(c, metrics, "2024-12")["flags"]
+    assert any(f.startswith("终止预警") and "连续3个月" in f for f in november)
+    assert any(f.startswith("终止条件已触发") and "连续3个月" in f for f in december)
+    assert not any("连续3个月" in f for f in month_statement(c, metrics, "2024-10")["flags"])
+
+
+def test_statement_keys_and_money_strings(contracts):
+    cid = "karamay-grid-2024"
+    c = contracts[cid]
+    metrics = run(
+        c,
+        deductions=events(
+            cid,
+            (dt.date(2024, 11, 5), "late_coordination", 3),
+            (dt.date(2024, 11, 5), "equipment_not_fixed_8h", 3),
+        ),
+    )
+    doc = month_statement(c, metrics, "2024-11")
+    assert set(doc) >= {
+        "contract_id",
+        "month",
+        "score",
+        "points_lost",
+        "points_lost_by_category",
+        "fee_nominal_cny",
+        "fee_deduction_cny",
+        "penalties_cny",
+        "penalties",
+        "payable_cny",
+        "flags",
+        "provisional",
+        "lines",
+    }
+    assert (doc["score"], doc["payable_cny"], doc["fee_deduction_cny"]) == (
+        "95.5",
+        "160758.33",
+        "7575.00",
+    )
+    assert doc["points_lost_by_category"]["emergency"] == "1.5"
+    assert doc["points_lost_by_category"]["logistics"] == "3.0"
+    assert {line["rule_id"] for line in doc["lines"]} == {
+        "late_coordination",
+        "equipment_not_fixed_8h",
+    }
+
+
+def test_catalogue_lists_every_rule(contracts):
+    rules = {r["rule_id"]: r for r in rule_catalogue(contracts["haidian-hotline-2022"])}
+    assert rules["staffing_penalty"]["amount_cny"] == "300.00"
+    assert rules["post_left"]["amount_cny"] == "1000.00"
+    assert (
+        rules["city_assessment_deduction"]["amount_min_cny"],
+        rules["city_assessment_deduction"]["amount_max_cny"],
+    ) == ("1000.00", "10000.00")
+    karamay = {r["rule_id"]: r for r in rule_catalogue(contracts["karamay-grid-2024"])}
+    assert karamay["dispatch_accuracy_below_target"]["category_cap"] == "15.0"
+    assert "not_stated" in karamay["callback_rate_below_target"]
+    # 000: 33 items of 附件二 第四章 (32 with fixed points, 四 (二) 1 discretionary), the staffing
+    # penalty of 六 4 and three money penalties (六 4, 六 5, 五 2).
+    assert len(rule_catalogue(contracts["haidian-dispatch-2026"])) == 33 + 1 + 3
+
+
+def test_cli_score_json_traces_rows(demo_db, capsys):
+    # Demo late-dispatch deductions are one event per late ticket, one occurrence each: the line's
+    # quantity equals the number of ledger rows behind it, and the rows name the deductions file.
+    with db.connect(demo_db, read_only=True) as con:
+        month = con.sql(
+            "SELECT strftime(min(event_date), '%Y-%m') FROM deduction_events "
+            "WHERE contract_id = 'haidian-dispatch-2026' AND item_id = 'late_dispatch'"
+        ).fetchall()[0][0]
+    args = ["score", "haidian-dispatch-2026", "--month", month, "--db", str(demo_db), "--json"]
+    assert main(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["month"] == month
+    (late,) = [line for line in doc["lines"] if line["rule_id"] == "late_dispatch"]
+    assert late["quantity"] == len(late["rows"]) >= 1
+    assert Decimal(late["points"]) == Decimal("0.5") * late["quantity"]  # 附件二 第四章 一 1
+    assert all(r["file"].endswith("haidian-dispatch-2026/deductions.csv") for r in late["rows"])
+    assert Decimal(doc["payable_cny"]) == Decimal(doc["fee_nominal_cny"]) - Decimal(
+        doc["fee_deduction_cny"]
+    ) - Decimal(doc["penalties_cny"])
+
+
+def test_cli_errors_are_clear(demo_db, capsys):
+    assert main(["score", "nobody", "--month", "2026-08", "--db", str(demo_db)]) == 2
+    assert "no contract 'nobody'" in capsys.readouterr().err
+    assert main(["score", "karamay-grid-2024", "--month", "2030-01", "--db", str(demo_db)]) == 2
+    assert "outside the service period" in capsys.readouterr().err
+    assert main(["rules", "karamay-grid-2024", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["contract_id"] == "karamay-grid-2024"
