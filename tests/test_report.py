@@ -61,7 +61,15 @@ def test_report_renders_for_every_contract(rendered, contract_id):
     page = (out / month / f"{contract_id}.html").read_text(encoding="utf-8")
     assert buyer in page
     assert fee in page  # the month's nominal fee
-    for heading in ("合同要素", "本月考核与费用", "服务期趋势", "人员到岗", "每座席成本"):
+    for heading in (
+        "合同要素",
+        "本月考核与费用",
+        "服务期趋势",
+        "扣分与扣款明细",
+        "人员到岗",
+        "付款进度",
+        "每座席成本",
+    ):
         assert heading in page
     assert "模拟数据" in page  # demo ledgers are labelled as simulated
     assert "load_context" not in page and "import altair" not in page  # no code in the HTML

@@ -25,7 +25,9 @@ from seatscore.contracts import Contract
 from seatscore.errors import SeatscoreError
 from seatscore.metrics import MonthlyMetrics, monthly_metrics
 from seatscore.money import format_cny
-from seatscore.periods import parse_month
+from seatscore.payments import payment_schedule
+from seatscore.periods import PROVISIONAL_RULE_ZH, parse_month
+from seatscore.statement import flags
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
 _SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
@@ -171,21 +173,22 @@ def title(ctx: ReportContext) -> HTML:
 
 
 def alerts(ctx: ReportContext) -> list[str]:
-    """The month's alerts, most serious first (Chinese sentences)."""
-    out = []
+    """The month's alerts, most serious first (Chinese sentences).
+
+    The flags of :func:`seatscore.statement.flags` (triggers fired or one month away, rules not
+    assessable, provisional calendar), then a score under a threshold and staffing gaps.
+    """
     row = ctx.row
+    out = flags(ctx.contract, ctx.metrics, ctx.month)
     triggers = ctx.metrics.triggers.filter(pl.col("month") == ctx.month)
-    below = []
-    for t in triggers.iter_rows(named=True):
-        if t["triggered"]:
-            out.append(f"已触发终止条件：{t['text_zh']}（{t['clause']}）")
-        elif t["months_counted"] and t["months_counted"] == t["months_needed"] - 1:
-            out.append(
-                f"接近终止条件：已有 {t['months_counted']} 个月低于 {points_zh(t['threshold_points'])}，"
-                f"再有一个月即触发“{t['text_zh']}”（{t['clause']}）"
-            )
-        elif row["score"] is not None and row["score"] < t["threshold_points"]:
-            below.append(f"{t['text_zh']}：已计 {t['months_counted']}/{t['months_needed']} 个月")
+    below = [
+        f"{t['text_zh']}：已计 {t['months_counted']}/{t['months_needed']} 个月"
+        for t in triggers.iter_rows(named=True)
+        if not t["triggered"]
+        and t["months_counted"] != t["months_needed"] - 1
+        and row["score"] is not None
+        and row["score"] < t["threshold_points"]
+    ]
     if below:
         out.append(f"本月得分 {points_zh(row['score'])} 低于终止阈值（" + "；".join(below) + "）")
     if row["gap_person_days"]:
@@ -200,9 +203,6 @@ def alerts(ctx: ReportContext) -> list[str]:
             out.append(
                 f"人员缺岗 {row['gap_person_days']} 人·天（合同无按人·天扣款条款，见扣分明细）"
             )
-    n = ctx.metrics.not_assessable.filter(pl.col("month") == ctx.month).height
-    if n:
-        out.append(f"{n} 条规则本月无法评估（见“无法评估的规则”），应付金额可能仍需调整")
     return out
 
 
@@ -312,7 +312,8 @@ def money(ctx: ReportContext) -> GT:
         (
             "缺岗扣款",
             staffing,
-            f"缺岗 {row['gap_person_days']} 人·天，其中计罚 {row['penalised_person_days']} 人·天",
+            f"缺岗 {row['gap_person_days']} 人·天，其中计罚 {row['penalised_person_days']} 人·天"
+            + (f"（暂定：{PROVISIONAL_RULE_ZH}）" if row["provisional"] else ""),
         ),
         ("违约扣款", format_cny(row["incident_penalty_cny"]), "按合同违约条款"),
         (
@@ -423,29 +424,86 @@ def deductions_by_category(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
     return _chart_style(bars)
 
 
-def deduction_items(ctx: ReportContext) -> GT | HTML:
-    items = ctx.metrics.items.filter((pl.col("month") == ctx.month) & (pl.col("points") > 0))
-    if items.is_empty():
-        return HTML("<p>本月没有扣分记录。</p>")
-    assessment = ctx.contract.assessment.value
-    names = {c.category_id: c.name_zh for c in assessment.categories} if assessment else {}
-    frame = items.sort("points", descending=True).select(
-        pl.col("category").replace_strict(names, default=pl.col("category")).alias("类别"),
-        pl.col("name_zh").alias("扣分项目"),
-        pl.col("occurrences").alias("次数"),
-        pl.col("points").map_elements(lambda v: points_zh(v), return_dtype=pl.String).alias("扣分"),
+def _rows_text(rows: list[dict] | None, limit: int = 6) -> str:
+    """``[{file: a/deductions.csv, row: 12}, …]`` → ``deductions.csv 第12、14行``."""
+    if not rows:
+        return "—"
+    by_file: dict[str, list[int]] = {}
+    for ref in rows:
+        by_file.setdefault(Path(ref["file"]).name, []).append(ref["row"])
+    parts = []
+    for name, numbers in by_file.items():
+        shown = "、".join(str(n) for n in numbers[:limit])
+        more = f" 等{len(numbers)}行" if len(numbers) > limit else ""
+        parts.append(f"{name} 第{shown}行{more}")
+    return "；".join(parts)
+
+
+def lines(ctx: ReportContext) -> GT | HTML:
+    """Every deduction and penalty of the month with its rule, clause and the ledger rows behind it."""
+    month_lines = ctx.metrics.lines.filter(pl.col("month") == ctx.month)
+    if month_lines.is_empty():
+        return HTML("<p>本月没有扣分或扣款。</p>")
+    kinds = {"deduction": "考核扣分", "staffing_penalty": "缺岗扣款", "penalty": "违约扣款"}
+    frame = month_lines.select(
+        pl.col("kind").replace_strict(kinds).alias("类型"),
+        pl.col("name_zh").alias("规则"),
         pl.col("clause").alias("条款"),
+        pl.format("{} {}", "quantity", "unit_zh").alias("数量"),
+        pl.col("points")
+        .map_elements(points_zh, return_dtype=pl.String)
+        .fill_null("—")
+        .alias("扣分"),
+        pl.col("amount_cny")
+        .map_elements(format_cny, return_dtype=pl.String)
+        .fill_null("—")
+        .alias("金额"),
+        pl.col("detail_zh").fill_null("").alias("说明"),
+    ).with_columns(
+        pl.Series("台账行", [_rows_text(r) for r in month_lines["rows"].to_list()], dtype=pl.String)
     )
     note = None
     capped = ctx.metrics.categories.filter(
         (pl.col("month") == ctx.month) & (pl.col("points_raw") > pl.col("points"))
     )
     if capped.height:
-        note = "封顶：" + "；".join(
+        note = "封顶（扣完为止）：" + "；".join(
             f"{r['name_zh']} 原扣 {points_zh(r['points_raw'])}，按上限计 {points_zh(r['points'])}"
             for r in capped.iter_rows(named=True)
         )
-    return _table(frame, "扣分明细", note)
+    return _table(frame, month_zh(ctx.month), note)
+
+
+def payments(ctx: ReportContext) -> GT | HTML:
+    """The payment milestones: amount, deductions absorbed, paid, carried."""
+    schedule = payment_schedule(ctx.contract, ctx.metrics.months)
+    if schedule.is_empty():
+        return HTML("<p>合同未规定付款节点。</p>")
+    frame = schedule.select(
+        pl.col("label_zh").alias("付款"),
+        pl.col("due_zh").alias("时间"),
+        pl.when(pl.col("through").is_null())
+        .then(pl.lit("—"))
+        .otherwise(pl.format("{} 至 {}", pl.col("first_month").fill_null("—"), "through"))
+        .alias("结算月份"),
+        *(
+            pl.col(c)
+            .map_elements(format_cny, return_dtype=pl.String)
+            .fill_null("未规定")
+            .alias(label)
+            for c, label in (
+                ("nominal_cny", "应付金额"),
+                ("absorbed_cny", "抵扣扣款"),
+                ("paid_cny", "实付"),
+                ("carried_cny", "结转下期"),
+            )
+        ),
+        pl.col("clause").alias("条款"),
+        pl.col("note_zh").fill_null("").alias("说明"),
+    )
+    return _table(
+        frame, note="各期付款扣减其结算月份的考核扣款与违约扣款；“说明”列写明合同未写明时的理解。"
+    )
 
 
 def staffing(ctx: ReportContext) -> GT | HTML:
