@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+
 from seatscore.ledgers import KINDS
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from seatscore import config
 from seatscore.contracts import load_contract
 from seatscore.errors import ContractFileError

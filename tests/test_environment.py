@@ -7,6 +7,7 @@ import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
 from seatscore import config
 
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from seatscore import db
 from seatscore.demo import write_demo_data
 from seatscore.errors import LedgerError

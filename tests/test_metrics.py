@@ -6,8 +6,10 @@ import datetime as dt
 from decimal import Decimal
 
 import polars as pl
-from helpers import ledger, staffing_days
+
 from seatscore.metrics import below_target_points, monthly_metrics
+
+from helpers import ledger, staffing_days
 
 
 def month_row(metrics, month: str) -> dict:

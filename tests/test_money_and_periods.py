@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+
 from seatscore.errors import CalendarNotAvailable
 from seatscore.money import allocate, format_cny, to_fen
 from seatscore.periods import (

@@ -6,9 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import polars as pl
-from helpers import ledger
+
 from seatscore.contracts import load_contract
 from seatscore.metrics import linear_points, monthly_metrics
+
+from helpers import ledger
 
 PARAMS = """
 contract_id: example-linear-2025

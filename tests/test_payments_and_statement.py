@@ -7,12 +7,14 @@ import json
 from decimal import Decimal
 
 import polars as pl
-from helpers import ledger, staffing_days
+
 from seatscore import db
 from seatscore.cli import main
 from seatscore.metrics import monthly_metrics
 from seatscore.payments import payment_schedule, schedule_balances
 from seatscore.statement import month_statement, rule_catalogue
+
+from helpers import ledger, staffing_days
 
 
 def run(contract, staffing=None, deductions=None, penalties=None, tickets=None):

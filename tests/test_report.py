@@ -7,8 +7,11 @@ import re
 
 import nbformat
 import pytest
+
 from seatscore import config, render
 from seatscore.errors import SeatscoreError
+
+from conftest import FIRST_MONTHS
 
 
 def test_notebook_committed_without_outputs():
@@ -29,27 +32,6 @@ def test_parameters_cell_is_typed_and_commented():
 def test_unknown_parameter_is_an_error():
     with pytest.raises(SeatscoreError, match=r"no parameter.*contract"):
         render.check_parameters({"contract": "x"})
-
-
-# The first month of each service period and its nominal fee, worked out by hand:
-# 000 14/30 × 1,869,400/12; 001 1,079,668/11; 002 22/28 × 2,031,500/12; 003 11/30 × 2,020,000/12;
-# 004 6,695,568/12.
-FIRST_MONTHS = {
-    "haidian-dispatch-2026": ("2026-06", "¥72,698.89", "北京市海淀区城市管理综合行政执法局"),
-    "shijingshan-hotline-2024": ("2024-02", "¥98,151.64", "北京市石景山区城市管理委员会"),
-    "beijing-enforcement-2025": ("2025-02", "¥133,014.88", "北京市城市管理综合行政执法局"),
-    "karamay-grid-2024": ("2024-09", "¥61,722.22", "克拉玛依区城市网格化综合管理中心"),
-    "haidian-hotline-2022": ("2022-04", "¥557,964.00", "北京市海淀区城市管理指挥中心"),
-}
-
-
-@pytest.fixture(scope="module")
-def rendered(demo_db, tmp_path_factory):
-    out = tmp_path_factory.mktemp("reports")
-    jobs = [render.RenderJob(cid, month) for cid, (month, _, _) in FIRST_MONTHS.items()]
-    jobs.append(render.RenderJob("karamay-grid-2024", "2030-01"))  # outside the service period
-    results = render.render_all(jobs, demo_db, out, progress=False)
-    return out, {(r.job.contract_id, r.job.month): r for r in results}
 
 
 @pytest.mark.parametrize("contract_id", sorted(FIRST_MONTHS))

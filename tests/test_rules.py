@@ -7,10 +7,12 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
-from helpers import ledger, staffing_days
+
 from seatscore.errors import LedgerError
 from seatscore.ledgers import PENALTIES, check_references, read_ledger
 from seatscore.metrics import monthly_metrics
+
+from helpers import ledger, staffing_days
 
 
 def month(contract, when: str, staffing=(), deductions=(), penalties=(), tickets=()):

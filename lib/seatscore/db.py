@@ -99,6 +99,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     callback_done BOOLEAN,
     satisfied BOOLEAN,
     dispatch_correct BOOLEAN,
+    summary VARCHAR,                    -- free text; may hold personal data
+    caller_phone VARCHAR,               -- personal data: masked in every report
     source VARCHAR NOT NULL,
     source_file VARCHAR,                -- the ledger file the row came from
     source_row INTEGER                  -- its row in that file (header = row 1)

@@ -56,6 +56,14 @@ _HOURLY = np.array(
     ]
 )
 _URGENT_SHARE = 0.05
+_PLACES = ["路口", "小区东门", "公交站", "菜市场", "学校门口", "地铁站", "公园南门", "施工工地"]
+_COMPLAINTS = [
+    "市民反映持续多日未解决",
+    "夜间影响休息，要求尽快处理",
+    "希望相关部门到场核实",
+    "此前已反映过，仍未整改",
+    "存在安全隐患，请尽快处置",
+]
 # Items whose events come from the tickets rather than from chance.
 _TICKET_DERIVED_ITEMS = {"late_dispatch": "late", "wrong_dispatch": "wrong"}
 _DISPATCH_LIMIT_MINUTES = 10
@@ -140,7 +148,7 @@ def simulate_tickets(contract: Contract, settings: dict, rng: np.random.Generato
     categories = settings["categories"]
     channels = settings["channels"]
     ids = [f"{contract.contract_id[:3].upper()}{i:07d}" for i in range(1, n + 1)]
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "contract_id": contract.contract_id,
             "ticket_id": ids,
@@ -156,6 +164,26 @@ def simulate_tickets(contract: Contract, settings: dict, rng: np.random.Generato
             "satisfied": satisfied,
             "dispatch_correct": rng.random(n) >= settings["wrong_dispatch_share"],
         }
+    )
+    phones = 13_000_000_000 + rng.integers(0, 6_999_999_999, size=n)
+    phone = pl.Series([str(x) for x in phones])
+    frame = frame.with_columns(
+        pl.format(
+            "{}{}附近{}问题，{}",
+            "district",
+            pl.Series(rng.choice(_PLACES, size=n)),
+            "category",
+            pl.Series(rng.choice(_COMPLAINTS, size=n)),
+        ).alias("summary"),
+        phone.alias("caller_phone"),
+    )
+    # Some callers leave their number in the text as well: reports must mask both.
+    in_text = pl.Series(rng.random(n) < 0.1)
+    return frame.with_columns(
+        pl.when(in_text)
+        .then(pl.format("{}（来电人留电话{}）", "summary", "caller_phone"))
+        .otherwise("summary")
+        .alias("summary")
     )
 
 

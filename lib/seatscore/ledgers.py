@@ -118,6 +118,8 @@ TICKETS = LedgerKind(
         Column("callback_done", pl.Boolean(), False, "a callback (回访) was made"),
         Column("satisfied", pl.Boolean(), False, "the citizen said satisfied at callback"),
         Column("dispatch_correct", pl.Boolean(), False, "dispatched to the right unit"),
+        Column("summary", pl.String(), False, "诉求内容, free text; may hold personal data"),
+        Column("caller_phone", pl.String(), False, "来电号码; personal data, masked in reports"),
     ),
 )
 

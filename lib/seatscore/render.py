@@ -15,7 +15,6 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
 import nbformat
 import papermill
 import zmq
@@ -24,13 +23,13 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from tqdm import tqdm
 
-from seatscore import __version__, config, db
+from seatscore import config, db
 from seatscore.config import TIMEZONE
 from seatscore.contracts import Contract
 from seatscore.errors import SeatscoreError
-from seatscore.metrics import monthly_metrics
-from seatscore.money import format_cny
+from seatscore.files import atomic_write
 from seatscore.periods import month_key, parse_month, service_months
+from seatscore.scorecard import write_index
 
 KERNEL = "python3"
 
@@ -139,27 +138,23 @@ def plan_jobs(
     return jobs
 
 
+TEMPLATES = Path(__file__).parent / "templates" / "nbconvert"
+
+
 def _exporter() -> HTMLExporter:
+    """nbconvert's HTML exporter with Seatscore's template: no code, no CDN script, print CSS."""
     exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        template_name="seatscore",
+        extra_template_basedirs=[str(TEMPLATES)],
+        language_code="zh",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
     )
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags={"remove_cell"}, enabled=True), enabled=True
     )
     return exporter
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for others to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_one(job: RenderJob, db_path: Path, out_dir: Path = config.REPORTS_DIR) -> RenderResult:
@@ -194,7 +189,7 @@ def render_one(job: RenderJob, db_path: Path, out_dir: Path = config.REPORTS_DIR
         notebook = nbformat.read(executed, as_version=4)
         notebook.metadata["title"] = f"{job.contract_id} {job.month}"
         body, _ = _exporter().from_notebook_node(notebook)
-        _atomic_write(target, body)
+        atomic_write(target, body)
         failed.unlink(missing_ok=True)
     return RenderResult(job, target)
 
@@ -217,69 +212,6 @@ def render_all(
             )
     write_index(db_path, out_dir, results)
     return results
-
-
-def write_index(db_path: Path, out_dir: Path, results: list[RenderResult]) -> Path:
-    """``reports/index.html``: every report on disk, by month and contract, with score and payable.
-
-    Reports that failed in this run are listed with their error.
-    """
-    contracts = _contracts_in_db(db_path)
-    failures = {(r.job.contract_id, r.job.month): r.error for r in results if not r.ok}
-    rows = []
-    with db.connect(db_path, read_only=True) as con:
-        for cid, contract in sorted(contracts.items()):
-            months = monthly_metrics(contract, **db.ledgers(con, cid)).months
-            for r in months.iter_rows(named=True):
-                path = out_dir / r["month"] / f"{cid}.html"
-                error = failures.get((cid, r["month"]))
-                if not path.exists() and error is None:
-                    continue
-                rows.append(
-                    {
-                        "month": r["month"],
-                        "contract_id": cid,
-                        "title": contract.title_zh,
-                        "vendor": contract.vendor.name,
-                        "href": f"{r['month']}/{cid}.html"
-                        if path.exists() and error is None
-                        else None,
-                        "score": f"{r['score']:.1f}" if r["score"] is not None else "—",
-                        "payable": format_cny(r["payable_cny"]),
-                        "cost_per_seat": format_cny(r["cost_per_seat_month_payable_cny"]),
-                        "error": error,
-                    }
-                )
-    listed = {(r["contract_id"], r["month"]) for r in rows}
-    for (cid, month), error in failures.items():
-        if (cid, month) not in listed:  # e.g. a month outside the service period
-            contract = contracts.get(cid)
-            rows.append(
-                {
-                    "month": month,
-                    "contract_id": cid,
-                    "title": contract.title_zh if contract else cid,
-                    "vendor": contract.vendor.name if contract else "—",
-                    "href": None,
-                    "score": "—",
-                    "payable": "—",
-                    "cost_per_seat": "—",
-                    "error": error,
-                }
-            )
-    rows.sort(key=lambda r: (r["month"], r["contract_id"]), reverse=True)
-    by_month: dict[str, list[dict]] = {}
-    for r in rows:
-        by_month.setdefault(r["month"], []).append(r)
-    env = jinja2.Environment(loader=jinja2.PackageLoader("seatscore", "templates"), autoescape=True)
-    text = env.get_template("index.html.j2").render(
-        by_month=by_month,
-        generated=dt.datetime.now(TIMEZONE).strftime("%Y-%m-%d %H:%M"),
-        version=__version__,
-    )
-    target = out_dir / "index.html"
-    _atomic_write(target, text)
-    return target
 
 
 def summarise(results: list[RenderResult]) -> str:

@@ -27,6 +27,7 @@ from seatscore.metrics import MonthlyMetrics, monthly_metrics
 from seatscore.money import format_cny
 from seatscore.payments import payment_schedule
 from seatscore.periods import PROVISIONAL_RULE_ZH, parse_month
+from seatscore.privacy import mask_personal
 from seatscore.statement import flags
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
@@ -51,6 +52,7 @@ class ReportContext:
     month: str
     metrics: MonthlyMetrics
     staffing: pl.DataFrame
+    tickets: pl.DataFrame
     simulated: bool
     loads: pl.DataFrame
     params_sha256: str
@@ -106,6 +108,7 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
         month=month,
         metrics=metrics,
         staffing=ledgers["staffing"],
+        tickets=ledgers["tickets"],
         simulated=db.DEMO_SOURCE in sources,
         loads=loads,
         params_sha256=params_sha,
@@ -504,6 +507,79 @@ def payments(ctx: ReportContext) -> GT | HTML:
     return _table(
         frame, note="各期付款扣减其结算月份的考核扣款与违约扣款；“说明”列写明合同未写明时的理解。"
     )
+
+
+_DISPATCH_LIMIT_METRICS = {
+    "ordinary": ("dispatch_minutes_ordinary", "dispatch_minutes"),
+    "urgent": ("dispatch_minutes_urgent", "dispatch_minutes"),
+}
+
+
+def dispatch_limits(contract: Contract) -> dict[str, Decimal]:
+    """Minutes allowed from receipt to dispatch, by priority, where the contract states them
+    (000 附件二 第四章 一 1: 10; 001 一 3 (4): 30 ordinary, 10 urgent)."""
+    stated = {
+        t.metric: t.limit_minutes.value
+        for t in contract.service_level_targets
+        if t.limit_minutes is not None and t.limit_minutes.value is not None
+    }
+    limits = {}
+    for priority, metrics in _DISPATCH_LIMIT_METRICS.items():
+        found = next((stated[m] for m in metrics if m in stated), None)
+        if found is not None:
+            limits[priority] = found
+    return limits
+
+
+def problem_tickets(ctx: ReportContext, limit: int = 20) -> GT | HTML:
+    """The month's tickets dispatched late (past the contract's limit) or to the wrong unit.
+
+    Ledger text is shown masked (:func:`seatscore.privacy.mask_personal`) and escaped by the
+    table library; at most ``limit`` rows, latest first.
+    """
+    limits = dispatch_limits(ctx.contract)
+    month_tickets = ctx.tickets.filter(pl.col("received_at").dt.strftime("%Y-%m") == ctx.month)
+    minutes = (pl.col("dispatched_at") - pl.col("received_at")).dt.total_seconds() / 60
+    allowed = pl.col("priority").replace_strict(
+        {k: float(v) for k, v in limits.items()}, default=None, return_dtype=pl.Float64
+    )
+    late = (minutes > allowed).fill_null(False)
+    wrong = (pl.col("dispatch_correct") == False).fill_null(False)  # noqa: E712 (null-aware)
+    found = month_tickets.with_columns(
+        minutes.alias("minutes"), late.alias("late"), wrong.alias("wrong")
+    )
+    found = found.filter(pl.col("late") | pl.col("wrong"))
+    if found.is_empty():
+        return HTML("<p>本月没有超时派发或派发错误的工单。</p>")
+    shown = found.sort("received_at", descending=True).head(limit)
+    frame = shown.select(
+        pl.col("ticket_id").alias("工单编号"),
+        pl.col("received_at").dt.strftime("%m-%d %H:%M").alias("受理时间"),
+        pl.col("minutes").round(1).alias("派发用时（分钟）"),
+        pl.when(pl.col("late") & pl.col("wrong"))
+        .then(pl.lit("超时且派错"))
+        .when(pl.col("late"))
+        .then(pl.lit("超时派发"))
+        .otherwise(pl.lit("派发错误"))
+        .alias("问题"),
+        pl.col("category").alias("类别"),
+        pl.col("district").alias("街道/区"),
+    ).with_columns(
+        pl.Series(
+            "诉求内容", [mask_personal(t) for t in shown["summary"].to_list()], dtype=pl.String
+        ),
+        pl.Series(
+            "来电号码", [mask_personal(t) for t in shown["caller_phone"].to_list()], dtype=pl.String
+        ),
+    )
+    rule = (
+        "；".join(
+            f"{'紧急' if k == 'urgent' else '一般'}工单 {v} 分钟内派发" for k, v in limits.items()
+        )
+        or "合同未规定派发时限，只列派发错误"
+    )
+    note = f"共 {found.height} 张（显示最近 {shown.height} 张）。{rule}。号码与姓名已脱敏。"
+    return _table(frame, month_zh(ctx.month), note)
 
 
 def staffing(ctx: ReportContext) -> GT | HTML:

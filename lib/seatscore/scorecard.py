@@ -1,0 +1,141 @@
+"""``reports/index.html``: a scorecard of every contract, month by month, linking the reports.
+
+Per contract and month: score, payable, cost per seat-month, flags, and a sparkline of the score
+(or, without a points sheet, of the payable fee) over the service period up to that month. A report
+that failed to render is listed with its error. The page is self-contained: no script, inline SVG.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from seatscore import __version__, db
+from seatscore.config import TIMEZONE
+from seatscore.contracts import Contract
+from seatscore.files import atomic_write
+from seatscore.metrics import monthly_metrics
+from seatscore.money import format_cny
+from seatscore.statement import flags
+
+
+def sparkline(values: list[float | None], width: int = 120, height: int = 28) -> Markup:
+    """An inline SVG polyline of ``values`` (None leaves a gap); the last point is marked."""
+    known = [v for v in values if v is not None]
+    if len(known) < 1:
+        return Markup("")
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    step = width / max(len(values) - 1, 1)
+
+    def point(i: int, v: float) -> tuple[float, float]:
+        return round(i * step, 1), round(height - 3 - (v - low) / span * (height - 6), 1)
+
+    segments, current = [], []
+    for i, v in enumerate(values):
+        if v is None:
+            if current:
+                segments.append(current)
+            current = []
+        else:
+            current.append(point(i, v))
+    if current:
+        segments.append(current)
+    lines = "".join(
+        f'<polyline fill="none" stroke="#1d4ed8" stroke-width="1.5" points="{" ".join(f"{x},{y}" for x, y in seg)}"/>'
+        for seg in segments
+    )
+    last_i = max(i for i, v in enumerate(values) if v is not None)
+    x, y = point(last_i, values[last_i])
+    dot = f'<circle cx="{x}" cy="{y}" r="2.5" fill="#dc2626"/>'
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="-3 0 {width + 6} {height}" role="img">{lines}{dot}</svg>'
+    )
+
+
+def _rows(contract: Contract, metrics, out_dir: Path, failures: dict) -> list[dict]:
+    cid = contract.contract_id
+    months = metrics.months
+    has_score = contract.assessment.value is not None
+    series_col = "score" if has_score else "payable_cny"
+    series = [float(v) if v is not None else None for v in months[series_col].to_list()]
+    rows = []
+    for i, r in enumerate(months.iter_rows(named=True)):
+        path = out_dir / r["month"] / f"{cid}.html"
+        error = failures.get((cid, r["month"]))
+        if not path.exists() and error is None:
+            continue
+        month_flags = flags(contract, metrics, r["month"])
+        rows.append(
+            {
+                "month": r["month"],
+                "contract_id": cid,
+                "title": contract.title_zh,
+                "vendor": contract.vendor.name,
+                "href": f"{r['month']}/{cid}.html" if path.exists() and error is None else None,
+                "score": f"{r['score']:.1f}" if r["score"] is not None else "—",
+                "payable": format_cny(r["payable_cny"]),
+                "cost_per_seat": format_cny(r["cost_per_seat_month_payable_cny"]),
+                "flags": month_flags,
+                "trend": sparkline(series[: i + 1] + [None] * (len(series) - i - 1)),
+                "trend_label": "得分" if has_score else "应付",
+                "error": error,
+            }
+        )
+    return rows
+
+
+def write_index(db_path: Path, out_dir: Path, results: list) -> Path:
+    """Write ``out_dir/index.html`` for every report on disk and every failure in ``results``."""
+    failures = {(r.job.contract_id, r.job.month): r.error for r in results if not r.ok}
+    rows: list[dict] = []
+    simulated = False
+    with db.connect(db_path, read_only=True) as con:
+        ids = db.query(con, "SELECT contract_id FROM contracts ORDER BY 1")["contract_id"].to_list()
+        contracts = {cid: db.load_contract(con, cid) for cid in ids}
+        for cid, contract in contracts.items():
+            metrics = monthly_metrics(contract, **db.ledgers(con, cid))
+            rows += _rows(contract, metrics, out_dir, failures)
+        simulated = bool(
+            db.query(con, f"SELECT count(*) AS n FROM loads WHERE source = '{db.DEMO_SOURCE}'")[
+                "n"
+            ][0]
+        )
+    listed = {(r["contract_id"], r["month"]) for r in rows}
+    for (cid, month), error in failures.items():
+        if (cid, month) not in listed:  # e.g. a month outside the service period
+            contract = contracts.get(cid)
+            rows.append(
+                {
+                    "month": month,
+                    "contract_id": cid,
+                    "title": contract.title_zh if contract else cid,
+                    "vendor": contract.vendor.name if contract else "—",
+                    "href": None,
+                    "score": "—",
+                    "payable": "—",
+                    "cost_per_seat": "—",
+                    "flags": [],
+                    "trend": Markup(""),
+                    "trend_label": "",
+                    "error": error,
+                }
+            )
+    rows.sort(key=lambda r: (r["month"], r["contract_id"]), reverse=True)
+    by_month: dict[str, list[dict]] = {}
+    for r in rows:
+        by_month.setdefault(r["month"], []).append(r)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("seatscore", "templates"), autoescape=True)
+    text = env.get_template("index.html.j2").render(
+        by_month=by_month,
+        simulated=simulated,
+        generated=dt.datetime.now(TIMEZONE).strftime("%Y-%m-%d %H:%M"),
+        version=__version__,
+    )
+    target = out_dir / "index.html"
+    atomic_write(target, text)
+    return target

@@ -1,0 +1,173 @@
+"""Reports as a manager's browser sees them: offline, no errors, every chart drawn, data masked.
+
+Runs headless Chromium (Debian's ``chromium``, with ``fonts-noto-cjk`` for Chinese) through
+Playwright with every network request blocked and recorded. Checks the reports rendered by the
+test session and, when ``make reports`` has run, every report under ``reports/``. Screenshots go to
+``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from seatscore import config, db, render
+from seatscore.demo import write_demo_data
+
+from helpers import ledger
+
+MAX_REPORT_BYTES = 2 * 1024 * 1024
+ARTIFACTS = config.ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = os.environ.get("SEATSCORE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+NO_BROWSER = (
+    "no Chromium found: install Debian's browser and Chinese fonts with "
+    "`apt-get install chromium fonts-noto-cjk` (or set SEATSCORE_CHROMIUM to a Chromium binary)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(NO_BROWSER)
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def visit(browser, path: Path, screenshot: str | None = None) -> dict:
+    """Open ``path`` offline; return requests attempted, console errors, dialogs and charts."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    seen: dict = {"requests": [], "errors": [], "dialogs": []}
+
+    def block(route):
+        url = route.request.url
+        if url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            seen["requests"].append(url)
+            route.abort()
+
+    page.route("**/*", block)
+    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+    page.goto(path.resolve().as_uri())
+    page.wait_for_load_state("load")
+    seen["charts"] = page.evaluate(
+        """() => [...document.querySelectorAll('img[src^="data:image/svg+xml"], svg')]
+                 .map(e => e.tagName === 'IMG' ? e.naturalWidth : e.getBoundingClientRect().width)"""
+    )
+    if screenshot:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+    page.close()
+    return seen
+
+
+def reports_to_check(rendered) -> list[Path]:
+    _, results = rendered
+    paths = [r.path for r in results.values() if r.ok]
+    paths += sorted(config.REPORTS_DIR.glob("*/*.html"))  # everything `make reports` left, if run
+    return paths
+
+
+def test_every_report_opens_offline(browser, rendered):
+    paths = reports_to_check(rendered)
+    assert len(paths) >= 5
+    problems = []
+    for path in paths:
+        size = path.stat().st_size
+        seen = visit(browser, path, f"{path.parent.name}-{path.stem}.png")
+        charts = seen["charts"]
+        if size > MAX_REPORT_BYTES:
+            problems.append(f"{path}: {size:,} bytes")
+        if seen["requests"] or seen["errors"] or seen["dialogs"]:
+            problems.append(f"{path}: {seen}")
+        if not charts or min(charts) <= 0:
+            problems.append(f"{path}: charts not drawn {charts}")
+    assert not problems, "\n".join(problems)
+
+
+def test_index_opens_offline(browser, rendered):
+    out, _ = rendered
+    seen = visit(browser, out / "index.html", "index.png")
+    assert not seen["requests"] and not seen["errors"]
+    assert seen["charts"] and min(seen["charts"]) > 0  # the sparklines
+
+
+HOSTILE = "<script>alert(1)</script> 占道经营严重，请回电13812345678，姓名：张三丰"
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory, contracts):
+    """A karamay report whose ledger holds a ticket with a script and personal data."""
+    root = tmp_path_factory.mktemp("hostile")
+    write_demo_data(contracts, seed=11, out_dir=root / "demo")
+    tickets = root / "demo" / "karamay-grid-2024" / "tickets.csv"
+    row = ledger(
+        "tickets",
+        [
+            {
+                "contract_id": "karamay-grid-2024",
+                "ticket_id": "EVIL-1",
+                # the month's last ticket, so it heads the list of wrongly dispatched tickets
+                "received_at": dt.datetime(2024, 10, 31, 23, 50),
+                "dispatched_at": dt.datetime(2024, 10, 31, 23, 55),
+                "priority": "ordinary",
+                "category": "占道经营",
+                "dispatch_correct": False,  # shown among the month's wrongly dispatched tickets
+                "summary": HOSTILE,
+                "caller_phone": "13812345678",
+            }
+        ],
+    )
+    with tickets.open("a", encoding="utf-8") as handle:
+        handle.write(row.write_csv(include_header=False, datetime_format="%Y-%m-%d %H:%M:%S"))
+    path = root / "seatscore.duckdb"
+    db.build(path, contracts, demo_dir=root / "demo")
+    (result,) = render.render_all(
+        [render.RenderJob("karamay-grid-2024", "2024-10")], path, root / "reports", progress=False
+    )
+    assert result.ok, result.error
+    return result.path
+
+
+def test_ledger_text_is_escaped_and_masked(hostile_report):
+    page = hostile_report.read_text(encoding="utf-8")
+    assert "EVIL-1" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page
+    assert "138****5678" in page and "13812345678" not in page
+    assert "张**" in page and "张三丰" not in page
+
+
+def test_report_holds_no_other_contract(hostile_report, contracts):
+    page = hostile_report.read_text(encoding="utf-8")
+    for cid, contract in contracts.items():
+        if cid != "karamay-grid-2024":
+            assert (
+                cid not in page
+                and contract.buyer.name not in page
+                and contract.vendor.name not in page
+            )
+
+
+def test_hostile_text_does_not_run(browser, hostile_report):
+    seen = visit(browser, hostile_report, "hostile.png")
+    assert seen["dialogs"] == [] and seen["errors"] == [] and seen["requests"] == []
