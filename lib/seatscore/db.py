@@ -290,9 +290,9 @@ def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
         columns = [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()]
         if columns == expected[table]:
             continue
-        others = con.sql(
-            f"SELECT count(*) FROM {table} WHERE source <> '{DEMO_SOURCE}'"
-        ).fetchall()[0][0]
+        others = query(
+            con, f"SELECT count(*) AS n FROM {table} WHERE source <> $source", source=DEMO_SOURCE
+        )["n"][0]
         if others:
             raise SeatscoreError(
                 f"table {table} was made by an older Seatscore and holds {others} non-demo rows; "

@@ -100,11 +100,10 @@ def write_index(db_path: Path, out_dir: Path, results: list) -> Path:
         for cid, contract in contracts.items():
             metrics = monthly_metrics(contract, **db.ledgers(con, cid))
             rows += _rows(contract, metrics, out_dir, failures)
-        simulated = bool(
-            db.query(con, f"SELECT count(*) AS n FROM loads WHERE source = '{db.DEMO_SOURCE}'")[
-                "n"
-            ][0]
+        demo_loads = db.query(
+            con, "SELECT count(*) AS n FROM loads WHERE source = $source", source=db.DEMO_SOURCE
         )
+        simulated = bool(demo_loads["n"][0])
     listed = {(r["contract_id"], r["month"]) for r in rows}
     for (cid, month), error in failures.items():
         if (cid, month) not in listed:  # e.g. a month outside the service period
