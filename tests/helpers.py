@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 
 from seatscore.ledgers import KINDS
+from seatscore.metrics import monthly_metrics
 
 
 def ledger(kind: str, rows: list[dict] | None = None) -> pl.DataFrame:
@@ -29,3 +30,14 @@ def staffing_days(
         }
         for i in range(days)
     ]
+
+
+def run(contract, staffing=None, deductions=None, penalties=None, tickets=None):
+    """Monthly metrics of ``contract`` from hand-built ledgers; a missing ledger is empty."""
+    return monthly_metrics(
+        contract,
+        staffing if staffing is not None else ledger("staffing"),
+        deductions if deductions is not None else ledger("deductions"),
+        penalties if penalties is not None else ledger("penalties"),
+        tickets if tickets is not None else ledger("tickets"),
+    )

@@ -7,23 +7,13 @@ from decimal import Decimal
 
 import polars as pl
 
-from seatscore.metrics import below_target_points, monthly_metrics
+from seatscore.metrics import below_target_points
 
-from helpers import ledger, staffing_days
+from helpers import ledger, run, staffing_days
 
 
 def month_row(metrics, month: str) -> dict:
     return metrics.months.filter(pl.col("month") == month).row(0, named=True)
-
-
-def run(contract, staffing=None, deductions=None, penalties=None, tickets=None):
-    return monthly_metrics(
-        contract,
-        staffing if staffing is not None else ledger("staffing"),
-        deductions if deductions is not None else ledger("deductions"),
-        penalties if penalties is not None else ledger("penalties"),
-        tickets if tickets is not None else ledger("tickets"),
-    )
 
 
 def deduction(cid: str, day: dt.date, item: str, n: int = 1, points: str | None = None) -> dict:

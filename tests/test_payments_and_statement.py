@@ -10,21 +10,10 @@ import polars as pl
 
 from seatscore import db
 from seatscore.cli import main
-from seatscore.metrics import monthly_metrics
 from seatscore.payments import payment_schedule, schedule_balances
 from seatscore.statement import month_statement, rule_catalogue
 
-from helpers import ledger, staffing_days
-
-
-def run(contract, staffing=None, deductions=None, penalties=None, tickets=None):
-    return monthly_metrics(
-        contract,
-        staffing if staffing is not None else ledger("staffing"),
-        deductions if deductions is not None else ledger("deductions"),
-        penalties if penalties is not None else ledger("penalties"),
-        tickets if tickets is not None else ledger("tickets"),
-    )
+from helpers import ledger, run, staffing_days
 
 
 def events(cid, *rows):

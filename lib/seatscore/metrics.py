@@ -45,6 +45,15 @@ HOURS_PER_SEAT_WEEK = 40
 REF = pl.Struct({"file": pl.String, "row": pl.Int32})
 """A ledger row: the file it was loaded from and its row number there (header = row 1)."""
 ROWS = pl.List(REF)
+CATEGORY_SCHEMA = {
+    "month": pl.String,
+    "category_id": pl.String,
+    "name_zh": pl.String,
+    "parent": pl.String,
+    "cap_points": POINTS,
+    "points_raw": POINTS,
+    "points": POINTS,
+}
 ITEM_SCHEMA = {
     "month": pl.String,
     "item_id": pl.String,
@@ -337,18 +346,7 @@ def cap_categories(assessment: Assessment, item_points: pl.DataFrame) -> pl.Data
                     "points": capped[c.category_id],
                 }
             )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "month": pl.String,
-            "category_id": pl.String,
-            "name_zh": pl.String,
-            "parent": pl.String,
-            "cap_points": POINTS,
-            "points_raw": POINTS,
-            "points": POINTS,
-        },
-    )
+    return pl.DataFrame(rows, schema=CATEGORY_SCHEMA)
 
 
 # ---------------------------------------------------------------- staffing gaps
@@ -731,17 +729,7 @@ def monthly_metrics(
         items = pl.DataFrame(
             schema={**item_schema, "category": pl.String, "name_zh": pl.String, "clause": pl.String}
         )
-        categories = pl.DataFrame(
-            schema={
-                "month": pl.String,
-                "category_id": pl.String,
-                "name_zh": pl.String,
-                "parent": pl.String,
-                "cap_points": POINTS,
-                "points_raw": POINTS,
-                "points": POINTS,
-            }
-        )
+        categories = pl.DataFrame(schema=CATEGORY_SCHEMA)
         lost = pl.DataFrame(schema={"month": pl.String, "points_lost": POINTS})
 
     staffing_days, gaps, missing = staffing_gaps(contract, staffing)
