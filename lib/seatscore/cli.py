@@ -1,4 +1,5 @@
-"""The ``seatscore`` command: ``demo-data``, ``build``, ``render``, ``rules`` and ``score``.
+"""The ``seatscore`` command: ``demo-data``, ``build``, ``render``, ``rules``, ``score`` and
+``contracts draft`` / ``contracts diff``.
 
 Exit status: 0 on success, 1 when any report failed to render, 2 for bad input (the message says
 what was wrong and what to do).
@@ -129,6 +130,51 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _contracts_draft(args: argparse.Namespace) -> int:
+    import yaml
+
+    from seatscore.drafting import draft
+
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        text = args.file.read_text(encoding="gb18030")
+    doc = draft(text, source=args.file.name)
+    dumped = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
+    header = f"# Draft params drafted from {args.file.name} by `seatscore contracts draft`.\n# Confirm every value against the contract before use.\n"
+    if args.output is None:
+        print(header + dumped)
+    else:
+        from seatscore.files import atomic_write
+
+        atomic_write(args.output, header + dumped)
+        print(f"wrote {args.output}; {len(doc['not_found'])} field(s) to confirm by hand")
+    for line in doc["not_found"]:
+        print(f"  - {line}", file=sys.stderr)
+    if isinstance(doc["amount_cny"], dict) and doc["amount_cny"]["check"] == "disagrees":
+        print("  ! the amount in figures and in words disagree", file=sys.stderr)
+    if doc["signing_dates_disagree"]:
+        print("  ! the signing dates disagree", file=sys.stderr)
+    return 0
+
+
+def _contracts_diff(args: argparse.Namespace) -> int:
+    import yaml
+
+    from seatscore.drafting import compare
+
+    drafted = yaml.safe_load(args.draft.read_text(encoding="utf-8"))
+    confirmed = yaml.safe_load(args.confirmed.read_text(encoding="utf-8"))
+    differences = compare(drafted, confirmed)
+    for line in differences:
+        print(line)
+    if not differences:
+        print(
+            "the draft agrees with the confirmed file on parties, amount, service period, headcount, payments and signing dates"
+        )
+    return 1 if differences else 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="seatscore",
@@ -172,6 +218,21 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
     score.add_argument("--json", action="store_true", help="JSON instead of text")
     score.set_defaults(run=_score)
+
+    contracts = sub.add_parser("contracts", help="draft and compare contract params files")
+    contracts_sub = contracts.add_subparsers(dest="contracts_command", required=True)
+    drafting = contracts_sub.add_parser("draft", help="draft a params file from a contract's text")
+    drafting.add_argument(
+        "file", type=Path, metavar="FILE.txt", help="the contract as text (UTF-8 or GB18030)"
+    )
+    drafting.add_argument(
+        "-o", "--output", type=Path, help="write the draft here (default: print it)"
+    )
+    drafting.set_defaults(run=_contracts_draft)
+    diff = contracts_sub.add_parser("diff", help="where a draft and a confirmed params file differ")
+    diff.add_argument("draft", type=Path, metavar="DRAFT.yaml")
+    diff.add_argument("confirmed", type=Path, metavar="CONFIRMED.yaml")
+    diff.set_defaults(run=_contracts_diff)
     return top
 
 
@@ -179,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (SeatscoreError, FileNotFoundError, ValueError) as exc:
+    except (SeatscoreError, OSError, ValueError) as exc:
         print(f"seatscore {args.command}: {exc}", file=sys.stderr)
         return 2
 
