@@ -5,8 +5,9 @@ stored as TIMESTAMP without zone):
 
 - ``contracts``: one row per params file, with its SHA-256 and the validated terms as JSON.
 - ``posts``: posts with minimum headcount (NULL = not stated) and shift pattern.
-- ``staffing_daily``, ``deduction_events``, ``penalty_events``, ``tickets``: the ledgers, with
-  ``source`` naming where each row came from (``demo`` for the simulated ledgers).
+- ``staffing_daily``, ``deduction_events``, ``penalty_events``, ``tickets``: the ledgers, their
+  columns generated from the ledger kinds of :mod:`seatscore.ledgers` (one definition of each
+  column), plus ``source`` (``demo`` for the simulated ledgers), ``source_file`` and ``source_row``.
 - ``loads``: one row per ledger file loaded: path, SHA-256, row count, source, time.
 
 :func:`build` is idempotent: it replaces the contracts and the rows of the sources it loads, inside
@@ -29,7 +30,7 @@ from seatscore.contracts import Contract, params_sha256
 from seatscore.errors import SeatscoreError, UnknownContract
 from seatscore.ledgers import KINDS, LedgerKind, check_references, read_ledger
 
-SCHEMA = """
+CONTRACT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS contracts (
     contract_id VARCHAR PRIMARY KEY,
     title_zh VARCHAR NOT NULL,
@@ -52,59 +53,6 @@ CREATE TABLE IF NOT EXISTS posts (
     hours_per_day INTEGER,
     PRIMARY KEY (contract_id, post_id)
 );
-CREATE TABLE IF NOT EXISTS staffing_daily (
-    contract_id VARCHAR NOT NULL,
-    service_date DATE NOT NULL,
-    post_id VARCHAR NOT NULL,
-    required INTEGER NOT NULL,          -- persons
-    present INTEGER NOT NULL,           -- persons
-    note VARCHAR,
-    source VARCHAR NOT NULL,
-    source_file VARCHAR,                -- the ledger file the row came from
-    source_row INTEGER                  -- its row in that file (header = row 1)
-);
-CREATE TABLE IF NOT EXISTS deduction_events (
-    contract_id VARCHAR NOT NULL,
-    event_date DATE NOT NULL,
-    item_id VARCHAR NOT NULL,
-    occurrences INTEGER NOT NULL,
-    assessed_points DECIMAL(7, 2),      -- points per occurrence, discretionary items only
-    note VARCHAR,
-    source VARCHAR NOT NULL,
-    source_file VARCHAR,                -- the ledger file the row came from
-    source_row INTEGER                  -- its row in that file (header = row 1)
-);
-CREATE TABLE IF NOT EXISTS penalty_events (
-    contract_id VARCHAR NOT NULL,
-    event_date DATE NOT NULL,
-    penalty_id VARCHAR NOT NULL,
-    occurrences INTEGER NOT NULL,
-    assessed_amount_cny DECIMAL(14, 2), -- CNY per occurrence, range penalties only
-    note VARCHAR,
-    source VARCHAR NOT NULL,
-    source_file VARCHAR,                -- the ledger file the row came from
-    source_row INTEGER                  -- its row in that file (header = row 1)
-);
-CREATE TABLE IF NOT EXISTS tickets (
-    contract_id VARCHAR NOT NULL,
-    ticket_id VARCHAR NOT NULL,
-    received_at TIMESTAMP NOT NULL,     -- Beijing time
-    dispatched_at TIMESTAMP,
-    replied_at TIMESTAMP,
-    closed_at TIMESTAMP,
-    priority VARCHAR NOT NULL,          -- urgent | ordinary
-    category VARCHAR NOT NULL,
-    district VARCHAR,
-    channel VARCHAR,
-    callback_done BOOLEAN,
-    satisfied BOOLEAN,
-    dispatch_correct BOOLEAN,
-    summary VARCHAR,                    -- free text; may hold personal data
-    caller_phone VARCHAR,               -- personal data: masked in every report
-    source VARCHAR NOT NULL,
-    source_file VARCHAR,                -- the ledger file the row came from
-    source_row INTEGER                  -- its row in that file (header = row 1)
-);
 CREATE TABLE IF NOT EXISTS loads (
     path VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,
@@ -117,6 +65,30 @@ CREATE TABLE IF NOT EXISTS loads (
 
 LEDGER_TABLES = tuple(kind.table for kind in KINDS.values())
 PROVENANCE_COLUMNS = ("source_file", "source_row")
+
+
+def _sql_type(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Decimal):
+        return f"DECIMAL({dtype.precision}, {dtype.scale})"
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMP"  # Beijing wall-clock time, no zone
+    return {pl.String: "VARCHAR", pl.Date: "DATE", pl.Int32: "INTEGER", pl.Boolean: "BOOLEAN"}[
+        dtype.base_type()
+    ]
+
+
+def _ledger_ddl(kind: LedgerKind) -> str:
+    """A ledger table from its kind's canonical columns (:mod:`seatscore.ledgers`), then where
+    each row came from: ``source`` (``demo`` or another loader), ``source_file``, ``source_row``."""
+    columns = [
+        f"    {c.name} {_sql_type(c.dtype)}{' NOT NULL' if c.required else ''}"
+        for c in kind.columns
+    ]
+    columns += ["    source VARCHAR NOT NULL", "    source_file VARCHAR", "    source_row INTEGER"]
+    return f"CREATE TABLE IF NOT EXISTS {kind.table} (\n" + ",\n".join(columns) + "\n);"
+
+
+SCHEMA = CONTRACT_SCHEMA + "\n".join(_ledger_ddl(kind) for kind in KINDS.values())
 DEMO_SOURCE = "demo"
 
 
