@@ -26,6 +26,15 @@ def events(cid, *rows):
     )
 
 
+# 003, November 2024: 附件2 二 (二) late coordination 0.5 × 3 = 1.5; 附件2 (三) 后勤 equipment not
+# fixed within 8 hours 1 × 3 = 3 → 4.5 points.
+KARAMAY_NOVEMBER_4_5_POINTS = events(
+    "karamay-grid-2024",
+    (dt.date(2024, 11, 5), "late_coordination", 3),
+    (dt.date(2024, 11, 5), "equipment_not_fixed_8h", 3),
+)
+
+
 def test_000_milestones_absorb_the_deductions_since_the_last_payment(contracts):
     # 四 3: 40 % / 40 % / 20 % = 747,760 / 747,760 / 373,880. 附件二 第三章 二: deductions come
     # off the next payment. July 2026 loses 1.8 points (1,800 CNY), March 2027 one absence (1 point,
@@ -74,14 +83,7 @@ def test_003_quarterly_settlement_pays_the_months_less_deductions(contracts):
     # November → 168,333.33 − 160,758.33 = 7,575.00 off: paid 497,424.99.
     cid = "karamay-grid-2024"
     c = contracts[cid]
-    metrics = run(
-        c,
-        deductions=events(
-            cid,
-            (dt.date(2024, 11, 5), "late_coordination", 3),
-            (dt.date(2024, 11, 5), "equipment_not_fixed_8h", 3),
-        ),
-    )
+    metrics = run(c, deductions=KARAMAY_NOVEMBER_4_5_POINTS)
     schedule = payment_schedule(c, metrics.months)
     q4 = schedule.filter(pl.col("through") == "2024-12").row(0, named=True)
     assert q4["nominal_cny"] == Decimal("504999.99")
@@ -111,14 +113,7 @@ def test_termination_warned_the_month_before(contracts):
 def test_statement_keys_and_money_strings(contracts):
     cid = "karamay-grid-2024"
     c = contracts[cid]
-    metrics = run(
-        c,
-        deductions=events(
-            cid,
-            (dt.date(2024, 11, 5), "late_coordination", 3),
-            (dt.date(2024, 11, 5), "equipment_not_fixed_8h", 3),
-        ),
-    )
+    metrics = run(c, deductions=KARAMAY_NOVEMBER_4_5_POINTS)
     doc = month_statement(c, metrics, "2024-11")
     assert set(doc) >= {
         "contract_id",

@@ -10,13 +10,12 @@ import pytest
 
 from seatscore.errors import LedgerError
 from seatscore.ledgers import PENALTIES, check_references, read_ledger
-from seatscore.metrics import monthly_metrics
 
-from helpers import ledger, staffing_days
+from helpers import ledger, run, staffing_days
 
 
 def month(contract, when: str, staffing=(), deductions=(), penalties=(), tickets=()):
-    metrics = monthly_metrics(
+    metrics = run(
         contract,
         ledger("staffing", list(staffing)),
         ledger("deductions", list(deductions)),

@@ -247,30 +247,26 @@ def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
     Raises :class:`~seatscore.errors.SeatscoreError` when such a table holds other rows: they
     would be lost, so the user decides.
     """
-    expected = {}
-    scratch = duckdb.connect()
-    scratch.execute(SCHEMA)
-    for table in LEDGER_TABLES:
-        expected[table] = [r[0] for r in scratch.sql(f"DESCRIBE {table}").fetchall()]
-    scratch.close()
     existing = {
         r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
     }
-    for table in LEDGER_TABLES:
-        if table not in existing:
+    for kind in KINDS.values():
+        if kind.table not in existing:
             continue
-        columns = [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()]
-        if columns == expected[table]:
+        expected = [c.name for c in kind.columns] + ["source", *PROVENANCE_COLUMNS]
+        if [r[0] for r in con.sql(f"DESCRIBE {kind.table}").fetchall()] == expected:
             continue
         others = query(
-            con, f"SELECT count(*) AS n FROM {table} WHERE source <> $source", source=DEMO_SOURCE
+            con,
+            f"SELECT count(*) AS n FROM {kind.table} WHERE source <> $source",
+            source=DEMO_SOURCE,
         )["n"][0]
         if others:
             raise SeatscoreError(
-                f"table {table} was made by an older Seatscore and holds {others} non-demo rows; "
-                "export them, delete the database file, and build again"
+                f"table {kind.table} was made by an older Seatscore and holds {others} non-demo "
+                "rows; export them, delete the database file, and build again"
             )
-        con.execute(f"DROP TABLE {table}")
+        con.execute(f"DROP TABLE {kind.table}")
 
 
 def _display_path(path: Path) -> str:
@@ -303,6 +299,15 @@ def load_contract(con: duckdb.DuckDBPyConnection, contract_id: str) -> Contract:
     return Contract.model_validate_json(found["terms_json"][0])
 
 
+def load_contracts(con: duckdb.DuckDBPyConnection) -> dict[str, Contract]:
+    """Every contract the database holds, keyed by id."""
+    rows = query(con, "SELECT contract_id, terms_json FROM contracts ORDER BY contract_id")
+    return {
+        r["contract_id"]: Contract.model_validate_json(r["terms_json"])
+        for r in rows.iter_rows(named=True)
+    }
+
+
 def ledgers(con: duckdb.DuckDBPyConnection, contract_id: str) -> dict[str, pl.DataFrame]:
     """All four ledgers of one contract, keyed as :func:`seatscore.metrics.monthly_metrics` takes
     them: ``staffing``, ``deductions``, ``penalties``, ``tickets``."""
@@ -312,10 +317,11 @@ def ledgers(con: duckdb.DuckDBPyConnection, contract_id: str) -> dict[str, pl.Da
 
 
 def ledger(con: duckdb.DuckDBPyConnection, kind: str, contract_id: str) -> pl.DataFrame:
-    """One contract's rows of a ledger kind: the kind's canonical columns, then ``source_file`` and
-    ``source_row`` (where each row came from, for tracing a figure back to the ledger)."""
+    """One contract's rows of a ledger kind: the kind's canonical columns, then ``source``,
+    ``source_file`` and ``source_row`` (where each row came from, for tracing a figure back to the
+    ledger)."""
     spec = KINDS[kind]
-    columns = ", ".join([*(c.name for c in spec.columns), *PROVENANCE_COLUMNS])
+    columns = ", ".join([*(c.name for c in spec.columns), "source", *PROVENANCE_COLUMNS])
     return query(
         con,
         f"SELECT {columns} FROM {spec.table} WHERE contract_id = $contract_id "

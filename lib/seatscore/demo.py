@@ -66,7 +66,6 @@ _COMPLAINTS = [
 ]
 # Items whose events come from the tickets rather than from chance.
 _TICKET_DERIVED_ITEMS = {"late_dispatch": "late", "wrong_dispatch": "wrong"}
-_DISPATCH_LIMIT_MINUTES = 10
 
 
 def load_demo_params(path: Path = DEMO_PARAMS) -> dict:
@@ -260,10 +259,15 @@ def _ticket_derived_events(
     if not present:
         return set(), pl.DataFrame(schema=schema)
     minutes = (pl.col("dispatched_at") - pl.col("received_at")).dt.total_seconds() / 60
+    allowed = pl.col("priority").replace_strict(
+        {k: float(v) for k, v in contract.dispatch_limits().items()},
+        default=None,
+        return_dtype=pl.Float64,
+    )
     flags = tickets.select(
         "ticket_id",
         pl.col("received_at").dt.date().alias("event_date"),
-        (minutes > _DISPATCH_LIMIT_MINUTES).alias("late"),
+        (minutes > allowed).fill_null(False).alias("late"),
         (~pl.col("dispatch_correct")).alias("wrong"),
     )
     frames = [

@@ -31,7 +31,3 @@ class CalendarNotAvailable(SeatscoreError):
 
 class UnknownContract(SeatscoreError):
     """A contract id that no params file defines."""
-
-
-class ReportError(SeatscoreError):
-    """A report could not be rendered; carries the contract, the month and the cause."""

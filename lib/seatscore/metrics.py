@@ -173,7 +173,7 @@ def _staffing_daily_points(
         {"post_id": list(minimums), "minimum": list(minimums.values())},
         schema={"post_id": pl.String, "minimum": pl.Int32},
     ).drop_nulls()
-    threshold = Decimal(item.threshold_share)
+    threshold = item.threshold_share
     short = (
         staffing.join(stated, on="post_id", how="inner")
         .filter(
@@ -585,9 +585,13 @@ def _lines(
     contract: Contract,
     items: pl.DataFrame,
     staffing_days: pl.DataFrame,
+    staffing_gaps_monthly: pl.DataFrame,
     penalty_lines: pl.DataFrame,
 ) -> pl.DataFrame:
-    """One row per deduction item, staffing penalty and money penalty of each month."""
+    """One row per deduction item, staffing penalty and money penalty of each month.
+
+    The staffing line takes its quantity and amount from :func:`staffing_gaps`' monthly frame and
+    only adds the ledger rows behind them, so the money is computed in one place."""
     units = {}
     if contract.assessment.value is not None:
         units = {i.item_id: i.unit_zh for i in contract.assessment.value.items}
@@ -608,43 +612,25 @@ def _lines(
     if contract.staffing_penalties:
         rule = contract.staffing_penalties[0]
         rate = rule.rate_cny.value
-        staffing = (
-            staffing_days.filter(pl.col("penalised") > 0 if rate is not None else pl.col("gap") > 0)
-            .group_by("month")
-            .agg(
-                pl.col("penalised" if rate is not None else "gap")
-                .sum()
-                .cast(pl.Int64)
-                .alias("quantity"),
-                pl.col("provisional").any(),
-                _rows(),
+        counted = "penalised" if rate is not None else "gap"  # unstated rate: show the gap
+        rows = staffing_days.filter(pl.col(counted) > 0).group_by("month").agg(_rows())
+        staffing = staffing_gaps_monthly.join(rows, on="month", how="inner").select(
+            "month",
+            pl.lit("staffing_penalty").alias("kind"),
+            pl.lit("staffing_penalty").alias("rule_id"),
+            pl.lit("缺岗扣款").alias("name_zh"),
+            pl.lit(rule.clause).alias("clause"),
+            pl.col(f"{counted}_person_days").alias("quantity"),
+            pl.lit("人·天").alias("unit_zh"),
+            pl.lit(None, dtype=POINTS).alias("points"),
+            pl.col("staffing_penalty_cny").alias("amount_cny"),
+            pl.when(pl.col("provisional"))
+            .then(pl.lit(PROVISIONAL_RULE_ZH))
+            .otherwise(
+                pl.lit("每人每天 " + (f"{to_fen(rate)} 元" if rate is not None else "金额未规定"))
             )
-            .select(
-                "month",
-                pl.lit("staffing_penalty").alias("kind"),
-                pl.lit("staffing_penalty").alias("rule_id"),
-                pl.lit("缺岗扣款").alias("name_zh"),
-                pl.lit(rule.clause).alias("clause"),
-                "quantity",
-                pl.lit("人·天").alias("unit_zh"),
-                pl.lit(None, dtype=POINTS).alias("points"),
-                (
-                    pl.col("quantity").cast(MONEY) * to_fen(rate)
-                    if rate is not None
-                    else pl.lit(None)
-                )
-                .cast(MONEY)
-                .alias("amount_cny"),
-                pl.when(pl.col("provisional"))
-                .then(pl.lit(PROVISIONAL_RULE_ZH))
-                .otherwise(
-                    pl.lit(
-                        "每人每天 " + (f"{to_fen(rate)} 元" if rate is not None else "金额未规定")
-                    )
-                )
-                .alias("detail_zh"),
-                "rows",
-            )
+            .alias("detail_zh"),
+            "rows",
         )
         parts.append(staffing)
     by_id = {p.penalty_id: p for p in contract.penalties}
@@ -689,12 +675,11 @@ def monthly_metrics(
     not_assessable: list[dict] = []
     measures = ticket_measures(tickets)
     assessment = contract.assessment.value
-    item_schema = ITEM_SCHEMA
     if assessment is not None:
         parts = [
             _per_occurrence_points(assessment, deductions)
-            .cast(item_schema)
-            .select(list(item_schema))
+            .cast(ITEM_SCHEMA)
+            .select(list(ITEM_SCHEMA))
         ]
         for item in assessment.items:
             if item.kind == "staffing_daily":
@@ -703,7 +688,7 @@ def monthly_metrics(
                 frame, missing = _below_target_points(item, measures, month_list)
             else:
                 continue
-            parts.append(frame.cast(item_schema).select(list(item_schema)))
+            parts.append(frame.cast(ITEM_SCHEMA).select(list(ITEM_SCHEMA)))
             not_assessable += missing
         item_points = pl.concat(parts)
         item_info = pl.DataFrame(
@@ -727,7 +712,7 @@ def monthly_metrics(
         )
     else:
         items = pl.DataFrame(
-            schema={**item_schema, "category": pl.String, "name_zh": pl.String, "clause": pl.String}
+            schema={**ITEM_SCHEMA, "category": pl.String, "name_zh": pl.String, "clause": pl.String}
         )
         categories = pl.DataFrame(schema=CATEGORY_SCHEMA)
         lost = pl.DataFrame(schema={"month": pl.String, "points_lost": POINTS})
@@ -760,6 +745,7 @@ def monthly_metrics(
         )
     )
     amount = contract.amount_cny.value
+    months_not_assessable = {n["month"] for n in not_assessable}
     out = []
     for r in months.iter_rows(named=True):
         points = score = None
@@ -774,7 +760,6 @@ def monthly_metrics(
             r["nominal_fee_cny"] - deduction - (staffing_penalty or 0) - r["incident_penalty_cny"]
         )
         seat_months = seats * r["month_weight"] if seats is not None else None
-        month_missing = any(n["month"] == r["month"] for n in not_assessable)
         out.append(
             {
                 "month": r["month"],
@@ -792,7 +777,7 @@ def monthly_metrics(
                 "staffing_penalty_cny": staffing_penalty,
                 "incident_penalty_cny": r["incident_penalty_cny"],
                 "payable_cny": to_fen(payable),
-                "payable_complete": not month_missing,
+                "payable_complete": r["month"] not in months_not_assessable,
                 "provisional": r["provisional"],
                 "seats": seats,
                 "cost_per_seat_month_nominal_cny": to_fen(r["nominal_fee_cny"] / seat_months)
@@ -833,7 +818,7 @@ def monthly_metrics(
     return MonthlyMetrics(
         months=months_frame,
         items=items,
-        lines=_lines(contract, items, staffing_days, penalty_lines),
+        lines=_lines(contract, items, staffing_days, gaps, penalty_lines),
         categories=categories,
         not_assessable=pl.DataFrame(
             not_assessable,

@@ -19,13 +19,6 @@ _LABELLED_NAME = re.compile(
 )
 
 
-def mask_phone(number: str | None) -> str | None:
-    """``'13812345678'`` → ``'138****5678'``; other numbers keep their area code and last 4."""
-    if number is None:
-        return None
-    return mask_personal(number)
-
-
 def mask_personal(text: str | None) -> str | None:
     """Mask phone numbers, identity card numbers and labelled names in free text."""
     if text is None:

@@ -13,6 +13,7 @@ import os
 import tempfile
 import traceback
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -64,8 +65,13 @@ class RenderResult:
 
 
 def notebook_parameters(notebook: Path = config.REPORT_NOTEBOOK) -> set[str]:
-    """The names declared in the notebook's ``parameters`` cell."""
-    return set(papermill.inspect_notebook(str(notebook)))
+    """The names declared in the notebook's ``parameters`` cell (read once per notebook version)."""
+    return _declared(str(notebook), notebook.stat().st_mtime_ns)
+
+
+@cache
+def _declared(notebook: str, _mtime_ns: int) -> frozenset[str]:
+    return frozenset(papermill.inspect_notebook(notebook))
 
 
 def check_parameters(parameters: dict, notebook: Path = config.REPORT_NOTEBOOK) -> None:
@@ -81,11 +87,7 @@ def check_parameters(parameters: dict, notebook: Path = config.REPORT_NOTEBOOK) 
 
 def _contracts_in_db(db_path: Path) -> dict[str, Contract]:
     with db.connect(db_path, read_only=True) as con:
-        rows = db.query(con, "SELECT contract_id, terms_json FROM contracts ORDER BY contract_id")
-    return {
-        r["contract_id"]: Contract.model_validate_json(r["terms_json"])
-        for r in rows.iter_rows(named=True)
-    }
+        return db.load_contracts(con)
 
 
 def _latest_month_with_data(db_path: Path, contract_id: str) -> str | None:

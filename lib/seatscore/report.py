@@ -28,7 +28,7 @@ from seatscore.money import format_cny
 from seatscore.payments import payment_schedule
 from seatscore.periods import PROVISIONAL_RULE_ZH, parse_month
 from seatscore.privacy import mask_personal
-from seatscore.statement import flags
+from seatscore.statement import flags, pts
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
 _SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
@@ -82,15 +82,6 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
             con, "SELECT params_sha256 FROM contracts WHERE contract_id = $cid", cid=contract_id
         )["params_sha256"][0]
         ledgers = db.ledgers(con, contract_id)
-        sources = db.query(
-            con,
-            """SELECT DISTINCT source FROM (
-                   SELECT source FROM staffing_daily WHERE contract_id = $cid UNION ALL
-                   SELECT source FROM deduction_events WHERE contract_id = $cid UNION ALL
-                   SELECT source FROM penalty_events WHERE contract_id = $cid UNION ALL
-                   SELECT source FROM tickets WHERE contract_id = $cid)""",
-            cid=contract_id,
-        )["source"].to_list()
         loads = db.query(
             con,
             "SELECT path, kind, sha256, rows, source, loaded_at FROM loads "
@@ -109,7 +100,7 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
         metrics=metrics,
         staffing=ledgers["staffing"],
         tickets=ledgers["tickets"],
-        simulated=db.DEMO_SOURCE in sources,
+        simulated=any((f["source"] == db.DEMO_SOURCE).any() for f in ledgers.values()),
         loads=loads,
         params_sha256=params_sha,
         db_path=str(db_path),
@@ -127,16 +118,7 @@ def month_zh(month: str) -> str:
 
 def points_zh(value: Decimal | None) -> str:
     """``Decimal('98.20')`` → ``'98.2 分'``; None → ``'—'``."""
-    if value is None:
-        return "—"
-    text = f"{value:.2f}".rstrip("0")
-    if text.endswith("."):
-        text += "0"
-    return f"{text} 分"
-
-
-def share_zh(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    return "—" if value is None else f"{pts(value)} 分"
 
 
 def _esc(value: object) -> str:
@@ -509,35 +491,13 @@ def payments(ctx: ReportContext) -> GT | HTML:
     )
 
 
-_DISPATCH_LIMIT_METRICS = {
-    "ordinary": ("dispatch_minutes_ordinary", "dispatch_minutes"),
-    "urgent": ("dispatch_minutes_urgent", "dispatch_minutes"),
-}
-
-
-def dispatch_limits(contract: Contract) -> dict[str, Decimal]:
-    """Minutes allowed from receipt to dispatch, by priority, where the contract states them
-    (000 附件二 第四章 一 1: 10; 001 一 3 (4): 30 ordinary, 10 urgent)."""
-    stated = {
-        t.metric: t.limit_minutes.value
-        for t in contract.service_level_targets
-        if t.limit_minutes is not None and t.limit_minutes.value is not None
-    }
-    limits = {}
-    for priority, metrics in _DISPATCH_LIMIT_METRICS.items():
-        found = next((stated[m] for m in metrics if m in stated), None)
-        if found is not None:
-            limits[priority] = found
-    return limits
-
-
 def problem_tickets(ctx: ReportContext, limit: int = 20) -> GT | HTML:
     """The month's tickets dispatched late (past the contract's limit) or to the wrong unit.
 
     Ledger text is shown masked (:func:`seatscore.privacy.mask_personal`) and escaped by the
     table library; at most ``limit`` rows, latest first.
     """
-    limits = dispatch_limits(ctx.contract)
+    limits = ctx.contract.dispatch_limits()
     month_tickets = ctx.tickets.filter(pl.col("received_at").dt.strftime("%Y-%m") == ctx.month)
     minutes = (pl.col("dispatched_at") - pl.col("received_at")).dt.total_seconds() / 60
     allowed = pl.col("priority").replace_strict(

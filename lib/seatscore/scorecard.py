@@ -95,8 +95,7 @@ def write_index(db_path: Path, out_dir: Path, results: list) -> Path:
     rows: list[dict] = []
     simulated = False
     with db.connect(db_path, read_only=True) as con:
-        ids = db.query(con, "SELECT contract_id FROM contracts ORDER BY 1")["contract_id"].to_list()
-        contracts = {cid: db.load_contract(con, cid) for cid in ids}
+        contracts = db.load_contracts(con)
         for cid, contract in contracts.items():
             metrics = monthly_metrics(contract, **db.ledgers(con, cid))
             rows += _rows(contract, metrics, out_dir, failures)
