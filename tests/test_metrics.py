@@ -161,7 +161,11 @@ def test_000_vacancy_in_2027_is_provisional(contracts):
     metrics = run(contracts[cid], staffing=staffing)
     row = month_row(metrics, "2027-03")
     assert row["staffing_penalty_cny"] == Decimal("600.00")
-    assert row["provisional"] is True and row["payable_complete"] is True
+    assert row["provisional"] is True
+    # Complete but for 000's repeated-report rule, whose window ("当班期间") is not stated.
+    reasons = metrics.not_assessable.filter(pl.col("month") == "2027-03")
+    assert reasons["rule"].to_list() == ["repeat_location_not_flagged"]
+    assert row["payable_complete"] is False
     line = metrics.lines.filter(pl.col("kind") == "staffing_penalty").row(0, named=True)
     assert (line["quantity"], line["amount_cny"]) == (2, Decimal("600.00"))
     assert "暂算" in line["detail_zh"]

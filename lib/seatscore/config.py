@@ -23,6 +23,7 @@ def project_root() -> Path:
 ROOT = project_root()
 PARAMS_DIR = ROOT / "params"
 CONTRACTS_DIR = PARAMS_DIR / "contracts"
+ANALYSIS_PARAMS = PARAMS_DIR / "analysis.yaml"
 DATA_DIR = ROOT / "data"
 DEMO_DIR = DATA_DIR / "demo"
 DEFAULT_DB = DATA_DIR / "seatscore.duckdb"

@@ -151,7 +151,9 @@ class Category(_Model):
     clause: Clause
 
 
-RuleKind = Literal["per_occurrence", "discretionary", "below_target", "linear", "staffing_daily"]
+RuleKind = Literal[
+    "per_occurrence", "discretionary", "below_target", "linear", "staffing_daily", "repeat_reports"
+]
 
 
 class RuleItem(_Model):
@@ -168,6 +170,10 @@ class RuleItem(_Model):
       and ``target_share`` (none lost); common in other hotline contracts.
     - ``staffing_daily``: ``points`` per post-day on which present staff fall below
       ``threshold_share`` of the post's minimum headcount.
+    - ``repeat_reports``: ``points`` per location reported ``min_reports`` or more times within
+      ``window_hours`` without an instant prompt to the unit on the ground (000 附件二 第四章 一 2);
+      computed from the tickets' ``location`` and ``repeat_prompted``. An unstated window makes
+      the item not assessable.
     """
 
     item_id: Identifier
@@ -186,6 +192,8 @@ class RuleItem(_Model):
         default=None,
         description="For below_target and linear: the ticket measure, e.g. dispatch_accuracy",
     )
+    min_reports: int | None = Field(default=None, ge=2)
+    window_hours: Term[Decimal] | None = None
     clause: Clause
 
     @model_validator(mode="after")
@@ -196,6 +204,7 @@ class RuleItem(_Model):
             "below_target": ["points", "target_share", "step_pct_points", "measure"],
             "linear": ["points", "target_share", "floor_share", "measure"],
             "staffing_daily": ["points", "threshold_share"],
+            "repeat_reports": ["points", "min_reports", "window_hours"],
         }[self.kind]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
@@ -321,11 +330,32 @@ class TerminationTrigger(_Model):
         return self
 
 
+class TicketScope(_Model):
+    """Which tickets a target applies to; every stated condition must hold (all when empty).
+
+    Values are those of the tickets ledger: ``priority`` (urgent/ordinary), ``case_class``
+    (city/district/special), ``category_group`` (e.g. ``6+N``), ``channel``, ``direct_dispatch``.
+    Distances in km: over ``distance_km_over`` and up to ``distance_km_upto`` (inclusive).
+    """
+
+    priority: list[str] | None = None
+    case_class: list[str] | None = None
+    category_group: list[str] | None = None
+    channel: list[str] | None = None
+    direct_dispatch: bool | None = None
+    distance_km_over: Decimal | None = None
+    distance_km_upto: Decimal | None = None
+    clause: Clause | None = None
+
+
 class ServiceLevelTarget(_Model):
     """A service-level target: a time limit, a rate target, or both.
 
     ``limit_minutes`` is the time limit (dispatch within 10 minutes); ``target_share`` the share
-    that must meet it or the rate to reach (0–1). Either may be unstated.
+    that must meet it or the rate to reach (0–1). Either may be unstated. ``metric`` names a
+    measure of :mod:`seatscore.service_levels` (``dispatch_minutes``, ``reply_minutes``,
+    ``callback_rate`` …); a suffix ``_urgent`` or ``_ordinary`` limits it to that priority.
+    ``scope`` limits it to some tickets (000: district cases; 002: directly dispatched 6+N).
     """
 
     target_id: Identifier
@@ -333,6 +363,7 @@ class ServiceLevelTarget(_Model):
     metric: str
     limit_minutes: Term[Decimal] | None = None
     target_share: Term[Decimal] | None = None
+    scope: TicketScope | None = None
     clause: Clause
     note: str | None = None
 

@@ -5,7 +5,8 @@ stored as TIMESTAMP without zone):
 
 - ``contracts``: one row per params file, with its SHA-256 and the validated terms as JSON.
 - ``posts``: posts with minimum headcount (NULL = not stated) and shift pattern.
-- ``staffing_daily``, ``deduction_events``, ``penalty_events``, ``tickets``: the ledgers, their
+- ``staffing_daily``, ``deduction_events``, ``penalty_events``, ``tickets``, ``kpi_monthly``: the
+  ledgers, their
   columns generated from the ledger kinds of :mod:`seatscore.ledgers` (one definition of each
   column), plus ``source`` (``demo`` for the simulated ledgers), ``source_file`` and ``source_row``.
 - ``loads``: one row per ledger file loaded: path, SHA-256, row count, source, time.
@@ -72,9 +73,14 @@ def _sql_type(dtype: pl.DataType) -> str:
         return f"DECIMAL({dtype.precision}, {dtype.scale})"
     if isinstance(dtype, pl.Datetime):
         return "TIMESTAMP"  # Beijing wall-clock time, no zone
-    return {pl.String: "VARCHAR", pl.Date: "DATE", pl.Int32: "INTEGER", pl.Boolean: "BOOLEAN"}[
-        dtype.base_type()
-    ]
+    return {
+        pl.String: "VARCHAR",
+        pl.Date: "DATE",
+        pl.Int32: "INTEGER",
+        pl.Int64: "BIGINT",
+        pl.Float64: "DOUBLE",
+        pl.Boolean: "BOOLEAN",
+    }[dtype.base_type()]
 
 
 def _ledger_ddl(kind: LedgerKind) -> str:

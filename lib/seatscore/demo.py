@@ -1,13 +1,15 @@
 """Deterministic simulated ledgers for every contract's whole service period.
 
-The seeds hold no performance data, so the demo writes, per contract, the same four ledgers a buyer
-keeps (:mod:`seatscore.ledgers`): daily staffing, assessment deductions, money penalties and tickets.
+The seeds hold no performance data, so the demo writes, per contract, the ledgers a buyer keeps
+(:mod:`seatscore.ledgers`): daily staffing, assessment deductions, money penalties, tickets, and
+the vendor's monthly figures where ``params/demo.yaml`` asks for them.
 The same ``seed`` gives byte-identical files. Simulation settings (volumes, rosters, how often
 things go wrong) are in ``params/demo.yaml``, apart from the contract terms; every report built from
 these files says that the performance data are simulated.
 
 Consistency: deductions for late and wrong dispatch (000) are the very tickets that were late or
-wrong, so the deduction ledger and the tickets agree.
+wrong, so the deduction ledger and the tickets agree; the vendor's monthly figures (KPI ledger)
+start from the tickets' own rates.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import yaml
 
 from seatscore import config
 from seatscore.contracts import Contract
-from seatscore.ledgers import DEDUCTIONS, PENALTIES, STAFFING, TICKETS, LedgerKind
+from seatscore.ledgers import DEDUCTIONS, KPIS, PENALTIES, STAFFING, TICKETS, LedgerKind
 from seatscore.periods import is_working_day
+from seatscore.service_levels import repeated_reports, ticket_kpis
 
 DEMO_PARAMS = config.PARAMS_DIR / "demo.yaml"
 
@@ -166,15 +169,17 @@ def simulate_tickets(contract: Contract, settings: dict, rng: np.random.Generato
     )
     phones = 13_000_000_000 + rng.integers(0, 6_999_999_999, size=n)
     phone = pl.Series([str(x) for x in phones])
+    place = pl.Series(rng.choice(_PLACES, size=n))
     frame = frame.with_columns(
         pl.format(
             "{}{}附近{}问题，{}",
             "district",
-            pl.Series(rng.choice(_PLACES, size=n)),
+            place,
             "category",
             pl.Series(rng.choice(_COMPLAINTS, size=n)),
         ).alias("summary"),
         phone.alias("caller_phone"),
+        pl.format("{}{}", "district", place).alias("location"),
     )
     # Some callers leave their number in the text as well: reports must mask both.
     in_text = pl.Series(rng.random(n) < 0.1)
@@ -184,6 +189,85 @@ def simulate_tickets(contract: Contract, settings: dict, rng: np.random.Generato
         .otherwise("summary")
         .alias("summary")
     )
+
+
+def simulate_ticket_details(
+    contract: Contract, settings: dict, tickets: pl.DataFrame, rng: np.random.Generator
+) -> pl.DataFrame:
+    """The ticket fields the service-level targets need, where ``params/demo.yaml`` asks for them:
+    case class (000), 6+N group and direct dispatch (002), on-site arrival and distance (003),
+    resolved at callback (all), instant prompts on repeated reports (000). Drawn from their own
+    random stream, so the other columns do not change when these settings do."""
+    n = tickets.height
+    callback = tickets["callback_done"].fill_null(False).to_numpy()
+    resolved = rng.random(n) < settings.get("resolved_share", 0.0)
+    point = rng.choice(np.arange(1, 13), size=n, p=_zipf(12))
+    out = tickets.with_columns(
+        pl.when(pl.Series(callback)).then(pl.Series(resolved)).alias("resolved"),
+        pl.format("{}{}号", "location", pl.Series(point)).alias("location"),
+    )
+    classes = settings.get("case_classes")
+    if classes:
+        names, weights = list(classes), np.array(list(classes.values()), dtype=float)
+        out = out.with_columns(
+            pl.Series("case_class", rng.choice(names, size=n, p=weights / weights.sum()))
+        )
+    six = settings.get("six_plus_n_share")
+    if six is not None:
+        out = out.with_columns(
+            pl.when(pl.Series(rng.random(n) < six)).then(pl.lit("6+N")).alias("category_group"),
+            pl.Series("direct_dispatch", rng.random(n) < settings["direct_dispatch_share"]),
+        )
+    arrival = settings.get("arrival")
+    if arrival:
+        urgent = (tickets["priority"] == "urgent").to_numpy()
+        distance = np.round(rng.exponential(arrival["mean_km"], n) + 0.3, 1)
+        minutes = rng.lognormal(np.log(arrival["median_minutes"] + distance), arrival["spread"])
+        arrived = tickets["received_at"].to_numpy() + (minutes * 60).astype("timedelta64[s]")
+        out = out.with_columns(
+            pl.when(pl.Series(urgent)).then(pl.Series(distance)).alias("distance_km"),
+            pl.when(pl.Series(urgent))
+            .then(pl.Series(arrived).cast(pl.Datetime("us")))
+            .alias("arrived_at"),
+        )
+    prompt_share = settings.get("repeat_prompted_share")
+    if prompt_share is not None:
+        window = settings.get("repeat_window_hours", 24)
+        episodes = repeated_reports(
+            out.with_columns(pl.lit(None).alias("repeat_prompted")), 3, window
+        )
+        prompted = rng.random(episodes.height) < prompt_share
+        marks = episodes.with_columns(pl.Series("repeat_prompted", prompted)).explode("ticket_ids")
+        out = out.join(
+            marks.select(pl.col("ticket_ids").alias("ticket_id"), "repeat_prompted"),
+            on="ticket_id",
+            how="left",
+        )
+    return out
+
+
+def simulate_kpis(
+    contract: Contract, settings: dict, tickets: pl.DataFrame, rng: np.random.Generator
+) -> pl.DataFrame:
+    """The vendor's own monthly figures (``reported_kpis`` in ``params/demo.yaml``): the rates
+    the tickets give, rounded to 0.1 % and nudged up by up to ``reported_bias`` — so that the
+    report has a ledger figure to set beside the tickets' own, as vendors' reports often differ."""
+    schema = {c.name: c.dtype for c in KPIS.columns}
+    keys = settings.get("reported_kpis")
+    if not keys:
+        return pl.DataFrame(schema=schema)
+    derived = ticket_kpis(contract, tickets).filter(
+        pl.col("key").is_in(keys), pl.col("value").is_not_null()
+    )
+    bias = rng.uniform(0, settings.get("reported_bias", 0.0), derived.height)
+    return derived.select(
+        pl.lit(contract.contract_id).alias("contract_id"),
+        pl.col("period").alias("month"),
+        pl.col("key").alias("metric"),
+        (pl.col("value") + pl.Series(bias)).clip(0, 1).round(3).alias("value"),
+        pl.col("denominator").alias("tickets"),
+        pl.lit("乙方月度报告（模拟）").alias("note"),
+    ).cast(schema)
 
 
 def _zipf(k: int) -> np.ndarray:
@@ -317,17 +401,23 @@ def simulate_penalties(
 def simulate_contract(
     contract: Contract, settings: dict, seed: int
 ) -> dict[LedgerKind, pl.DataFrame]:
-    """All four ledgers of one contract. Same ``seed`` and params, same frames."""
+    """All ledgers of one contract. Same ``seed`` and params, same frames."""
     # One stream per contract, so adding a contract does not change the others' data.
     salt = int.from_bytes(contract.contract_id.encode("utf-8"), "little") % (2**32)
     rng = np.random.default_rng([seed, salt])
     tickets = simulate_tickets(contract, settings, rng)
-    return {
+    frames = {
         STAFFING: simulate_staffing(contract, settings, rng),
-        TICKETS: tickets,
         DEDUCTIONS: simulate_deductions(contract, settings, tickets, rng),
         PENALTIES: simulate_penalties(contract, settings, rng),
     }
+    details = np.random.default_rng([seed, salt, 1])
+    tickets = simulate_ticket_details(contract, settings, tickets, details)
+    frames[TICKETS] = tickets.with_columns(
+        pl.lit(None).alias(c.name) for c in TICKETS.columns if c.name not in tickets.columns
+    ).cast({c.name: c.dtype for c in TICKETS.columns})
+    frames[KPIS] = simulate_kpis(contract, settings, frames[TICKETS], details)
+    return frames
 
 
 def write_demo_data(

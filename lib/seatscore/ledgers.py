@@ -120,10 +120,44 @@ TICKETS = LedgerKind(
         Column("dispatch_correct", pl.Boolean(), False, "dispatched to the right unit"),
         Column("summary", pl.String(), False, "诉求内容, free text; may hold personal data"),
         Column("caller_phone", pl.String(), False, "来电号码; personal data, masked in reports"),
+        Column("location", pl.String(), False, "点位/地址: where the problem is, for hotspots"),
+        Column(
+            "case_class",
+            pl.String(),
+            False,
+            "city, district or special (市局/区局/特殊案件), for 000's reply limits",
+        ),
+        Column("category_group", pl.String(), False, "a group of categories, e.g. 6+N (002)"),
+        Column("direct_dispatch", pl.Boolean(), False, "dispatched directly to a street (直派)"),
+        Column("resolved", pl.Boolean(), False, "the citizen said resolved at callback (解决)"),
+        Column("arrived_at", pl.Datetime("us"), False, "到场时间: on site, for emergencies"),
+        Column("distance_km", pl.Float64(), False, "distance to the site in km (到场距离)"),
+        Column(
+            "repeat_prompted",
+            pl.Boolean(),
+            False,
+            "a repeated report here was prompted to the unit on the ground (即时提示, 000)",
+        ),
     ),
 )
 
-KINDS: dict[str, LedgerKind] = {k.name: k for k in (STAFFING, DEDUCTIONS, PENALTIES, TICKETS)}
+KPIS = LedgerKind(
+    name="kpis",
+    file_name="kpis_monthly.csv",
+    table="kpi_monthly",
+    doc="Monthly figures delivered without tickets (a vendor's monthly report, a city's "
+    "published call metrics): one row per contract, month and metric.",
+    columns=(
+        Column("contract_id", pl.String(), True, "contract id"),
+        Column("month", pl.String(), True, "calendar month YYYY-MM"),
+        Column("metric", pl.String(), True, "metric key of seatscore.service_levels.METRICS"),
+        Column("value", pl.Float64(), True, "shares as 0–1; minutes, seconds or counts per unit"),
+        Column("tickets", pl.Int64(), False, "how many tickets or calls the figure is based on"),
+        Column("note", pl.String(), False, "free text, e.g. who reported it"),
+    ),
+)
+
+KINDS: dict[str, LedgerKind] = {k.name: k for k in (STAFFING, DEDUCTIONS, PENALTIES, TICKETS, KPIS)}
 
 _MAX_LISTED = 10
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
@@ -242,8 +276,28 @@ def _rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[str]:
     for mask, column, message in checks:
         problems += _problems(frame, mask.fill_null(False), column, message)
     if kind is TICKETS:
+        checks = [
+            (pl.col("arrived_at") < pl.col("received_at"), "arrived_at", "is before received_at"),
+            (pl.col("distance_km") < 0, "distance_km", "must not be negative"),
+        ]
+        for mask, column, message in checks:
+            problems += _problems(frame, mask.fill_null(False), column, message)
         dup = frame.select(pl.struct("contract_id", "ticket_id").is_duplicated()).to_series()
         problems += _problems(frame, dup, "ticket_id", "repeats an earlier ticket of the contract")
+    if kind is KPIS:
+        from seatscore.service_levels import METRICS  # the metric keys live with the measures
+
+        bad_month = ~pl.col("month").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$")
+        problems += _problems(frame, bad_month.fill_null(False), "month", "must be YYYY-MM")
+        share = pl.col("metric").replace_strict(
+            {k: m.unit == "share" for k, m in METRICS.items()}, default=False
+        )
+        out_of_range = share & ((pl.col("value") < 0) | (pl.col("value") > 1))
+        problems += _problems(
+            frame, out_of_range.fill_null(False), "value", "a share must be 0–1 (43.7% is 0.437)"
+        )
+        dup = frame.select(pl.struct("contract_id", "month", "metric").is_duplicated()).to_series()
+        problems += _problems(frame, dup, "metric", "repeats another row for the same month")
     return problems
 
 
@@ -263,7 +317,12 @@ def check_references(
     problems: list[str] = []
     indexed = frame.with_row_index("_row", offset=2)
     date_col = _DATE_COLUMN.get(kind.name)
-    day = pl.col(date_col) if date_col else pl.col("received_at").dt.date()
+    if kind is KPIS:
+        date_col, day = "month", pl.format("{}-01", "month").str.to_date()
+    elif date_col:
+        day = pl.col(date_col)
+    else:
+        day = pl.col("received_at").dt.date()
     for cid in indexed["contract_id"].unique().sort().to_list():
         rows = indexed.filter(pl.col("contract_id") == cid)
         contract = contracts.get(cid)
@@ -273,7 +332,8 @@ def check_references(
             ]
             continue
         period = contract.service_period
-        outside = rows.filter((day < period.start) | (day > period.end))["_row"].to_list()
+        start = period.start.replace(day=1) if kind is KPIS else period.start
+        outside = rows.filter((day < start) | (day > period.end))["_row"].to_list()
         problems += [
             f"row {r}, column {date_col or 'received_at'}: outside {cid}'s service period "
             f"{period.start}–{period.end}"
@@ -323,10 +383,20 @@ def _row_reference_problems(
                     f"{where}, column assessed_points: {points} is outside "
                     f"{item.points_min}–{item.points_max} ({item.clause})"
                 )
-        elif item.kind in ("below_target", "linear", "staffing_daily"):
+        elif item.kind in ("below_target", "linear", "staffing_daily", "repeat_reports"):
             yield f"{where}, column item_id: {item.item_id} is computed from tickets or staffing, not recorded"
         elif points is not None:
             yield f"{where}, column assessed_points: {item.item_id} has fixed points; leave it empty"
+    elif kind is KPIS:
+        from seatscore.service_levels import known_metric
+
+        targets = {t.target_id for t in contract.service_level_targets}
+        if not known_metric(row["metric"]) and row["metric"] not in targets:
+            yield (
+                f"{where}, column metric: {row['metric']!r} is neither a metric key of "
+                f"seatscore.service_levels.METRICS nor a target id of {cid} "
+                f"({', '.join(sorted(targets)) or 'none'})"
+            )
     elif kind is PENALTIES:
         penalty = next((p for p in contract.penalties if p.penalty_id == row["penalty_id"]), None)
         if penalty is None:

@@ -10,7 +10,9 @@ Rules, each from the contract params (the clause is carried in the params file):
   the assessed points in the ledger; ``staffing_daily`` = post-days with present staff below
   ``threshold_share`` × the post's stated minimum × points (003 附件2 一); ``below_target`` =
   ⌊shortfall in percentage points / step⌋ × points, the shortfall measured on the month's tickets
-  (003 附件2 二 (三) 1 (2)); ``linear`` = points × (target − share) / (target − floor), clipped
+  by :mod:`seatscore.service_levels` (003 附件2 二 (三) 1 (2)), the tickets that missed being the
+  line's evidence; ``repeat_reports`` = locations reported 3+ times within the stated window and
+  not prompted × points (000 附件二 第四章 一 2); ``linear`` = points × (target − share) / (target − floor), clipped
   to 0 … points, rounded to 0.01 point.
 - categories cap their points bottom-up ("扣完为止", 003 附件2); score = 100 − points lost.
 - fee deduction: ``cny_per_point`` × points (000 附件二 第三章 二); ``share_of_monthly_fee``: the
@@ -37,6 +39,7 @@ import polars as pl
 from seatscore.contracts import Assessment, Contract, RuleItem
 from seatscore.money import to_fen
 from seatscore.periods import PROVISIONAL_RULE_ZH, nominal_monthly_fees, nth_working_day_after
+from seatscore.service_levels import METRICS, Measure, as_of_time, repeated_reports, state_expr
 
 MONEY = pl.Decimal(14, 2)
 POINTS = pl.Decimal(7, 2)
@@ -194,33 +197,32 @@ def _staffing_daily_points(
     return short, not_assessable
 
 
-def ticket_measures(tickets: pl.DataFrame) -> pl.DataFrame:
-    """Monthly counts behind the rate targets, by month of receipt.
+def rate_by_month(tickets: pl.DataFrame, metric: str) -> pl.DataFrame:
+    """A ticket rate per month of receipt, from :mod:`seatscore.service_levels` (the same measure
+    the service-level section shows): ``month``, ``hits``, ``total`` and ``rows`` (the ledger rows
+    of the tickets that missed — the evidence behind a shortfall). A month with no ticket the
+    rate applies to is absent, so its share stays undefined rather than zero.
 
-    Columns: ``month``, ``tickets``, ``dispatch_judged`` / ``dispatch_correct`` (tickets with a
-    dispatch verdict / judged correct), ``callback_due`` / ``callback_done`` (closed tickets /
-    closed tickets called back). Shares are left to the caller so that a month with no tickets
-    stays undefined rather than zero.
+    Raises ``KeyError`` for a metric tickets cannot yield.
     """
+    info = METRICS[metric]
+    if not info.from_tickets or info.needs_limit:
+        raise KeyError(metric)
+    measure = Measure(metric, metric, info.name_zh, None, None, None, None, None, None, None)
+    state = state_expr(measure, as_of_time(tickets))
     return (
-        tickets.with_columns(_month("received_at"))
+        with_refs(tickets)
+        .with_columns(_month("received_at"), state.alias("state"))
+        .filter(pl.col("state").is_in(["met", "missed"]))
         .group_by("month")
         .agg(
-            pl.len().cast(pl.Int64).alias("tickets"),
-            pl.col("dispatch_correct").is_not_null().sum().alias("dispatch_judged"),
-            pl.col("dispatch_correct").fill_null(False).sum().alias("dispatch_correct"),
-            pl.col("closed_at").is_not_null().sum().alias("callback_due"),
-            (pl.col("closed_at").is_not_null() & pl.col("callback_done").fill_null(False))
-            .sum()
-            .alias("callback_done"),
+            (pl.col("state") == "met").sum().alias("hits"),
+            pl.len().alias("total"),
+            pl.col("ref")
+            .filter((pl.col("state") == "missed") & pl.col("ref").struct.field("row").is_not_null())
+            .alias("rows"),
         )
     )
-
-
-_MEASURES = {
-    "dispatch_accuracy": ("dispatch_correct", "dispatch_judged"),
-    "callback_rate": ("callback_done", "callback_due"),
-}
 
 
 def below_target_points(
@@ -251,11 +253,10 @@ def linear_points(
 
 
 def _below_target_points(
-    item: RuleItem, measures: pl.DataFrame, months: list[str]
+    item: RuleItem, tickets: pl.DataFrame, months: list[str]
 ) -> tuple[pl.DataFrame, list[dict]]:
     schema = ITEM_SCHEMA
     target = item.target_share.value if item.target_share is not None else None
-    columns = _MEASURES.get(item.measure or "")
 
     def skip(reason: str) -> tuple[pl.DataFrame, list[dict]]:
         rows = [
@@ -267,14 +268,15 @@ def _below_target_points(
     if target is None:
         note = item.target_share.note if item.target_share is not None else None
         return skip(f"指标值未规定：{note or '合同未写明'}")
-    if columns is None:
+    try:
+        rates = rate_by_month(tickets, item.measure or "")
+    except KeyError:
         return skip(f"台账中没有计算“{item.measure}”所需的数据")
-    hits_col, total_col = columns
-    by_month = {r["month"]: r for r in measures.iter_rows(named=True)}
+    by_month = {r["month"]: r for r in rates.iter_rows(named=True)}
     rows, missing = [], []
     for m in months:
         r = by_month.get(m)
-        if r is None or not r[total_col]:
+        if r is None or not r["total"]:
             missing.append(
                 {
                     "month": m,
@@ -284,14 +286,13 @@ def _below_target_points(
                 }
             )
             continue
+        hits, total = r["hits"], r["total"]
         if item.kind == "linear":
-            pts = linear_points(target, item.floor_share, r[hits_col], r[total_col], item.points)
+            pts = linear_points(target, item.floor_share, hits, total, item.points)
         else:
-            pts = below_target_points(
-                target, r[hits_col], r[total_col], item.points, item.step_pct_points
-            )
-        share = Decimal(r[hits_col]) / Decimal(r[total_col])
-        detail = f"本月 {share * 100:.2f}%（{r[hits_col]}/{r[total_col]} 张工单），指标 {target * 100:g}%"
+            pts = below_target_points(target, hits, total, item.points, item.step_pct_points)
+        share = Decimal(hits) / Decimal(total)
+        detail = f"本月 {share * 100:.2f}%（{hits}/{total} 张工单），指标 {target * 100:g}%"
         rows.append(
             {
                 "month": m,
@@ -299,10 +300,55 @@ def _below_target_points(
                 "occurrences": 1,
                 "points": pts,
                 "detail_zh": detail,
-                "rows": [],
+                "rows": r["rows"] if pts > 0 else [],
             }
         )
     return pl.DataFrame(rows, schema=schema), missing
+
+
+def _repeat_report_points(
+    item: RuleItem, tickets: pl.DataFrame, months: list[str]
+) -> tuple[pl.DataFrame, list[dict]]:
+    """000 附件二 第四章 一 2: ``item.points`` per location reported ``min_reports``+ times within
+    the window without an instant prompt (:func:`seatscore.service_levels.repeated_reports`).
+    Not assessable while the window is unstated, and for locations whose tickets do not record
+    whether a prompt was made."""
+
+    def reason(month: str, text: str) -> dict:
+        return {"month": month, "rule": item.item_id, "clause": item.clause, "reason": text}
+
+    window = item.window_hours.value
+    if window is None:
+        note = item.window_hours.note or "合同未写明"
+        return pl.DataFrame(schema=ITEM_SCHEMA), [
+            reason(m, f"时间窗口未规定：{note}") for m in months
+        ]
+    episodes = repeated_reports(tickets, item.min_reports, float(window))
+    refs = with_refs(tickets).select("ticket_id", "ref")
+    rows, missing = [], []
+    for m in months:
+        month = episodes.filter(pl.col("month") == m)
+        unknown = month.filter(pl.col("prompted").is_null()).height
+        if unknown:
+            missing.append(reason(m, f"{unknown} 处重复举报点位的工单未记录是否即时提示"))
+        failed = month.filter(pl.col("prompted").not_(), pl.col("prompted").is_not_null())
+        if failed.is_empty():
+            continue
+        ids = failed.explode("ticket_ids")["ticket_ids"]
+        evidence = refs.filter(pl.col("ticket_id").is_in(ids.implode()))["ref"]
+        rows.append(
+            {
+                "month": m,
+                "item_id": item.item_id,
+                "occurrences": failed.height,
+                "points": item.points * failed.height,
+                "detail_zh": "、".join(failed["location"].to_list()[:5])
+                + (" 等" if failed.height > 5 else "")
+                + f"（{float(window):g} 小时内 {item.min_reports} 次及以上）",
+                "rows": [r for r in evidence.to_list() if r["row"] is not None],
+            }
+        )
+    return pl.DataFrame(rows, schema=ITEM_SCHEMA), missing
 
 
 # ---------------------------------------------------------------- categories and caps
@@ -673,7 +719,11 @@ def monthly_metrics(
     month_list = fees["month"].to_list()
     total_weight = sum(fees["month_weight"].to_list(), Decimal(0))
     not_assessable: list[dict] = []
-    measures = ticket_measures(tickets)
+    ticket_counts = (
+        tickets.with_columns(_month("received_at"))
+        .group_by("month")
+        .agg(pl.len().cast(pl.Int64).alias("tickets"))
+    )
     assessment = contract.assessment.value
     if assessment is not None:
         parts = [
@@ -685,7 +735,9 @@ def monthly_metrics(
             if item.kind == "staffing_daily":
                 frame, missing = _staffing_daily_points(contract, item, staffing, month_list)
             elif item.kind in ("below_target", "linear"):
-                frame, missing = _below_target_points(item, measures, month_list)
+                frame, missing = _below_target_points(item, tickets, month_list)
+            elif item.kind == "repeat_reports":
+                frame, missing = _repeat_report_points(item, tickets, month_list)
             else:
                 continue
             parts.append(frame.cast(ITEM_SCHEMA).select(list(ITEM_SCHEMA)))
@@ -729,7 +781,7 @@ def monthly_metrics(
         fees.join(lost, on="month", how="left")
         .join(gaps.with_columns(pl.lit(True).alias("_staffed")), on="month", how="left")
         .join(incidents, on="month", how="left")
-        .join(measures.select("month", "tickets"), on="month", how="left")
+        .join(ticket_counts, on="month", how="left")
         .with_columns(
             pl.col("tickets").fill_null(0),
             pl.col("gap_person_days").fill_null(0),

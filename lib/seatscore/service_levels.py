@@ -1,0 +1,870 @@
+"""Service levels from tickets: the contracts' targets, the 12345 rates, hotspots, repeated reports.
+
+Input: a tickets frame with the canonical columns of :data:`seatscore.ledgers.TICKETS` (times are
+Beijing wall-clock time, Asia/Shanghai, without zone), usually one contract's rows.
+
+Every rate is a share 0–1 with its ``numerator`` and ``denominator`` (tickets). A period without a
+ticket the measure applies to has ``value`` null: the rate is undefined, not zero.
+
+How a ticket counts for a measure (its *state*):
+
+- ``met`` / ``missed``: counted; ``missed`` tickets are the evidence behind a shortfall.
+- ``pending``: its deadline has not passed by ``as_of`` (the latest time in the data) and the
+  event has not happened yet — not counted.
+- ``unmeasured``: the ledger lacks the field the measure needs (no dispatch time: the ticket was
+  not dispatched, e.g. answered directly; no callback verdict) — not counted, but reported.
+- ``out``: outside the measure's scope (another priority, case class, channel, distance band).
+
+Time limits are inclusive ("within 10 minutes" = at most 10 minutes after receipt).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from seatscore import config
+from seatscore.contracts import Contract, ServiceLevelTarget, TicketScope
+from seatscore.erlang import seats_needed, traffic_erlangs
+from seatscore.periods import parse_month, service_months
+
+Unit = Literal["share", "minutes", "seconds", "count"]
+Grain = Literal["month", "week", "day"]
+STATES = ("met", "missed", "pending", "unmeasured", "out")
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """A metric key: its Chinese name, unit, definition, and whether tickets can yield it."""
+
+    key: str
+    name_zh: str
+    unit: Unit
+    definition_zh: str
+    from_tickets: bool
+    needs_limit: bool = False
+
+
+def _m(key, name_zh, unit, definition_zh, from_tickets=True, needs_limit=False) -> MetricInfo:
+    return MetricInfo(key, name_zh, unit, definition_zh, from_tickets, needs_limit)
+
+
+METRICS: dict[str, MetricInfo] = {
+    m.key: m
+    for m in (
+        _m("tickets", "受理工单数", "count", "本期受理（按受理时间）的工单数"),
+        _m(
+            "dispatch_minutes",
+            "限时派发率",
+            "share",
+            "受理后在时限内派发的工单 ÷ 已派发工单；未派发（如直接答复）的工单不计入",
+            needs_limit=True,
+        ),
+        _m("dispatch_minutes_median", "派发用时中位数", "minutes", "受理到派发的分钟数的中位数"),
+        _m("dispatch_minutes_p90", "派发用时90分位", "minutes", "90% 的工单在此分钟数内派发"),
+        _m(
+            "reply_minutes",
+            "限时回复率",
+            "share",
+            "受理后在时限内回复的工单 ÷ 已回复或已超时的工单；未到期且未回复的不计入",
+            needs_limit=True,
+        ),
+        _m(
+            "reply_by_same_day_midnight",
+            "当日24时前回复率",
+            "share",
+            "受理当日24时前回复的工单 ÷ 已回复或已过当日24时的工单",
+        ),
+        _m(
+            "close_minutes",
+            "限时办结率",
+            "share",
+            "受理后在时限内办结的工单 ÷ 已办结或已超时的工单；未到期且未办结的不计入",
+            needs_limit=True,
+        ),
+        _m(
+            "arrival_minutes",
+            "限时到场率",
+            "share",
+            "受理后在时限内到场的工单 ÷ 有到场时间的工单（按距离分档）",
+            needs_limit=True,
+        ),
+        _m("response_rate", "响应率", "share", "已回复（联系诉求人）的工单 ÷ 受理工单"),
+        _m(
+            "resolution_rate",
+            "解决率",
+            "share",
+            "回访中诉求人表示问题已解决的工单 ÷ 回访中作出是否解决评价的工单",
+        ),
+        _m(
+            "satisfaction_rate",
+            "满意率",
+            "share",
+            "回访中诉求人表示满意的工单 ÷ 回访中作出满意评价的工单",
+        ),
+        _m("callback_rate", "回访率", "share", "已回访的工单 ÷ 已办结的工单"),
+        _m(
+            "dispatch_accuracy",
+            "派单准确率",
+            "share",
+            "派发正确的工单 ÷ 有派发正误判定的工单",
+        ),
+        _m("processing_rate", "处理率", "share", "已回复或已办结的工单 ÷ 受理工单"),
+        _m(
+            "callback_unclosed_after_days",
+            "超期未办结案件回访率",
+            "share",
+            "时限内未办结的工单中已回访的比例",
+            needs_limit=True,
+        ),
+        # Figures no ticket ledger carries: delivered in the KPI ledger or not at all.
+        _m("calls_answered", "接听量", "count", "本期接听的来电数", from_tickets=False),
+        _m(
+            "answered_within_60s_share",
+            "60秒内接听率",
+            "share",
+            "60 秒内接听的来电 ÷ 接听来电（SF311 的 service level）",
+            from_tickets=False,
+        ),
+        _m(
+            "average_speed_of_answer_s",
+            "平均应答时间",
+            "seconds",
+            "来电从排队到接听的平均秒数（ASA）",
+            from_tickets=False,
+        ),
+        _m("transferred_share", "转接率", "share", "被转接的来电 ÷ 接听来电", from_tickets=False),
+        _m("answer_rings", "限定响铃内接通率", "share", "在规定响铃次数内接通的来电占比", False),
+        _m("report_minutes", "限时上报率", "share", "在时限内上报的紧急案件占比", False),
+        _m("chase_minutes", "限时督办率", "share", "承办单位未反馈时在时限内督办的占比", False),
+        _m("report_accuracy", "上报准确率", "share", "测评案件上报准确的占比", False),
+        _m("content_quality", "工单内容质量", "share", "工单内容质量抽检合格率", False),
+        _m(
+            "satisfaction_data_users",
+            "数据使用部门满意度",
+            "share",
+            "数据使用部门（甲方内部）的满意度",
+            False,
+        ),
+        _m("bachelor_degree_share", "本科及以上学历座席占比", "share", "座席员学历结构", False),
+        _m("weibo_posts_per_week", "微博每周更新次数", "count", "每周微博信息更新次数", False),
+    )
+}
+THREE_RATES = ("response_rate", "resolution_rate", "satisfaction_rate")
+"""The three 12345 rates (响应率、解决率、满意率) that 001 一 1 (6) asks the vendor to report."""
+GENERAL = (*THREE_RATES, "callback_rate", "dispatch_accuracy", "processing_rate")
+"""Rates computed for every contract, with a target where the contract states one."""
+_PRIORITY_SUFFIXES = ("urgent", "ordinary")
+
+
+def split_metric(metric: str) -> tuple[str, str | None]:
+    """``'dispatch_minutes_urgent'`` → ``('dispatch_minutes', 'urgent')``; a key without a
+    priority suffix comes back unchanged with ``None``."""
+    for priority in _PRIORITY_SUFFIXES:
+        base = metric.removesuffix(f"_{priority}")
+        if base != metric and base in METRICS:
+            return base, priority
+    return metric, None
+
+
+def known_metric(metric: str) -> bool:
+    """Whether ``metric`` is a key of :data:`METRICS`, possibly with a priority suffix."""
+    return split_metric(metric)[0] in METRICS
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One figure to compute: a contract's service-level target, or a general rate.
+
+    ``key`` is unique within a contract (the target id, or the metric key of a general rate).
+    """
+
+    key: str
+    metric: str
+    name_zh: str
+    target_id: str | None
+    limit_minutes: Decimal | None
+    target_share: Decimal | None
+    scope: TicketScope | None
+    priority: str | None
+    clause: str | None
+    note: str | None
+
+    @property
+    def info(self) -> MetricInfo:
+        return METRICS[self.metric]
+
+    @property
+    def assessable(self) -> str | None:
+        """None when the measure can be computed from tickets, else why not (Chinese)."""
+        if not self.info.from_tickets:
+            return "工单台账不含该指标所需数据；可由月度指标台账提供"
+        if self.info.needs_limit and self.limit_minutes is None:
+            return "合同未规定时限"
+        return None
+
+
+def _from_target(t: ServiceLevelTarget) -> Measure:
+    metric, priority = split_metric(t.metric)
+    if metric not in METRICS:
+        metric = t.metric
+    return Measure(
+        key=t.target_id,
+        metric=metric,
+        name_zh=t.name_zh,
+        target_id=t.target_id,
+        limit_minutes=t.limit_minutes.value if t.limit_minutes is not None else None,
+        target_share=t.target_share.value if t.target_share is not None else None,
+        scope=t.scope,
+        priority=priority,
+        clause=t.clause,
+        note=t.note,
+    )
+
+
+def contract_measures(contract: Contract) -> list[Measure]:
+    """The contract's service-level targets (``three_rates`` expanded into the three 12345 rates),
+    then the general rates that no unscoped target already covers. Unknown metric keys are kept,
+    marked not assessable, so that a typo shows in the report instead of vanishing."""
+    out: list[Measure] = []
+    for t in contract.service_level_targets:
+        if t.metric == "three_rates":
+            out += [
+                Measure(
+                    key=k,
+                    metric=k,
+                    name_zh=METRICS[k].name_zh,
+                    target_id=t.target_id,
+                    limit_minutes=None,
+                    target_share=t.target_share.value if t.target_share else None,
+                    scope=t.scope,
+                    priority=None,
+                    clause=t.clause,
+                    note=t.note,
+                )
+                for k in THREE_RATES
+            ]
+        else:
+            out.append(_from_target(t))
+    covered = {m.metric for m in out if m.scope is None and m.priority is None}
+    out += [
+        Measure(k, k, METRICS[k].name_zh, None, None, None, None, None, None, None)
+        for k in GENERAL
+        if k not in covered
+    ]
+    return out
+
+
+# ---------------------------------------------------------------- per-ticket states
+
+
+def _minutes(column: str) -> pl.Expr:
+    return (pl.col(column) - pl.col("received_at")).dt.total_seconds() / 60
+
+
+def _scope_expr(m: Measure) -> pl.Expr:
+    cond = pl.lit(True)
+    s = m.scope
+    if m.priority is not None:
+        cond = cond & (pl.col("priority") == m.priority)
+    if s is None:
+        return cond
+    for column in ("priority", "case_class", "category_group", "channel"):
+        values = getattr(s, column)
+        if values is not None:
+            cond = cond & pl.col(column).is_in(values).fill_null(False)
+    if s.direct_dispatch is not None:
+        cond = cond & (pl.col("direct_dispatch") == s.direct_dispatch).fill_null(False)
+    if s.distance_km_over is not None:
+        cond = cond & (pl.col("distance_km") > float(s.distance_km_over)).fill_null(False)
+    if s.distance_km_upto is not None:
+        cond = cond & (pl.col("distance_km") <= float(s.distance_km_upto)).fill_null(False)
+    return cond
+
+
+def _deadline_state(column: str, deadline: pl.Expr, as_of: dt.datetime | None) -> pl.Expr:
+    """met if ``column`` happened by ``deadline``; missed if it happened later or not at all
+    once the deadline passed by ``as_of``; pending otherwise."""
+    overdue = pl.lit(False) if as_of is None else deadline < pl.lit(as_of)
+    return (
+        pl.when(pl.col(column).is_not_null() & (pl.col(column) <= deadline))
+        .then(pl.lit("met"))
+        .when(pl.col(column).is_not_null() | overdue)
+        .then(pl.lit("missed"))
+        .otherwise(pl.lit("pending"))
+    )
+
+
+def _flag_state(flag: pl.Expr) -> pl.Expr:
+    """met / missed on a boolean; unmeasured where it is null."""
+    return (
+        pl.when(flag.is_null())
+        .then(pl.lit("unmeasured"))
+        .when(flag)
+        .then(pl.lit("met"))
+        .otherwise(pl.lit("missed"))
+    )
+
+
+def state_expr(m: Measure, as_of: dt.datetime | None) -> pl.Expr:
+    """The state of each ticket for measure ``m`` (one of :data:`STATES`)."""
+    limit = float(m.limit_minutes) if m.limit_minutes is not None else None
+    after = (
+        pl.col("received_at") + pl.duration(seconds=round(limit * 60))
+        if limit is not None
+        else None
+    )
+    metric = m.metric
+    if metric in ("dispatch_minutes", "arrival_minutes"):
+        column = "dispatched_at" if metric == "dispatch_minutes" else "arrived_at"
+        inner = (
+            pl.when(pl.col(column).is_null())
+            .then(pl.lit("unmeasured"))
+            .when(pl.col(column) <= after)
+            .then(pl.lit("met"))
+            .otherwise(pl.lit("missed"))
+        )
+    elif metric in ("reply_minutes", "close_minutes"):
+        column = "replied_at" if metric == "reply_minutes" else "closed_at"
+        inner = _deadline_state(column, after, as_of)
+    elif metric == "reply_by_same_day_midnight":
+        midnight = pl.col("received_at").dt.date().cast(pl.Datetime("us")) + pl.duration(days=1)
+        inner = _deadline_state("replied_at", midnight, as_of)
+    elif metric == "callback_unclosed_after_days":
+        late = _deadline_state("closed_at", after, as_of) == "missed"
+        inner = pl.when(late).then(_flag_state(pl.col("callback_done").fill_null(False)))
+        inner = inner.otherwise(pl.lit("out"))
+    elif metric == "callback_rate":
+        inner = (
+            pl.when(pl.col("closed_at").is_null())
+            .then(pl.lit("out"))
+            .otherwise(_flag_state(pl.col("callback_done").fill_null(False)))
+        )
+    elif metric == "dispatch_accuracy":
+        inner = _flag_state(pl.col("dispatch_correct"))
+    elif metric == "resolution_rate":
+        inner = _flag_state(pl.col("resolved"))
+    elif metric == "satisfaction_rate":
+        inner = _flag_state(pl.col("satisfied"))
+    elif metric == "response_rate":
+        inner = _flag_state(pl.col("replied_at").is_not_null())
+    elif metric == "processing_rate":
+        inner = _flag_state(pl.col("replied_at").is_not_null() | pl.col("closed_at").is_not_null())
+    else:
+        raise ValueError(f"{metric!r} is not computed from tickets")
+    return pl.when(_scope_expr(m)).then(inner).otherwise(pl.lit("out"))
+
+
+def as_of_time(tickets: pl.DataFrame) -> dt.datetime | None:
+    """The latest time the tickets record (receipt, dispatch, reply, close or arrival)."""
+    columns = [c for c in ("received_at", "dispatched_at", "replied_at", "closed_at", "arrived_at")]
+    if tickets.is_empty():
+        return None
+    return tickets.select(pl.max_horizontal(pl.col(c).max() for c in columns)).item()
+
+
+def _period(grain: Grain) -> pl.Expr:
+    fmt = {"month": "%Y-%m", "week": "%G-W%V", "day": "%Y-%m-%d"}[grain]
+    return pl.col("received_at").dt.strftime(fmt).alias("period")
+
+
+def _all_periods(contract: Contract, grain: Grain) -> list[str]:
+    if grain == "month":
+        return service_months(contract.service_period)["month"].to_list()
+    fmt = "%G-W%V" if grain == "week" else "%Y-%m-%d"
+    days = pl.date_range(
+        contract.service_period.start, contract.service_period.end, interval="1d", eager=True
+    )
+    return days.dt.strftime(fmt).unique(maintain_order=True).to_list()
+
+
+def ticket_states(
+    contract: Contract, tickets: pl.DataFrame, as_of: dt.datetime | None = None
+) -> tuple[pl.DataFrame, list[Measure]]:
+    """One column per assessable measure (named by its key) with each ticket's state.
+
+    Returns the tickets frame with those columns added, and the measures computed.
+    """
+    as_of = as_of if as_of is not None else as_of_time(tickets)
+    measures = [m for m in contract_measures(contract) if m.assessable is None]
+    frame = tickets.with_columns(state_expr(m, as_of).alias(f"state:{m.key}") for m in measures)
+    return frame, measures
+
+
+KPI_SCHEMA = {
+    "period": pl.String,
+    "key": pl.String,
+    "metric": pl.String,
+    "target_id": pl.String,
+    "name_zh": pl.String,
+    "unit": pl.String,
+    "value": pl.Float64,
+    "numerator": pl.Int64,
+    "denominator": pl.Int64,
+    "pending": pl.Int64,
+    "unmeasured": pl.Int64,
+    "limit_minutes": pl.Float64,
+    "target_share": pl.Float64,
+    "met_target": pl.Boolean,
+    "clause": pl.String,
+    "note": pl.String,
+    "source": pl.String,
+}
+"""Columns of :func:`ticket_kpis` and :func:`kpi_table`. ``value``: shares 0–1, minutes or
+counts as ``unit`` says; ``denominator``: tickets counted; ``met_target`` null without a target
+or a value; ``source``: ``tickets`` or ``ledger``; ``note``: why a value is missing."""
+
+
+def ticket_kpis(
+    contract: Contract,
+    tickets: pl.DataFrame,
+    grain: Grain = "month",
+    as_of: dt.datetime | None = None,
+) -> pl.DataFrame:
+    """Every measure of the contract for every period of the service period (:data:`KPI_SCHEMA`).
+
+    Also ``tickets`` (count) and the dispatch-time median and 90th percentile (minutes).
+    Measures that tickets cannot yield come with a null value and the reason in ``note``.
+    """
+    states, measures = ticket_states(contract, tickets, as_of)
+    states = states.with_columns(_period(grain), _minutes("dispatched_at").alias("_dispatch_min"))
+    aggs: list[pl.Expr] = [
+        pl.len().alias("tickets"),
+        pl.col("_dispatch_min").median().alias("dispatch_minutes_median"),
+        pl.col("_dispatch_min").quantile(0.9, interpolation="linear").alias("dispatch_minutes_p90"),
+    ]
+    for m in measures:
+        col = pl.col(f"state:{m.key}")
+        aggs += [(col == s).sum().alias(f"{m.key}|{s}") for s in STATES[:4]]
+    grouped = states.group_by("period").agg(aggs)
+    by_period = {r["period"]: r for r in grouped.iter_rows(named=True)}
+    rows = []
+    for period in _all_periods(contract, grain):
+        r = by_period.get(period, {})
+        n = r.get("tickets", 0)
+        rows.append(_plain(period, "tickets", n, n))
+        for key in ("dispatch_minutes_median", "dispatch_minutes_p90"):
+            rows.append(_plain(period, key, r.get(key), n))
+        for m in contract_measures(contract):
+            rows.append(_measure_row(period, m, r))
+    return pl.DataFrame(rows, schema=KPI_SCHEMA)
+
+
+def _plain(period: str, key: str, value, n: int) -> dict:
+    info = METRICS[key]
+    return {
+        "period": period,
+        "key": key,
+        "metric": key,
+        "name_zh": info.name_zh,
+        "unit": info.unit,
+        "value": value,
+        "denominator": n,
+        "source": "tickets",
+    }
+
+
+def _measure_row(period: str, m: Measure, r: dict) -> dict:
+    info = METRICS.get(m.metric)
+    row = {
+        "period": period,
+        "key": m.key,
+        "metric": m.metric,
+        "target_id": m.target_id,
+        "name_zh": m.name_zh,
+        "unit": info.unit if info else "share",
+        "limit_minutes": float(m.limit_minutes) if m.limit_minutes is not None else None,
+        "target_share": float(m.target_share) if m.target_share is not None else None,
+        "clause": m.clause,
+        "source": "tickets",
+    }
+    reason = m.assessable if info else f"未知指标 {m.metric}"
+    if reason:
+        return {**row, "note": reason}
+    met, missed = r.get(f"{m.key}|met", 0), r.get(f"{m.key}|missed", 0)
+    total = met + missed
+    value = met / total if total else None
+    return {
+        **row,
+        "value": value,
+        "numerator": met,
+        "denominator": total,
+        "pending": r.get(f"{m.key}|pending", 0),
+        "unmeasured": r.get(f"{m.key}|unmeasured", 0),
+        "met_target": value >= float(m.target_share)
+        if value is not None and m.target_share is not None
+        else None,
+        "note": None if total else "本期无适用工单，比率无定义",
+    }
+
+
+def missed_tickets(
+    contract: Contract,
+    tickets: pl.DataFrame,
+    key: str,
+    month: str | None = None,
+    as_of: dt.datetime | None = None,
+) -> pl.DataFrame:
+    """The tickets that missed measure ``key`` (a target id or general metric), in ``month`` if
+    given: the evidence behind a shortfall. Raises ``KeyError`` for a key the contract lacks or
+    that tickets cannot yield."""
+    measure = next((m for m in contract_measures(contract) if m.key == key), None)
+    if measure is None or measure.assessable is not None:
+        raise KeyError(key)
+    as_of = as_of if as_of is not None else as_of_time(tickets)
+    frame = tickets.filter(state_expr(measure, as_of) == "missed")
+    if month is not None:
+        frame = frame.filter(pl.col("received_at").dt.strftime("%Y-%m") == month)
+    return frame.sort("received_at")
+
+
+# ---------------------------------------------------------------- the KPI ledger beside
+
+
+def kpi_table(
+    contract: Contract,
+    tickets: pl.DataFrame,
+    kpi_ledger: pl.DataFrame,
+    as_of: dt.datetime | None = None,
+) -> pl.DataFrame:
+    """Monthly figures from tickets and from the KPI ledger, one row per source (:data:`KPI_SCHEMA`).
+
+    A ledger row's ``metric`` names a target id of the contract, or a metric key; a key that one
+    target of the contract measures without a scope is matched to that target. Use
+    :func:`compare_sources` to put the two sources side by side.
+    """
+    derived = ticket_kpis(contract, tickets, "month", as_of)
+    measures = contract_measures(contract)
+    by_target = {m.key: m for m in measures if m.target_id is not None}
+    by_metric = {}
+    for m in measures:
+        if m.scope is None and m.priority is None:
+            by_metric.setdefault(m.metric, m)
+    rows = []
+    for r in kpi_ledger.iter_rows(named=True):
+        m = by_target.get(r["metric"]) or by_metric.get(r["metric"])
+        base = split_metric(r["metric"])[0]
+        info = METRICS.get(m.metric if m else base)
+        rows.append(
+            {
+                "period": r["month"],
+                "key": m.key if m else r["metric"],
+                "metric": m.metric if m else base,
+                "target_id": m.target_id if m else None,
+                "name_zh": m.name_zh if m else (info.name_zh if info else r["metric"]),
+                "unit": info.unit if info else None,
+                "value": r["value"],
+                "denominator": r.get("tickets"),
+                "limit_minutes": float(m.limit_minutes) if m and m.limit_minutes else None,
+                "target_share": float(m.target_share) if m and m.target_share else None,
+                "met_target": r["value"] >= float(m.target_share)
+                if m and m.target_share is not None
+                else None,
+                "clause": m.clause if m else None,
+                "note": r.get("note"),
+                "source": "ledger",
+            }
+        )
+    return pl.concat([derived, pl.DataFrame(rows, schema=KPI_SCHEMA)])
+
+
+def compare_sources(table: pl.DataFrame) -> pl.DataFrame:
+    """Rows of :func:`kpi_table` that both sources give for a month: ``period``, ``key``,
+    ``name_zh``, ``unit``, ``tickets_value``, ``ledger_value``, ``difference`` (ledger − tickets)."""
+    t = table.filter(pl.col("source") == "tickets", pl.col("value").is_not_null())
+    led = table.filter(pl.col("source") == "ledger")
+    return (
+        t.select("period", "key", "name_zh", "unit", pl.col("value").alias("tickets_value"))
+        .join(
+            led.select("period", "key", pl.col("value").alias("ledger_value")),
+            on=["period", "key"],
+            how="inner",
+        )
+        .with_columns((pl.col("ledger_value") - pl.col("tickets_value")).alias("difference"))
+        .sort("period", "key")
+    )
+
+
+# ---------------------------------------------------------------- volumes and hotspots
+
+
+def volumes(tickets: pl.DataFrame, by: str, grain: Grain = "month") -> pl.DataFrame:
+    """Tickets per period and value of ``by`` (``channel``, ``category``, ``district``,
+    ``location``): ``period``, ``by``, ``tickets``; a missing value shows as ``（未填）``."""
+    return (
+        tickets.with_columns(_period(grain), pl.col(by).fill_null("（未填）"))
+        .group_by("period", by)
+        .agg(pl.len().cast(pl.Int64).alias("tickets"))
+        .sort("period", "tickets", by, descending=[False, True, False])
+    )
+
+
+DISPATCH_BINS = (2, 5, 10, 15, 30, 60)
+"""Upper bounds (minutes, inclusive) of the dispatch-time distribution's bins; the last bin is
+everything over 60 minutes."""
+
+
+def dispatch_distribution(tickets: pl.DataFrame) -> pl.DataFrame:
+    """Dispatched tickets by minutes from receipt to dispatch: ``bin`` (label, e.g. ``5–10 分钟``),
+    ``upper_minutes`` (null for the open last bin), ``tickets``, ``share`` (0–1 of dispatched)."""
+    minutes = tickets.select(_minutes("dispatched_at").alias("m")).drop_nulls()["m"]
+    edges = [0, *DISPATCH_BINS]
+    rows = []
+    for low, high in zip(edges, [*DISPATCH_BINS, None], strict=True):
+        mask = minutes > low if low else minutes >= 0
+        if high is not None:
+            mask = mask & (minutes <= high)
+        label = f"{low}–{high} 分钟" if high is not None else f"{low} 分钟以上"
+        rows.append({"bin": label, "upper_minutes": high, "tickets": int(mask.sum())})
+    total = minutes.len()
+    return pl.DataFrame(rows).with_columns(
+        (pl.col("tickets") / total if total else pl.lit(None, dtype=pl.Float64)).alias("share")
+    )
+
+
+WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+def heatmap(tickets: pl.DataFrame) -> pl.DataFrame:
+    """Tickets by weekday × hour of receipt, all 7 × 24 cells: ``weekday`` (1 = Monday),
+    ``weekday_zh``, ``hour`` (0–23), ``tickets``."""
+    grid = pl.DataFrame({"weekday": list(range(1, 8))}, schema={"weekday": pl.Int8}).join(
+        pl.DataFrame({"hour": list(range(24))}, schema={"hour": pl.Int8}), how="cross"
+    )
+    counts = (
+        tickets.select(
+            pl.col("received_at").dt.weekday().cast(pl.Int8).alias("weekday"),
+            pl.col("received_at").dt.hour().cast(pl.Int8).alias("hour"),
+        )
+        .group_by("weekday", "hour")
+        .agg(pl.len().cast(pl.Int64).alias("tickets"))
+    )
+    return (
+        grid.join(counts, on=["weekday", "hour"], how="left")
+        .with_columns(
+            pl.col("tickets").fill_null(0),
+            pl.col("weekday")
+            .replace_strict(dict(enumerate(WEEKDAYS_ZH, start=1)), return_dtype=pl.String)
+            .alias("weekday_zh"),
+        )
+        .select("weekday", "weekday_zh", "hour", "tickets")
+        .sort("weekday", "hour")
+    )
+
+
+def _shift_month(month: str, months: int) -> str:
+    y, m = map(int, month.split("-"))
+    index = y * 12 + m - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def top_changes(tickets: pl.DataFrame, by: str, month: str, n: int = 10) -> pl.DataFrame:
+    """The ``n`` values of ``by`` with most tickets in ``month``, against the month before and the
+    same month a year earlier: ``by``, ``tickets``, ``previous_month``, ``change_previous``,
+    ``year_before``, ``change_year`` (null where that month has no tickets at all: no data is
+    not zero)."""
+    counts = volumes(tickets, by, "month")
+    months_present = set(counts["period"].unique().to_list())
+
+    def of(m: str, name: str) -> pl.DataFrame:
+        return counts.filter(pl.col("period") == m).select(by, pl.col("tickets").alias(name))
+
+    prev, year = _shift_month(month, -1), _shift_month(month, -12)
+    out = of(month, "tickets").sort("tickets", by, descending=[True, False]).head(n)
+    for m, name, change in (
+        (prev, "previous_month", "change_previous"),
+        (year, "year_before", "change_year"),
+    ):
+        out = out.join(of(m, name), on=by, how="left")
+        if m in months_present:
+            out = out.with_columns(pl.col(name).fill_null(0))
+        out = out.with_columns((pl.col("tickets") - pl.col(name)).alias(change))
+    return out
+
+
+# ---------------------------------------------------------------- repeated reports
+
+
+REPEAT_SCHEMA = {
+    "month": pl.String,
+    "location": pl.String,
+    "first_at": pl.Datetime("us"),
+    "last_at": pl.Datetime("us"),
+    "reports": pl.Int64,
+    "ticket_ids": pl.List(pl.String),
+    "prompted": pl.Boolean,
+}
+
+
+def repeated_reports(
+    tickets: pl.DataFrame, min_reports: int = 3, window_hours: float = 24
+) -> pl.DataFrame:
+    """Locations reported ``min_reports`` or more times within ``window_hours`` (000 附件二 第四章
+    一 2: "短时间内重复举报（3 次及以上）").
+
+    A ticket is a repeat when ``min_reports`` or more tickets at its location (itself included)
+    were received within the ``window_hours`` ending at it; the tickets of overlapping such windows
+    form one episode, returned (:data:`REPEAT_SCHEMA`) in the month of its first ticket.
+    ``prompted``: true if any ticket of the episode records the instant prompt
+    (``repeat_prompted``), false if they record only its absence, null if none say either way.
+    Tickets without a location are not counted.
+    """
+    if "location" not in tickets.columns or tickets.is_empty():
+        return pl.DataFrame(schema=REPEAT_SCHEMA)
+    window = dt.timedelta(hours=window_hours)
+    frame = (
+        tickets.filter(pl.col("location").is_not_null())
+        .select("location", "ticket_id", "received_at", "repeat_prompted")
+        .sort("location", "received_at")
+    )
+    counts = frame.group_by("location").len().filter(pl.col("len") >= min_reports)
+    frame = frame.join(counts.select("location"), on="location", how="semi")
+    rows = []
+    for (location,), group in frame.group_by("location", maintain_order=True):
+        times = group["received_at"].to_list()
+        ids = group["ticket_id"].to_list()
+        flags = group["repeat_prompted"].to_list()
+        spans: list[list[int]] = []
+        first = 0
+        for last in range(len(times)):
+            while times[last] - times[first] > window:
+                first += 1
+            if last - first + 1 < min_reports:
+                continue
+            if spans and first <= spans[-1][1]:
+                spans[-1][1] = last  # overlaps the episode before: extend it
+            else:
+                spans.append([first, last])
+        for start, end in spans:
+            marks = [f for f in flags[start : end + 1] if f is not None]
+            rows.append(
+                {
+                    "month": times[start].strftime("%Y-%m"),
+                    "location": location,
+                    "first_at": times[start],
+                    "last_at": times[end],
+                    "reports": end - start + 1,
+                    "ticket_ids": ids[start : end + 1],
+                    "prompted": any(marks) if marks else None,
+                }
+            )
+    return pl.DataFrame(rows, schema=REPEAT_SCHEMA).sort("first_at", "location")
+
+
+# ---------------------------------------------------------------- staffing adequacy
+
+
+class AdequacySettings(BaseModel):
+    """Assumptions of the Erlang C staffing check (``params/analysis.yaml``; not contract terms)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    handle_seconds: float = Field(gt=0, description="mean handling time per ticket, seconds")
+    target_share: float = Field(gt=0, lt=1, description="share answered in time, 0–1")
+    answer_within_seconds: float = Field(gt=0)
+    hours_per_person_week: float = Field(gt=0, description="hours one person works a week")
+
+
+class AnalysisSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    staffing_adequacy: AdequacySettings
+    repeat_reports: dict[str, float]
+
+
+def load_analysis_settings(path=config.ANALYSIS_PARAMS) -> AnalysisSettings:
+    """Read ``params/analysis.yaml``. Raises ``pydantic.ValidationError`` naming a bad field."""
+    with open(path, encoding="utf-8") as f:
+        return AnalysisSettings.model_validate(yaml.safe_load(f))
+
+
+@dataclass(frozen=True)
+class Adequacy:
+    """Erlang C seats needed per hour of the week against the seats the contract buys.
+
+    ``hourly``: ``weekday`` (1 = Monday), ``weekday_zh``, ``hour``, ``calls_per_hour`` (mean over
+    the month's days of that weekday), ``traffic_erlangs``, ``seats_needed``.
+    ``seats_on_duty``: the contract's minimum headcount × ``hours_per_person_week`` / 168 — the
+    seats its people can keep staffed on average at any hour (None when the headcount is
+    unstated). ``needed_seat_hours_week`` = Σ ``seats_needed`` over the 168 hours;
+    ``contracted_person_hours_week`` = headcount × ``hours_per_person_week``.
+    """
+
+    hourly: pl.DataFrame
+    settings: AdequacySettings
+    seats_on_duty: float | None
+    needed_seat_hours_week: int
+    contracted_person_hours_week: float | None
+    peak_seats_needed: int
+    hours_short: int | None
+    basis_zh: str
+
+
+def staffing_adequacy(
+    contract: Contract, tickets: pl.DataFrame, month: str, settings: AdequacySettings
+) -> Adequacy:
+    """Seats needed (Erlang C, :mod:`seatscore.erlang`) from the month's hourly arrivals.
+
+    Each ticket counts as one call handled at a seat; arrivals per weekday-hour are the month's
+    tickets in that cell ÷ the number of that weekday among the month's served days.
+    """
+    first = parse_month(month)
+    period = contract.service_period
+    last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    days = pl.date_range(max(first, period.start), min(last, period.end), "1d", eager=True)
+    day_counts = days.dt.weekday().value_counts(name="days").rename({days.name: "weekday"})
+    hourly = (
+        heatmap(tickets.filter(pl.col("received_at").dt.strftime("%Y-%m") == month))
+        .join(day_counts.with_columns(pl.col("weekday").cast(pl.Int8)), on="weekday", how="left")
+        .with_columns(
+            (pl.col("tickets") / pl.col("days").fill_null(0)).fill_nan(0).alias("calls_per_hour")
+        )
+    )
+    rate = hourly["calls_per_hour"].to_list()
+    hourly = hourly.with_columns(
+        pl.Series(
+            "traffic_erlangs", [traffic_erlangs(x or 0, settings.handle_seconds) for x in rate]
+        ),
+        pl.Series(
+            "seats_needed",
+            [
+                seats_needed(
+                    x or 0,
+                    settings.handle_seconds,
+                    settings.target_share,
+                    settings.answer_within_seconds,
+                )
+                for x in rate
+            ],
+            dtype=pl.Int64,
+        ),
+    ).select("weekday", "weekday_zh", "hour", "calls_per_hour", "traffic_erlangs", "seats_needed")
+    persons = contract.seats
+    person_hours = persons * settings.hours_per_person_week if persons is not None else None
+    on_duty = person_hours / 168 if person_hours is not None else None
+    needed = hourly["seats_needed"]
+    rule = (
+        f"{settings.target_share:.0%} 的来电在 {settings.answer_within_seconds:g} 秒内接通，"
+        f"平均处理时长 {settings.handle_seconds:g} 秒（分析假设，见 params/analysis.yaml）"
+    )
+    if persons is not None:
+        basis = (
+            f"按 Erlang C：{rule}。合同最低 {persons} 人 × 每周 "
+            f"{settings.hours_per_person_week:g} 小时 ÷ 168 小时 = 平均每小时在岗 {on_duty:.1f} 个座席"
+        )
+    else:
+        basis = f"按 Erlang C：{rule}。合同未规定人数，无法比较在岗座席"
+    return Adequacy(
+        hourly=hourly,
+        settings=settings,
+        seats_on_duty=on_duty,
+        needed_seat_hours_week=int(needed.sum()),
+        contracted_person_hours_week=person_hours,
+        peak_seats_needed=int(needed.max() or 0),
+        hours_short=int((needed > on_duty).sum()) if on_duty is not None else None,
+        basis_zh=basis,
+    )
