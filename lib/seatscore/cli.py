@@ -1,5 +1,5 @@
-"""The ``seatscore`` command: ``demo-data``, ``build``, ``render``, ``rules``, ``score`` and
-``contracts draft`` / ``contracts diff``.
+"""The ``seatscore`` command: ``demo-data``, ``build``, ``render``, ``rules``, ``score``, ``kpis``
+and ``contracts draft`` / ``contracts diff``.
 
 Exit status: 0 on success, 1 when any report failed to render, 2 for bad input (the message says
 what was wrong and what to do).
@@ -158,6 +158,53 @@ def _contracts_draft(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kpis(args: argparse.Namespace) -> int:
+    from seatscore import db
+    from seatscore.periods import parse_month
+    from seatscore.service_levels import month_kpis
+
+    parse_month(args.month)
+    if not Path(args.db).exists():
+        raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
+    with db.connect(args.db, read_only=True) as con:
+        contract = db.load_contract(con, args.contract)
+        tickets = db.ledger(con, "tickets", args.contract)
+        kpi_ledger = db.ledger(con, "kpis", args.contract)
+    try:
+        figures = month_kpis(contract, tickets, kpi_ledger, args.month)
+    except KeyError as exc:
+        raise SeatscoreError(f"{args.contract}: {exc.args[0]}") from exc
+    if args.json:
+        doc = {"contract_id": args.contract, "month": args.month, "metrics": figures}
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{args.contract} {args.month}")
+    for f in figures:
+        print("  " + _kpi_line(f))
+    return 0
+
+
+def _kpi_line(f: dict) -> str:
+    value = f["value"]
+    if value is None:
+        shown = "—"
+    elif f["unit"] == "share":
+        shown = f"{value:.4f}"
+    elif f["unit"] == "count":
+        shown = f"{value:,.0f}"
+    else:
+        shown = f"{value:.1f} {f['unit']}"
+    target = f" target ≥ {f['target_share']:.2f}" if f["target_share"] is not None else ""
+    verdict = {True: " met", False: " MISSED", None: ""}[f["met_target"]]
+    basis = f" ({f['numerator']}/{f['tickets']})" if f["numerator"] is not None else ""
+    if f["numerator"] is None and f["tickets"] is not None and f["unit"] != "count":
+        basis = f" (n={f['tickets']})"
+    note = f"  [{f['note']}]" if f["note"] and value is None else ""
+    return (
+        f"{f['key']:<30} {f['source']:<7} {shown:>10}{basis}{target}{verdict}  {f['name_zh']}{note}"
+    )
+
+
 def _contracts_diff(args: argparse.Namespace) -> int:
     import yaml
 
@@ -218,6 +265,15 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
     score.add_argument("--json", action="store_true", help="JSON instead of text")
     score.set_defaults(run=_score)
+
+    kpis = sub.add_parser(
+        "kpis", help="print one month's service-level figures: value, target, tickets, source"
+    )
+    kpis.add_argument("contract", metavar="CONTRACT", help="contract id")
+    kpis.add_argument("--month", required=True, help="YYYY-MM")
+    kpis.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
+    kpis.add_argument("--json", action="store_true", help="JSON instead of text")
+    kpis.set_defaults(run=_kpis)
 
     contracts = sub.add_parser("contracts", help="draft and compare contract params files")
     contracts_sub = contracts.add_subparsers(dest="contracts_command", required=True)

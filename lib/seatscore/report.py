@@ -53,6 +53,7 @@ class ReportContext:
     metrics: MonthlyMetrics
     staffing: pl.DataFrame
     tickets: pl.DataFrame
+    kpis: pl.DataFrame
     simulated: bool
     loads: pl.DataFrame
     params_sha256: str
@@ -82,6 +83,7 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
             con, "SELECT params_sha256 FROM contracts WHERE contract_id = $cid", cid=contract_id
         )["params_sha256"][0]
         ledgers = db.ledgers(con, contract_id)
+        kpis = db.ledger(con, "kpis", contract_id)
         loads = db.query(
             con,
             "SELECT path, kind, sha256, rows, source, loaded_at FROM loads "
@@ -100,7 +102,8 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
         metrics=metrics,
         staffing=ledgers["staffing"],
         tickets=ledgers["tickets"],
-        simulated=any((f["source"] == db.DEMO_SOURCE).any() for f in ledgers.values()),
+        kpis=kpis,
+        simulated=any((f["source"] == db.DEMO_SOURCE).any() for f in [*ledgers.values(), kpis]),
         loads=loads,
         params_sha256=params_sha,
         db_path=str(db_path),

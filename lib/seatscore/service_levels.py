@@ -436,6 +436,7 @@ def ticket_kpis(
     states = states.with_columns(_period(grain), _minutes("dispatched_at").alias("_dispatch_min"))
     aggs: list[pl.Expr] = [
         pl.len().alias("tickets"),
+        pl.col("_dispatch_min").count().alias("dispatched"),
         pl.col("_dispatch_min").median().alias("dispatch_minutes_median"),
         pl.col("_dispatch_min").quantile(0.9, interpolation="linear").alias("dispatch_minutes_p90"),
     ]
@@ -450,7 +451,7 @@ def ticket_kpis(
         n = r.get("tickets", 0)
         rows.append(_plain(period, "tickets", n, n))
         for key in ("dispatch_minutes_median", "dispatch_minutes_p90"):
-            rows.append(_plain(period, key, r.get(key), n))
+            rows.append(_plain(period, key, r.get(key), r.get("dispatched", 0)))
         for m in contract_measures(contract):
             rows.append(_measure_row(period, m, r))
     return pl.DataFrame(rows, schema=KPI_SCHEMA)
@@ -591,6 +592,48 @@ def compare_sources(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+KPI_JSON_KEYS = {
+    "key": "target id of the contract, or the metric key of a general figure",
+    "metric": "metric key (seatscore.service_levels.METRICS)",
+    "target_id": "the contract's target id, null for a general figure",
+    "name_zh": "name in Chinese",
+    "unit": "share (0–1), minutes, seconds or count",
+    "value": "the figure; null when undefined (no ticket it applies to) or not measurable",
+    "target_share": "the contract's target (share 0–1), null when it states none",
+    "limit_minutes": "the contract's time limit, null when none",
+    "met_target": "value ≥ target_share; null without both",
+    "tickets": "tickets (or calls) the figure is based on: the denominator of a rate",
+    "numerator": "tickets that met the measure (rates from tickets only)",
+    "pending": "tickets not yet due, left out",
+    "unmeasured": "tickets lacking the field the measure needs, left out",
+    "source": "tickets (computed here) or ledger (the KPI ledger)",
+    "clause": "contract clause of the target",
+    "definition_zh": "how the figure is defined",
+    "note": "why a value is missing, or the ledger row's note",
+}
+"""Keys of each figure in ``seatscore kpis --json`` (and :func:`month_kpis`)."""
+
+
+def month_kpis(
+    contract: Contract, tickets: pl.DataFrame, kpi_ledger: pl.DataFrame, month: str
+) -> list[dict]:
+    """The month's figures from both sources as plain dicts with :data:`KPI_JSON_KEYS`.
+
+    Raises ``KeyError`` for a month outside the service period."""
+    if month not in _all_periods(contract, "month"):
+        period = contract.service_period
+        raise KeyError(f"{month} is outside the service period {period.start} – {period.end}")
+    table = kpi_table(contract, tickets, kpi_ledger).filter(pl.col("period") == month)
+    out = []
+    for r in table.iter_rows(named=True):
+        info = METRICS.get(r["metric"])
+        row = {k: r.get(k) for k in KPI_JSON_KEYS if k in r}
+        row["tickets"] = r["denominator"]
+        row["definition_zh"] = info.definition_zh if info else None
+        out.append({k: row.get(k) for k in KPI_JSON_KEYS})
+    return out
+
+
 # ---------------------------------------------------------------- volumes and hotspots
 
 
@@ -610,20 +653,48 @@ DISPATCH_BINS = (2, 5, 10, 15, 30, 60)
 everything over 60 minutes."""
 
 
-def dispatch_distribution(tickets: pl.DataFrame) -> pl.DataFrame:
-    """Dispatched tickets by minutes from receipt to dispatch: ``bin`` (label, e.g. ``5–10 分钟``),
-    ``upper_minutes`` (null for the open last bin), ``tickets``, ``share`` (0–1 of dispatched)."""
-    minutes = tickets.select(_minutes("dispatched_at").alias("m")).drop_nulls()["m"]
-    edges = [0, *DISPATCH_BINS]
+def _duration_zh(minutes: float) -> str:
+    if minutes < 60:
+        return f"{minutes:g}分钟"
+    if minutes < 1440:
+        return f"{minutes / 60:g}小时"
+    return f"{minutes / 1440:g}天"
+
+
+def elapsed_distribution(
+    tickets: pl.DataFrame, column: str = "dispatched_at", edges: tuple[float, ...] = DISPATCH_BINS
+) -> pl.DataFrame:
+    """Tickets by time from receipt to ``column`` in bins (0, e1], (e1, e2] … (en, ∞) minutes:
+    ``bin`` (label, e.g. ``5分钟–10分钟``), ``lower_minutes``, ``upper_minutes`` (null for the
+    open last bin), ``tickets``, ``share`` (0–1 of tickets with that time; null when none).
+    Tickets without the time are left out."""
+    minutes = tickets.select(_minutes(column).alias("m")).drop_nulls()["m"]
+    lows = [0.0, *edges]
     rows = []
-    for low, high in zip(edges, [*DISPATCH_BINS, None], strict=True):
+    for low, high in zip(lows, [*edges, None], strict=True):
         mask = minutes > low if low else minutes >= 0
         if high is not None:
             mask = mask & (minutes <= high)
-        label = f"{low}–{high} 分钟" if high is not None else f"{low} 分钟以上"
-        rows.append({"bin": label, "upper_minutes": high, "tickets": int(mask.sum())})
+        label = (
+            f"{_duration_zh(low)}–{_duration_zh(high)}"
+            if high is not None
+            else f"{_duration_zh(low)}以上"
+        )
+        if not low:
+            label = f"≤{_duration_zh(high)}"
+        rows.append(
+            {"bin": label, "lower_minutes": low, "upper_minutes": high, "tickets": int(mask.sum())}
+        )
     total = minutes.len()
-    return pl.DataFrame(rows).with_columns(
+    return pl.DataFrame(
+        rows,
+        schema={
+            "bin": pl.String,
+            "lower_minutes": pl.Float64,
+            "upper_minutes": pl.Float64,
+            "tickets": pl.Int64,
+        },
+    ).with_columns(
         (pl.col("tickets") / total if total else pl.lit(None, dtype=pl.Float64)).alias("share")
     )
 
