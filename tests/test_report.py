@@ -14,8 +14,9 @@ from seatscore.errors import SeatscoreError
 from conftest import FIRST_MONTHS
 
 
-def test_notebook_committed_without_outputs():
-    nb = json.loads(config.REPORT_NOTEBOOK.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("notebook", [config.REPORT_NOTEBOOK, config.ANALYSIS_NOTEBOOK])
+def test_notebook_committed_without_outputs(notebook):
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
     assert all(not c.get("outputs") for c in nb["cells"])
     assert all(c.get("execution_count") is None for c in nb["cells"] if c["cell_type"] == "code")
 
@@ -51,8 +52,14 @@ def test_report_renders_for_every_contract(rendered, contract_id):
         "人员到岗",
         "付款进度",
         "每座席成本",
+        "服务指标",
+        "派发与回复用时",
+        "高发时段、区域、点位与类别",
+        "重复举报点位",
+        "座席需求（Erlang C）",
     ):
         assert heading in page
+    assert "Traceback" not in page
     assert "模拟数据" in page  # demo ledgers are labelled as simulated
     assert "load_context" not in page and "import altair" not in page  # no code in the HTML
     assert 'src="data:image/svg+xml;base64,' in page  # charts drawn inline, no script needed

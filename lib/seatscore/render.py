@@ -159,22 +159,17 @@ def _exporter() -> HTMLExporter:
     return exporter
 
 
-def render_one(job: RenderJob, db_path: Path, out_dir: Path = config.REPORTS_DIR) -> RenderResult:
-    """Execute and export one report. Never raises for a failing notebook: see ``error``."""
-    target = out_dir / job.month / f"{job.contract_id}.html"
+def execute_to_html(notebook: Path, parameters: dict, target: Path, title: str) -> str | None:
+    """Execute ``notebook`` with ``parameters`` (papermill, in ``notebooks/``) and write it as
+    HTML to ``target`` atomically. Returns None, or the error: then papermill's executed notebook
+    is kept beside the target as ``<name>.failed.ipynb`` and no HTML is written."""
+    check_parameters(parameters, notebook)
     failed = target.with_suffix(".failed.ipynb")
-    parameters = {
-        "contract_id": job.contract_id,
-        "month": job.month,
-        "db_path": str(Path(db_path).resolve()),
-        "chart_renderer": "svg",
-    }
-    check_parameters(parameters)
     with tempfile.TemporaryDirectory(prefix="seatscore-") as tmp:
-        executed = Path(tmp) / f"{job.contract_id}-{job.month}.ipynb"
+        executed = Path(tmp) / f"{target.stem}.ipynb"
         try:
             papermill.execute_notebook(
-                str(config.REPORT_NOTEBOOK),
+                str(notebook),
                 str(executed),
                 parameters=parameters,
                 kernel_name=KERNEL,
@@ -186,14 +181,51 @@ def render_one(job: RenderJob, db_path: Path, out_dir: Path = config.REPORTS_DIR
             failed.parent.mkdir(parents=True, exist_ok=True)
             if executed.exists():
                 os.replace(executed, failed)
-            message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
-            return RenderResult(job, None, message)
-        notebook = nbformat.read(executed, as_version=4)
-        notebook.metadata["title"] = f"{job.contract_id} {job.month}"
-        body, _ = _exporter().from_notebook_node(notebook)
+            text = str(exc).strip()
+            return f"{type(exc).__name__}: {text.splitlines()[-1] if text else ''}"
+        executed_nb = nbformat.read(executed, as_version=4)
+        executed_nb.metadata["title"] = title
+        body, _ = _exporter().from_notebook_node(executed_nb)
         atomic_write(target, body)
         failed.unlink(missing_ok=True)
-    return RenderResult(job, target)
+    return None
+
+
+def render_one(job: RenderJob, db_path: Path, out_dir: Path = config.REPORTS_DIR) -> RenderResult:
+    """Execute and export one report. Never raises for a failing notebook: see ``error``."""
+    target = out_dir / job.month / f"{job.contract_id}.html"
+    parameters = {
+        "contract_id": job.contract_id,
+        "month": job.month,
+        "db_path": str(Path(db_path).resolve()),
+        "chart_renderer": "svg",
+    }
+    error = execute_to_html(
+        config.REPORT_NOTEBOOK, parameters, target, f"{job.contract_id} {job.month}"
+    )
+    return RenderResult(job, None if error else target, error)
+
+
+def render_analysis(
+    target: Path,
+    source: str = "db",
+    contract_id: str = "",
+    month: str = "latest",
+    db_path: Path = config.DEFAULT_DB,
+    real_data_dir: Path = config.ROOT.parent / "shared" / "data" / "real",
+) -> str | None:
+    """Render ``notebooks/service_levels.ipynb`` (the analysts' notebook) to ``target``; returns
+    None or the error, as :func:`execute_to_html`."""
+    parameters = {
+        "source": source,
+        "contract_id": contract_id,
+        "month": month,
+        "db_path": str(Path(db_path).resolve()),
+        "real_data_dir": str(Path(real_data_dir).resolve()),
+        "chart_renderer": "svg",
+    }
+    title = f"服务指标分析 {contract_id or source}"
+    return execute_to_html(config.ANALYSIS_NOTEBOOK, parameters, target, title)
 
 
 def render_all(
