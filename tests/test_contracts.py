@@ -119,6 +119,16 @@ def test_null_without_note_is_rejected(tmp_path):
         load_contract(_broken_copy(tmp_path, unexplained))
 
 
+def test_unknown_service_level_metric_is_rejected(tmp_path):
+    def typo(d):
+        d["service_level_targets"][1]["metric"] = "dispatch_acuracy"
+
+    with pytest.raises(
+        ContractFileError, match=r"dispatch_accuracy: unknown metric 'dispatch_acuracy'; use one of"
+    ):
+        load_contract(_broken_copy(tmp_path, typo))
+
+
 def test_payments_that_do_not_add_up_are_rejected(tmp_path):
     source = config.CONTRACTS_DIR / "beijing-enforcement-2025.yaml"
     data = yaml.safe_load(source.read_text(encoding="utf-8"))

@@ -89,15 +89,20 @@ def _range(rule: dict) -> str | None:
     return None
 
 
-def _score(args: argparse.Namespace) -> int:
-    from seatscore import db
-    from seatscore.metrics import monthly_metrics
+def _check_month_and_db(args: argparse.Namespace) -> None:
     from seatscore.periods import parse_month
-    from seatscore.statement import month_statement
 
     parse_month(args.month)
     if not Path(args.db).exists():
         raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
+
+
+def _score(args: argparse.Namespace) -> int:
+    from seatscore import db
+    from seatscore.metrics import monthly_metrics
+    from seatscore.statement import month_statement
+
+    _check_month_and_db(args)
     with db.connect(args.db, read_only=True) as con:
         contract = db.load_contract(con, args.contract)
         metrics = monthly_metrics(contract, **db.ledgers(con, args.contract))
@@ -160,12 +165,9 @@ def _contracts_draft(args: argparse.Namespace) -> int:
 
 def _kpis(args: argparse.Namespace) -> int:
     from seatscore import db
-    from seatscore.periods import parse_month
     from seatscore.service_levels import month_kpis
 
-    parse_month(args.month)
-    if not Path(args.db).exists():
-        raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
+    _check_month_and_db(args)
     with db.connect(args.db, read_only=True) as con:
         contract = db.load_contract(con, args.contract)
         tickets = db.ledger(con, "tickets", args.contract)

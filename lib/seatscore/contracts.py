@@ -414,6 +414,14 @@ class Contract(_Model):
             raise ValueError(f"fee formula {self.fee_formula.kind} needs an assessment")
         if self.fee_formula.kind == "share_of_monthly_fee" and amount is None:
             raise ValueError("fee formula share_of_monthly_fee needs a stated amount_cny")
+        from seatscore.service_levels import METRICS, known_metric  # the measures' own registry
+
+        for t in self.service_level_targets:
+            if t.metric != "three_rates" and not known_metric(t.metric):
+                raise ValueError(
+                    f"service_level_targets {t.target_id}: unknown metric {t.metric!r}; "
+                    f"use one of {', '.join(METRICS)} (or three_rates)"
+                )
         return self
 
     @property

@@ -197,12 +197,14 @@ class Measure:
     note: str | None
 
     @property
-    def info(self) -> MetricInfo:
-        return METRICS[self.metric]
+    def info(self) -> MetricInfo | None:
+        return METRICS.get(self.metric)
 
     @property
     def assessable(self) -> str | None:
         """None when the measure can be computed from tickets, else why not (Chinese)."""
+        if self.info is None:
+            return f"未知指标 {self.metric}：请在合同参数中改用 METRICS 中的指标"
         if not self.info.from_tickets:
             return "工单台账不含该指标所需数据；可由月度指标台账提供"
         if self.info.needs_limit and self.limit_minutes is None:
@@ -230,8 +232,8 @@ def _from_target(t: ServiceLevelTarget) -> Measure:
 
 def contract_measures(contract: Contract) -> list[Measure]:
     """The contract's service-level targets (``three_rates`` expanded into the three 12345 rates),
-    then the general rates that no unscoped target already covers. Unknown metric keys are kept,
-    marked not assessable, so that a typo shows in the report instead of vanishing."""
+    then the general rates that no unscoped target already covers. (The contract schema rejects
+    an unknown metric key when the params are loaded.)"""
     out: list[Measure] = []
     for t in contract.service_level_targets:
         if t.metric == "three_rates":
@@ -363,7 +365,7 @@ def state_expr(m: Measure, as_of: dt.datetime | None) -> pl.Expr:
 
 def as_of_time(tickets: pl.DataFrame) -> dt.datetime | None:
     """The latest time the tickets record (receipt, dispatch, reply, close or arrival)."""
-    columns = [c for c in ("received_at", "dispatched_at", "replied_at", "closed_at", "arrived_at")]
+    columns = ("received_at", "dispatched_at", "replied_at", "closed_at", "arrived_at")
     if tickets.is_empty():
         return None
     return tickets.select(pl.max_horizontal(pl.col(c).max() for c in columns)).item()
@@ -485,7 +487,7 @@ def _measure_row(period: str, m: Measure, r: dict) -> dict:
         "clause": m.clause,
         "source": "tickets",
     }
-    reason = m.assessable if info else f"未知指标 {m.metric}"
+    reason = m.assessable
     if reason:
         return {**row, "note": reason}
     met, missed = r.get(f"{m.key}|met", 0), r.get(f"{m.key}|missed", 0)
@@ -653,7 +655,8 @@ DISPATCH_BINS = (2, 5, 10, 15, 30, 60)
 everything over 60 minutes."""
 
 
-def _duration_zh(minutes: float) -> str:
+def duration_zh(minutes: float) -> str:
+    """``90`` → ``'1.5小时'``: minutes in the largest unit that keeps them readable."""
     if minutes < 60:
         return f"{minutes:g}分钟"
     if minutes < 1440:
@@ -676,12 +679,12 @@ def elapsed_distribution(
         if high is not None:
             mask = mask & (minutes <= high)
         label = (
-            f"{_duration_zh(low)}–{_duration_zh(high)}"
+            f"{duration_zh(low)}–{duration_zh(high)}"
             if high is not None
-            else f"{_duration_zh(low)}以上"
+            else f"{duration_zh(low)}以上"
         )
         if not low:
-            label = f"≤{_duration_zh(high)}"
+            label = f"≤{duration_zh(high)}"
         rows.append(
             {"bin": label, "lower_minutes": low, "upper_minutes": high, "tickets": int(mask.sum())}
         )

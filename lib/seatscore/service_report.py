@@ -38,14 +38,6 @@ def pct(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f}%"
 
 
-def _duration_label(minutes: float) -> str:
-    if minutes < 60:
-        return f"{minutes:g} 分钟"
-    if minutes < 1440:
-        return f"{minutes / 60:g} 小时"
-    return f"{minutes / 1440:g} 天"
-
-
 # ---------------------------------------------------------------- on any tickets frame
 
 
@@ -119,7 +111,7 @@ def elapsed_chart(
     text = bars.mark_text(dy=-6, color="#333").encode(
         text=alt.Text("占比%:Q", format=".1f"), color=alt.value("#333")
     )
-    limit = f"（红色：超过 {_duration_label(limit_minutes)} 时限）" if limit_minutes else ""
+    limit = f"（红色：超过 {sl.duration_zh(limit_minutes)} 时限）" if limit_minutes else ""
     chart = alt.layer(bars, text).properties(
         width=560, height=200, title=f"{title}：{total:,} 张工单{limit}，数字为占比%"
     )
@@ -196,7 +188,7 @@ def _kpis(ctx: ReportContext) -> pl.DataFrame:
 def _target_text(r: dict) -> str:
     parts = []
     if r["limit_minutes"] is not None:
-        parts.append(f"{_duration_label(r['limit_minutes'])}内")
+        parts.append(f"{sl.duration_zh(r['limit_minutes'])}内")
     if r["target_share"] is not None:
         parts.append(f"≥ {pct(r['target_share'], 0)}")
     if not parts:
