@@ -415,8 +415,8 @@ def test_erlang_edges():
 def test_staffing_adequacy_counts_arrivals_per_weekday_hour(contracts):
     # 000 has 16 persons: 16 × 40 h ÷ 168 h = 3.81 seats on duty on average. July 2026 has five
     # Wednesdays (1, 8, 15, 22, 29); 50 tickets on Wednesdays 10:00–10:59 → 10 an hour; at 150 s
-    # that is 0.417 Erlangs, and 2 seats answer 80 % in 20 s (1 seat gives 1 − 0.417·e^(−0.583·20/150)
-    # = 63.4 %).
+    # that is 0.417 Erlangs. One seat: C = A = 0.417, SL = 1 − 0.417·e^(−0.583·20/150) = 61.4 % <
+    # 80 %; two seats: B = 0.0577, C = 0.0718, SL = 1 − 0.0718·e^(−1.583·20/150) = 94.2 % → 2.
     wednesdays = [dt.date(2026, 7, d) for d in (1, 8, 15, 22, 29)]
     rows = [ticket(D000, f"W{d.day}-{i}", f"{d} 10:{i:02d}") for d in wednesdays for i in range(10)]
     settings = sl.AdequacySettings(

@@ -30,6 +30,7 @@ from seatscore import config
 from seatscore.contracts import Contract, params_sha256
 from seatscore.errors import SeatscoreError, UnknownContract
 from seatscore.ledgers import KINDS, LedgerKind, check_references, read_ledger
+from seatscore.periods import month_key
 
 CONTRACT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS contracts (
@@ -312,6 +313,22 @@ def load_contracts(con: duckdb.DuckDBPyConnection) -> dict[str, Contract]:
         r["contract_id"]: Contract.model_validate_json(r["terms_json"])
         for r in rows.iter_rows(named=True)
     }
+
+
+def latest_month_with_data(db_path: Path | str, contract_id: str) -> str | None:
+    """The latest month (YYYY-MM) with a staffing, deduction or ticket row of the contract; None
+    when it has none. The month reports and the analysts' notebook default to."""
+    with connect(db_path, read_only=True) as con:
+        found = query(
+            con,
+            """SELECT max(day) AS day FROM (
+                   SELECT max(service_date) AS day FROM staffing_daily WHERE contract_id = $cid UNION ALL
+                   SELECT max(event_date) FROM deduction_events WHERE contract_id = $cid UNION ALL
+                   SELECT max(received_at)::DATE FROM tickets WHERE contract_id = $cid)""",
+            cid=contract_id,
+        )
+    day = found["day"][0]
+    return month_key(day) if day is not None else None
 
 
 def ledgers(con: duckdb.DuckDBPyConnection, contract_id: str) -> dict[str, pl.DataFrame]:

@@ -25,7 +25,7 @@ from seatscore import config
 from seatscore.contracts import Contract
 from seatscore.ledgers import DEDUCTIONS, KPIS, PENALTIES, STAFFING, TICKETS, LedgerKind
 from seatscore.periods import is_working_day
-from seatscore.service_levels import repeated_reports, ticket_kpis
+from seatscore.service_levels import missed, repeated_reports, ticket_kpis
 
 DEMO_PARAMS = config.PARAMS_DIR / "demo.yaml"
 
@@ -342,17 +342,11 @@ def _ticket_derived_events(
     present = {k: v for k, v in _TICKET_DERIVED_ITEMS.items() if k in item_ids}
     if not present:
         return set(), pl.DataFrame(schema=schema)
-    minutes = (pl.col("dispatched_at") - pl.col("received_at")).dt.total_seconds() / 60
-    allowed = pl.col("priority").replace_strict(
-        {k: float(v) for k, v in contract.dispatch_limits().items()},
-        default=None,
-        return_dtype=pl.Float64,
-    )
     flags = tickets.select(
         "ticket_id",
         pl.col("received_at").dt.date().alias("event_date"),
-        (minutes > allowed).fill_null(False).alias("late"),
-        (~pl.col("dispatch_correct")).alias("wrong"),
+        missed(contract, "dispatch_minutes").alias("late"),
+        missed(contract, "dispatch_accuracy").alias("wrong"),
     )
     frames = [
         flags.filter(pl.col(flag)).select(

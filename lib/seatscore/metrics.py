@@ -205,10 +205,9 @@ def rate_by_month(tickets: pl.DataFrame, metric: str) -> pl.DataFrame:
 
     Raises ``KeyError`` for a metric tickets cannot yield.
     """
-    info = METRICS[metric]
-    if not info.from_tickets or info.needs_limit:
+    if metric not in METRICS or Measure.general(metric).assessable is not None:
         raise KeyError(metric)
-    measure = Measure(metric, metric, info.name_zh, None, None, None, None, None, None, None)
+    measure = Measure.general(metric)
     state = state_expr(measure, as_of_time(tickets))
     return (
         with_refs(tickets)

@@ -90,20 +90,6 @@ def _contracts_in_db(db_path: Path) -> dict[str, Contract]:
         return db.load_contracts(con)
 
 
-def _latest_month_with_data(db_path: Path, contract_id: str) -> str | None:
-    with db.connect(db_path, read_only=True) as con:
-        found = db.query(
-            con,
-            """SELECT max(day) AS day FROM (
-                   SELECT max(service_date) AS day FROM staffing_daily WHERE contract_id = $cid UNION ALL
-                   SELECT max(event_date) FROM deduction_events WHERE contract_id = $cid UNION ALL
-                   SELECT max(received_at)::DATE FROM tickets WHERE contract_id = $cid)""",
-            cid=contract_id,
-        )
-    day = found["day"][0]
-    return month_key(day) if day is not None else None
-
-
 def plan_jobs(
     db_path: Path, month: str | None = None, contract_ids: list[str] | None = None
 ) -> list[RenderJob]:
@@ -132,7 +118,7 @@ def plan_jobs(
         if month == "all":
             wanted = months
         elif month is None:
-            latest = _latest_month_with_data(db_path, cid)
+            latest = db.latest_month_with_data(db_path, cid)
             wanted = [latest] if latest in months else []
         else:
             wanted = [month] if month in months else []

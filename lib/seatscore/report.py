@@ -11,6 +11,7 @@ import datetime as dt
 import html
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 import altair as alt
@@ -19,7 +20,7 @@ import vl_convert
 from great_tables import GT
 from IPython.display import HTML
 
-from seatscore import __version__, db
+from seatscore import __version__, db, service_levels
 from seatscore.config import TIMEZONE
 from seatscore.contracts import Contract
 from seatscore.errors import SeatscoreError
@@ -58,6 +59,17 @@ class ReportContext:
     loads: pl.DataFrame
     params_sha256: str
     db_path: str
+
+    @cached_property
+    def month_tickets(self) -> pl.DataFrame:
+        """The tickets received in the report's month (Beijing time)."""
+        return self.tickets.filter(pl.col("received_at").dt.strftime("%Y-%m") == self.month)
+
+    @cached_property
+    def kpi_table(self) -> pl.DataFrame:
+        """Every month's service-level figures from tickets and the KPI ledger
+        (:func:`seatscore.service_levels.kpi_table`), computed once per report."""
+        return service_levels.kpi_table(self.contract, self.tickets, self.kpis)
 
     @property
     def row(self) -> dict:
@@ -501,15 +513,11 @@ def problem_tickets(ctx: ReportContext, limit: int = 20) -> GT | HTML:
     table library; at most ``limit`` rows, latest first.
     """
     limits = ctx.contract.dispatch_limits()
-    month_tickets = ctx.tickets.filter(pl.col("received_at").dt.strftime("%Y-%m") == ctx.month)
     minutes = (pl.col("dispatched_at") - pl.col("received_at")).dt.total_seconds() / 60
-    allowed = pl.col("priority").replace_strict(
-        {k: float(v) for k, v in limits.items()}, default=None, return_dtype=pl.Float64
-    )
-    late = (minutes > allowed).fill_null(False)
-    wrong = (pl.col("dispatch_correct") == False).fill_null(False)  # noqa: E712 (null-aware)
-    found = month_tickets.with_columns(
-        minutes.alias("minutes"), late.alias("late"), wrong.alias("wrong")
+    found = ctx.month_tickets.with_columns(
+        minutes.alias("minutes"),
+        service_levels.missed(ctx.contract, "dispatch_minutes").alias("late"),
+        service_levels.missed(ctx.contract, "dispatch_accuracy").alias("wrong"),
     )
     found = found.filter(pl.col("late") | pl.col("wrong"))
     if found.is_empty():

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatscore import config
 from seatscore.contracts import Contract, ServiceLevelTarget, TicketScope
 from seatscore.erlang import seats_needed, traffic_erlangs
-from seatscore.periods import parse_month, service_months
+from seatscore.periods import service_months
 
 Unit = Literal["share", "minutes", "seconds", "count"]
 Grain = Literal["month", "week", "day"]
@@ -47,76 +47,76 @@ class MetricInfo:
     name_zh: str
     unit: Unit
     definition_zh: str
-    from_tickets: bool
+    from_tickets: bool = True
     needs_limit: bool = False
-
-
-def _m(key, name_zh, unit, definition_zh, from_tickets=True, needs_limit=False) -> MetricInfo:
-    return MetricInfo(key, name_zh, unit, definition_zh, from_tickets, needs_limit)
 
 
 METRICS: dict[str, MetricInfo] = {
     m.key: m
     for m in (
-        _m("tickets", "受理工单数", "count", "本期受理（按受理时间）的工单数"),
-        _m(
+        MetricInfo("tickets", "受理工单数", "count", "本期受理（按受理时间）的工单数"),
+        MetricInfo(
             "dispatch_minutes",
             "限时派发率",
             "share",
             "受理后在时限内派发的工单 ÷ 已派发工单；未派发（如直接答复）的工单不计入",
             needs_limit=True,
         ),
-        _m("dispatch_minutes_median", "派发用时中位数", "minutes", "受理到派发的分钟数的中位数"),
-        _m("dispatch_minutes_p90", "派发用时90分位", "minutes", "90% 的工单在此分钟数内派发"),
-        _m(
+        MetricInfo(
+            "dispatch_minutes_median", "派发用时中位数", "minutes", "受理到派发的分钟数的中位数"
+        ),
+        MetricInfo(
+            "dispatch_minutes_p90", "派发用时90分位", "minutes", "90% 的工单在此分钟数内派发"
+        ),
+        MetricInfo(
             "reply_minutes",
             "限时回复率",
             "share",
             "受理后在时限内回复的工单 ÷ 已回复或已超时的工单；未到期且未回复的不计入",
             needs_limit=True,
         ),
-        _m(
+        MetricInfo(
             "reply_by_same_day_midnight",
             "当日24时前回复率",
             "share",
             "受理当日24时前回复的工单 ÷ 已回复或已过当日24时的工单",
         ),
-        _m(
+        MetricInfo(
             "close_minutes",
             "限时办结率",
             "share",
             "受理后在时限内办结的工单 ÷ 已办结或已超时的工单；未到期且未办结的不计入",
             needs_limit=True,
         ),
-        _m(
+        MetricInfo(
             "arrival_minutes",
             "限时到场率",
             "share",
             "受理后在时限内到场的工单 ÷ 有到场时间的工单（按距离分档）",
             needs_limit=True,
         ),
-        _m("response_rate", "响应率", "share", "已回复（联系诉求人）的工单 ÷ 受理工单"),
-        _m(
+        MetricInfo("response_rate", "响应率", "share", "已回复（联系诉求人）的工单 ÷ 受理工单"),
+        MetricInfo(
             "resolution_rate",
             "解决率",
             "share",
             "回访中诉求人表示问题已解决的工单 ÷ 回访中作出是否解决评价的工单",
         ),
-        _m(
+        MetricInfo(
             "satisfaction_rate",
             "满意率",
             "share",
             "回访中诉求人表示满意的工单 ÷ 回访中作出满意评价的工单",
         ),
-        _m("callback_rate", "回访率", "share", "已回访的工单 ÷ 已办结的工单"),
-        _m(
+        MetricInfo("callback_rate", "回访率", "share", "已回访的工单 ÷ 已办结的工单"),
+        MetricInfo(
             "dispatch_accuracy",
             "派单准确率",
             "share",
             "派发正确的工单 ÷ 有派发正误判定的工单",
         ),
-        _m("processing_rate", "处理率", "share", "已回复或已办结的工单 ÷ 受理工单"),
-        _m(
+        MetricInfo("processing_rate", "处理率", "share", "已回复或已办结的工单 ÷ 受理工单"),
+        MetricInfo(
             "callback_unclosed_after_days",
             "超期未办结案件回访率",
             "share",
@@ -124,36 +124,46 @@ METRICS: dict[str, MetricInfo] = {
             needs_limit=True,
         ),
         # Figures no ticket ledger carries: delivered in the KPI ledger or not at all.
-        _m("calls_answered", "接听量", "count", "本期接听的来电数", from_tickets=False),
-        _m(
+        MetricInfo("calls_answered", "接听量", "count", "本期接听的来电数", from_tickets=False),
+        MetricInfo(
             "answered_within_60s_share",
             "60秒内接听率",
             "share",
             "60 秒内接听的来电 ÷ 接听来电（SF311 的 service level）",
             from_tickets=False,
         ),
-        _m(
+        MetricInfo(
             "average_speed_of_answer_s",
             "平均应答时间",
             "seconds",
             "来电从排队到接听的平均秒数（ASA）",
             from_tickets=False,
         ),
-        _m("transferred_share", "转接率", "share", "被转接的来电 ÷ 接听来电", from_tickets=False),
-        _m("answer_rings", "限定响铃内接通率", "share", "在规定响铃次数内接通的来电占比", False),
-        _m("report_minutes", "限时上报率", "share", "在时限内上报的紧急案件占比", False),
-        _m("chase_minutes", "限时督办率", "share", "承办单位未反馈时在时限内督办的占比", False),
-        _m("report_accuracy", "上报准确率", "share", "测评案件上报准确的占比", False),
-        _m("content_quality", "工单内容质量", "share", "工单内容质量抽检合格率", False),
-        _m(
+        MetricInfo(
+            "transferred_share", "转接率", "share", "被转接的来电 ÷ 接听来电", from_tickets=False
+        ),
+        MetricInfo(
+            "answer_rings", "限定响铃内接通率", "share", "在规定响铃次数内接通的来电占比", False
+        ),
+        MetricInfo("report_minutes", "限时上报率", "share", "在时限内上报的紧急案件占比", False),
+        MetricInfo(
+            "chase_minutes", "限时督办率", "share", "承办单位未反馈时在时限内督办的占比", False
+        ),
+        MetricInfo("report_accuracy", "上报准确率", "share", "测评案件上报准确的占比", False),
+        MetricInfo("content_quality", "工单内容质量", "share", "工单内容质量抽检合格率", False),
+        MetricInfo(
             "satisfaction_data_users",
             "数据使用部门满意度",
             "share",
             "数据使用部门（甲方内部）的满意度",
             False,
         ),
-        _m("bachelor_degree_share", "本科及以上学历座席占比", "share", "座席员学历结构", False),
-        _m("weibo_posts_per_week", "微博每周更新次数", "count", "每周微博信息更新次数", False),
+        MetricInfo(
+            "bachelor_degree_share", "本科及以上学历座席占比", "share", "座席员学历结构", False
+        ),
+        MetricInfo(
+            "weibo_posts_per_week", "微博每周更新次数", "count", "每周微博信息更新次数", False
+        ),
     )
 }
 THREE_RATES = ("response_rate", "resolution_rate", "satisfaction_rate")
@@ -196,15 +206,18 @@ class Measure:
     clause: str | None
     note: str | None
 
+    @classmethod
+    def general(cls, metric: str) -> Measure:
+        """A rate computed for every contract, with no target, limit or scope."""
+        return cls(metric, metric, METRICS[metric].name_zh, *(None,) * 7)
+
     @property
-    def info(self) -> MetricInfo | None:
-        return METRICS.get(self.metric)
+    def info(self) -> MetricInfo:
+        return METRICS[self.metric]
 
     @property
     def assessable(self) -> str | None:
         """None when the measure can be computed from tickets, else why not (Chinese)."""
-        if self.info is None:
-            return f"未知指标 {self.metric}：请在合同参数中改用 METRICS 中的指标"
         if not self.info.from_tickets:
             return "工单台账不含该指标所需数据；可由月度指标台账提供"
         if self.info.needs_limit and self.limit_minutes is None:
@@ -214,8 +227,6 @@ class Measure:
 
 def _from_target(t: ServiceLevelTarget) -> Measure:
     metric, priority = split_metric(t.metric)
-    if metric not in METRICS:
-        metric = t.metric
     return Measure(
         key=t.target_id,
         metric=metric,
@@ -255,11 +266,7 @@ def contract_measures(contract: Contract) -> list[Measure]:
         else:
             out.append(_from_target(t))
     covered = {m.metric for m in out if m.scope is None and m.priority is None}
-    out += [
-        Measure(k, k, METRICS[k].name_zh, None, None, None, None, None, None, None)
-        for k in GENERAL
-        if k not in covered
-    ]
+    out += [Measure.general(k) for k in GENERAL if k not in covered]
     return out
 
 
@@ -371,15 +378,18 @@ def as_of_time(tickets: pl.DataFrame) -> dt.datetime | None:
     return tickets.select(pl.max_horizontal(pl.col(c).max() for c in columns)).item()
 
 
+PERIOD_FORMATS: dict[str, str] = {"month": "%Y-%m", "week": "%G-W%V", "day": "%Y-%m-%d"}
+"""How a period of each grain is labelled: ``2026-07``, ISO week ``2026-W27``, ``2026-07-01``."""
+
+
 def _period(grain: Grain) -> pl.Expr:
-    fmt = {"month": "%Y-%m", "week": "%G-W%V", "day": "%Y-%m-%d"}[grain]
-    return pl.col("received_at").dt.strftime(fmt).alias("period")
+    return pl.col("received_at").dt.strftime(PERIOD_FORMATS[grain]).alias("period")
 
 
 def _all_periods(contract: Contract, grain: Grain) -> list[str]:
     if grain == "month":
         return service_months(contract.service_period)["month"].to_list()
-    fmt = "%G-W%V" if grain == "week" else "%Y-%m-%d"
+    fmt = PERIOD_FORMATS[grain]
     days = pl.date_range(
         contract.service_period.start, contract.service_period.end, interval="1d", eager=True
     )
@@ -447,6 +457,7 @@ def ticket_kpis(
         aggs += [(col == s).sum().alias(f"{m.key}|{s}") for s in STATES[:4]]
     grouped = states.group_by("period").agg(aggs)
     by_period = {r["period"]: r for r in grouped.iter_rows(named=True)}
+    every_measure = contract_measures(contract)
     rows = []
     for period in _all_periods(contract, grain):
         r = by_period.get(period, {})
@@ -454,8 +465,7 @@ def ticket_kpis(
         rows.append(_plain(period, "tickets", n, n))
         for key in ("dispatch_minutes_median", "dispatch_minutes_p90"):
             rows.append(_plain(period, key, r.get(key), r.get("dispatched", 0)))
-        for m in contract_measures(contract):
-            rows.append(_measure_row(period, m, r))
+        rows += [_measure_row(period, m, r) for m in every_measure]
     return pl.DataFrame(rows, schema=KPI_SCHEMA)
 
 
@@ -474,14 +484,13 @@ def _plain(period: str, key: str, value, n: int) -> dict:
 
 
 def _measure_row(period: str, m: Measure, r: dict) -> dict:
-    info = METRICS.get(m.metric)
     row = {
         "period": period,
         "key": m.key,
         "metric": m.metric,
         "target_id": m.target_id,
         "name_zh": m.name_zh,
-        "unit": info.unit if info else "share",
+        "unit": m.info.unit,
         "limit_minutes": float(m.limit_minutes) if m.limit_minutes is not None else None,
         "target_share": float(m.target_share) if m.target_share is not None else None,
         "clause": m.clause,
@@ -507,24 +516,15 @@ def _measure_row(period: str, m: Measure, r: dict) -> dict:
     }
 
 
-def missed_tickets(
-    contract: Contract,
-    tickets: pl.DataFrame,
-    key: str,
-    month: str | None = None,
-    as_of: dt.datetime | None = None,
-) -> pl.DataFrame:
-    """The tickets that missed measure ``key`` (a target id or general metric), in ``month`` if
-    given: the evidence behind a shortfall. Raises ``KeyError`` for a key the contract lacks or
-    that tickets cannot yield."""
-    measure = next((m for m in contract_measures(contract) if m.key == key), None)
-    if measure is None or measure.assessable is not None:
-        raise KeyError(key)
-    as_of = as_of if as_of is not None else as_of_time(tickets)
-    frame = tickets.filter(state_expr(measure, as_of) == "missed")
-    if month is not None:
-        frame = frame.filter(pl.col("received_at").dt.strftime("%Y-%m") == month)
-    return frame.sort("received_at")
+def missed(contract: Contract, metric: str, as_of: dt.datetime | None = None) -> pl.Expr:
+    """True for a ticket that missed any of the contract's measures of ``metric`` (e.g. every
+    dispatch limit of 001: 30 minutes ordinary, 10 urgent); false when it has none."""
+    exprs = [
+        state_expr(m, as_of) == "missed"
+        for m in contract_measures(contract)
+        if m.metric == metric and m.assessable is None
+    ]
+    return pl.any_horizontal(exprs) if exprs else pl.lit(False)
 
 
 # ---------------------------------------------------------------- the KPI ledger beside
@@ -626,14 +626,14 @@ def month_kpis(
         period = contract.service_period
         raise KeyError(f"{month} is outside the service period {period.start} – {period.end}")
     table = kpi_table(contract, tickets, kpi_ledger).filter(pl.col("period") == month)
-    out = []
-    for r in table.iter_rows(named=True):
-        info = METRICS.get(r["metric"])
-        row = {k: r.get(k) for k in KPI_JSON_KEYS if k in r}
-        row["tickets"] = r["denominator"]
-        row["definition_zh"] = info.definition_zh if info else None
-        out.append({k: row.get(k) for k in KPI_JSON_KEYS})
-    return out
+    return [
+        {
+            **{k: r.get(k) for k in KPI_JSON_KEYS},
+            "tickets": r["denominator"],
+            "definition_zh": METRICS[r["metric"]].definition_zh if r["metric"] in METRICS else None,
+        }
+        for r in table.iter_rows(named=True)
+    ]
 
 
 # ---------------------------------------------------------------- volumes and hotspots
@@ -678,13 +678,12 @@ def elapsed_distribution(
         mask = minutes > low if low else minutes >= 0
         if high is not None:
             mask = mask & (minutes <= high)
-        label = (
-            f"{duration_zh(low)}–{duration_zh(high)}"
-            if high is not None
-            else f"{duration_zh(low)}以上"
-        )
         if not low:
             label = f"≤{duration_zh(high)}"
+        elif high is None:
+            label = f"{duration_zh(low)}以上"
+        else:
+            label = f"{duration_zh(low)}–{duration_zh(high)}"
         rows.append(
             {"bin": label, "lower_minutes": low, "upper_minutes": high, "tickets": int(mask.sum())}
         )
@@ -844,10 +843,17 @@ class AdequacySettings(BaseModel):
     hours_per_person_week: float = Field(gt=0, description="hours one person works a week")
 
 
+class RepeatReportSettings(BaseModel):
+    """The window that lists repeated reports where the contract states none (never a deduction)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    window_hours_when_unstated: float = Field(gt=0)
+
+
 class AnalysisSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     staffing_adequacy: AdequacySettings
-    repeat_reports: dict[str, float]
+    repeat_reports: RepeatReportSettings
 
 
 def load_analysis_settings(path=config.ANALYSIS_PARAMS) -> AnalysisSettings:
@@ -884,12 +890,13 @@ def staffing_adequacy(
     """Seats needed (Erlang C, :mod:`seatscore.erlang`) from the month's hourly arrivals.
 
     Each ticket counts as one call handled at a seat; arrivals per weekday-hour are the month's
-    tickets in that cell ÷ the number of that weekday among the month's served days.
+    tickets in that cell ÷ the number of that weekday among the month's served days. Raises
+    ``ValueError`` for a month outside the service period.
     """
-    first = parse_month(month)
-    period = contract.service_period
-    last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    days = pl.date_range(max(first, period.start), min(last, period.end), "1d", eager=True)
+    served = service_months(contract.service_period).filter(pl.col("month") == month)
+    if served.is_empty():
+        raise ValueError(f"{month} is outside the service period of {contract.contract_id}")
+    days = pl.date_range(served["first_day"][0], served["last_day"][0], "1d", eager=True)
     day_counts = days.dt.weekday().value_counts(name="days").rename({days.name: "weekday"})
     hourly = (
         heatmap(tickets.filter(pl.col("received_at").dt.strftime("%Y-%m") == month))

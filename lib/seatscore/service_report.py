@@ -31,6 +31,13 @@ from seatscore.sources import read_tipdm_messages
 
 _BLUE = "#1d4ed8"
 _RED = "#dc2626"
+DIMENSIONS_ZH = {
+    "channel": "来源渠道",
+    "category": "问题类别",
+    "district": "街道/区",
+    "location": "点位",
+}
+"""Chinese labels of the ticket columns the volumes and hotspots are broken down by."""
 
 
 def pct(value: float | None, digits: int = 2) -> str:
@@ -64,17 +71,17 @@ def volume_chart(
         x = alt.X("yearmonth(期间):T", title=None, axis=alt.Axis(format="%Y-%m", labelAngle=-45))
     else:
         x = alt.X("期间:N", title=None, axis=alt.Axis(labelAngle=-45))
-    labels = {"channel": "来源渠道", "category": "问题类别", "district": "街道/区"}
+    label = DIMENSIONS_ZH.get(by, by)
     chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
             x=x,
             y=alt.Y("工单数:Q", title="工单数"),
-            color=alt.Color("分类:N", title=labels.get(by, by), sort=[*keep, "其他"]),
+            color=alt.Color("分类:N", title=label, sort=[*keep, "其他"]),
             tooltip=[alt.Tooltip("期间", title="期间"), "分类", "工单数"],
         )
-        .properties(width=600, height=220, title=f"工单量（按{labels.get(by, by)}）")
+        .properties(width=600, height=220, title=f"工单量（按{label}）")
     )
     return _chart_style(chart)
 
@@ -144,7 +151,6 @@ def heatmap_chart(tickets: pl.DataFrame, title: str = "受理时段分布") -> a
 def top_table(tickets: pl.DataFrame, by: str, month: str, n: int = 10) -> GT | HTML:
     """The ``n`` largest values of ``by`` in ``month``, with change against the month before and
     the same month a year earlier (高发区域/点位/类别)."""
-    labels = {"district": "街道/区", "location": "点位", "category": "问题类别"}
     top = sl.top_changes(tickets, by, month, n)
     if top.is_empty():
         return HTML(f"<p>{month_zh(month)} 没有工单。</p>")
@@ -160,7 +166,7 @@ def top_table(tickets: pl.DataFrame, by: str, month: str, n: int = 10) -> GT | H
             .otherwise(pl.lit("＝"))
         )
 
-    label = labels.get(by, by)
+    label = DIMENSIONS_ZH.get(by, by)
     frame = top.select(
         pl.col(by).fill_null("（未填）").alias(label),
         pl.col("tickets").alias("本月"),
@@ -181,10 +187,6 @@ def top_table(tickets: pl.DataFrame, by: str, month: str, n: int = 10) -> GT | H
 # ---------------------------------------------------------------- one contract-month
 
 
-def _kpis(ctx: ReportContext) -> pl.DataFrame:
-    return sl.kpi_table(ctx.contract, ctx.tickets, ctx.kpis)
-
-
 def _target_text(r: dict) -> str:
     parts = []
     if r["limit_minutes"] is not None:
@@ -200,7 +202,7 @@ def targets_table(ctx: ReportContext) -> GT:
     """The month's service-level figures: each target of the contract and the general rates, the
     tickets behind them, the target, and whether it was met; figures the vendor reported in the
     KPI ledger beside the computed ones, with the difference."""
-    table = _kpis(ctx).filter(pl.col("period") == ctx.month)
+    table = ctx.kpi_table.filter(pl.col("period") == ctx.month)
     computed = table.filter(pl.col("source") == "tickets", pl.col("unit") == "share")
     reported = {
         r["key"]: r["value"]
@@ -269,7 +271,7 @@ def definitions(ctx: ReportContext) -> GT:
 
 def targets_trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
     """Each target rate over the service period, with its target line where one is stated."""
-    kpis = _kpis(ctx).filter(
+    kpis = ctx.kpi_table.filter(
         pl.col("source") == "tickets",
         pl.col("unit") == "share",
         pl.col("target_id").is_not_null(),
@@ -309,24 +311,24 @@ def targets_trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
 
 
 def dispatch(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
-    """The month's dispatch-time distribution against the contract's (tightest) limit."""
-    month = ctx.tickets.filter(pl.col("received_at").dt.strftime("%Y-%m") == ctx.month)
+    """The month's dispatch-time distribution against the limit for ordinary tickets (the one
+    most tickets are held to), or the urgent one where only that is stated."""
     limits = ctx.contract.dispatch_limits()
     limit = float(limits.get("ordinary") or limits.get("urgent") or 0) or None
-    return elapsed_chart(month, "dispatched_at", sl.DISPATCH_BINS, limit, "派发用时分布")
+    return elapsed_chart(
+        ctx.month_tickets, "dispatched_at", sl.DISPATCH_BINS, limit, "派发用时分布"
+    )
 
 
 def reply_times(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
     """The month's time from receipt to reply."""
-    month = ctx.tickets.filter(pl.col("received_at").dt.strftime("%Y-%m") == ctx.month)
-    return elapsed_chart(month, "replied_at", REPLY_BINS, None, "回复用时分布")
+    return elapsed_chart(ctx.month_tickets, "replied_at", REPLY_BINS, None, "回复用时分布")
 
 
 def hotspots(ctx: ReportContext) -> list:
     """Peak hours, then the top districts, locations and categories (高发时段/区域/点位/类别)."""
-    month = ctx.tickets.filter(pl.col("received_at").dt.strftime("%Y-%m") == ctx.month)
     return [
-        heatmap_chart(month, f"受理时段分布（{month_zh(ctx.month)}）"),
+        heatmap_chart(ctx.month_tickets, f"受理时段分布（{month_zh(ctx.month)}）"),
         top_table(ctx.tickets, "district", ctx.month, 8),
         top_table(ctx.tickets, "location", ctx.month, 8),
         top_table(ctx.tickets, "category", ctx.month, 8),
@@ -349,7 +351,7 @@ def repeats(ctx: ReportContext, limit: int = 15) -> GT | HTML:
     else:
         min_reports, window = item.min_reports, item.window_hours.value
     if window is None:
-        window_used = sl.load_analysis_settings().repeat_reports["window_hours_when_unstated"]
+        window_used = sl.load_analysis_settings().repeat_reports.window_hours_when_unstated
         basis = (
             f"合同未规定时间窗口（{item.window_hours.note}），按分析设置 {window_used:g} 小时列出，"
             "不据此扣分"
@@ -454,7 +456,7 @@ def load_analysis(
     source: str, db_path: str, contract_id: str, month: str, real_data_dir: str
 ) -> Analysis:
     """``source='db'``: one contract's tickets from the database; ``month`` ``latest`` (or empty)
-    = the latest month with tickets. ``source='tipdm'``: the TipDM messages from ``real_data_dir``.
+    = the latest month with data, as the reports default to. ``source='tipdm'``: the TipDM messages from ``real_data_dir``.
 
     Raises :class:`~seatscore.errors.SeatscoreError` for an unknown source, and
     ``FileNotFoundError`` naming the TipDM file when it is absent.
@@ -473,15 +475,9 @@ def load_analysis(
     if source != "db":
         raise SeatscoreError(f"unknown source {source!r}: use 'db' or 'tipdm'")
     if month in ("", "latest"):
-        with db.connect(db_path, read_only=True) as con:
-            found = db.query(
-                con,
-                "SELECT strftime(max(received_at), '%Y-%m') AS m FROM tickets "
-                "WHERE contract_id = $cid",
-                cid=contract_id,
-            )["m"][0]
+        found = db.latest_month_with_data(db_path, contract_id)
         if found is None:
-            raise SeatscoreError(f"{contract_id} has no tickets in {db_path}; give a month")
+            raise SeatscoreError(f"{contract_id} has no ledger rows in {db_path}; give a month")
         month = found
     ctx = load_context(db_path, contract_id, month)
     return Analysis(ctx.contract.title_zh, ctx.tickets, month, ctx)
@@ -490,8 +486,8 @@ def load_analysis(
 def _latest_full_month(tickets: pl.DataFrame) -> str:
     """The latest month with at least half the median monthly volume of the last twelve: a
     dataset often ends a few days into a month, which makes a poor default."""
-    counts = sl.volumes(tickets.with_columns(pl.lit("").alias("_all")), "_all")
-    recent = counts.sort("period").tail(12)
+    month = pl.col("received_at").dt.strftime("%Y-%m").alias("period")
+    recent = tickets.group_by(month).len("tickets").sort("period").tail(12)
     floor = recent["tickets"].median() / 2
     return recent.filter(pl.col("tickets") >= floor)["period"].max()
 
@@ -501,8 +497,9 @@ def kpi_grid(ctx: ReportContext, grain: sl.Grain = "week", last: int = 12) -> GT
     column per measure, as percentages."""
     table = sl.ticket_kpis(ctx.contract, ctx.tickets, grain).filter(pl.col("unit") == "share")
     end = ctx.metrics.months.filter(pl.col("month") == ctx.month)["last_day"][0]
-    fmt = "%G-W%V" if grain == "week" else "%Y-%m-%d"
-    table = table.filter(pl.col("period") <= end.strftime(fmt), pl.col("note").is_null())
+    table = table.filter(
+        pl.col("period") <= end.strftime(sl.PERIOD_FORMATS[grain]), pl.col("note").is_null()
+    )
     periods = sorted(table["period"].unique().to_list())[-last:]
     wide = (
         table.filter(pl.col("period").is_in(periods))
