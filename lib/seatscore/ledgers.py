@@ -17,6 +17,7 @@ import polars as pl
 
 from seatscore.contracts import Contract
 from seatscore.errors import LedgerError
+from seatscore.service_levels import METRICS, known_metric
 
 MONEY = pl.Decimal(14, 2)
 POINTS = pl.Decimal(7, 2)
@@ -285,8 +286,6 @@ def _rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[str]:
         dup = frame.select(pl.struct("contract_id", "ticket_id").is_duplicated()).to_series()
         problems += _problems(frame, dup, "ticket_id", "repeats an earlier ticket of the contract")
     if kind is KPIS:
-        from seatscore.service_levels import METRICS  # the metric keys live with the measures
-
         bad_month = ~pl.col("month").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$")
         problems += _problems(frame, bad_month.fill_null(False), "month", "must be YYYY-MM")
         share = pl.col("metric").replace_strict(
@@ -388,8 +387,6 @@ def _row_reference_problems(
         elif points is not None:
             yield f"{where}, column assessed_points: {item.item_id} has fixed points; leave it empty"
     elif kind is KPIS:
-        from seatscore.service_levels import known_metric
-
         targets = {t.target_id for t in contract.service_level_targets}
         if not known_metric(row["metric"]) and row["metric"] not in targets:
             yield (
