@@ -117,12 +117,22 @@ def simulate_staffing(contract: Contract, settings: dict, rng: np.random.Generat
     return pl.concat(frames).with_columns(pl.lit(None, dtype=pl.String).alias("note"))
 
 
-def simulate_tickets(contract: Contract, settings: dict, rng: np.random.Generator) -> pl.DataFrame:
-    """Tickets with Beijing-time receipt, dispatch, reply and close times."""
+def simulate_tickets(
+    contract: Contract,
+    settings: dict,
+    rng: np.random.Generator,
+    counts: np.ndarray | None = None,
+) -> pl.DataFrame:
+    """Tickets with Beijing-time receipt, dispatch, reply and close times.
+
+    ``counts``: tickets per day of the service period; by default Poisson around
+    ``tickets_per_day`` (weekends × ``weekend_factor``).
+    """
     days = np.array(_days(contract), dtype="datetime64[D]")
-    weekday = (days.astype("datetime64[D]").view("int64") - 4) % 7  # 0 = Monday
-    mean = np.where(weekday >= 5, settings["weekend_factor"], 1.0) * settings["tickets_per_day"]
-    counts = rng.poisson(mean)
+    if counts is None:
+        weekday = (days.view("int64") - 4) % 7  # 0 = Monday
+        mean = np.where(weekday >= 5, settings["weekend_factor"], 1.0) * settings["tickets_per_day"]
+        counts = rng.poisson(mean)
     n = int(counts.sum())
     day_of_ticket = np.repeat(days, counts)
     hour = rng.choice(24, size=n, p=_HOURLY / _HOURLY.sum())
@@ -149,34 +159,38 @@ def simulate_tickets(contract: Contract, settings: dict, rng: np.random.Generato
     districts = settings["districts"]
     categories = settings["categories"]
     channels = settings["channels"]
-    ids = [f"{contract.contract_id[:3].upper()}{i:07d}" for i in range(1, n + 1)]
+    ids = pl.format(
+        "{}{}",
+        pl.lit(contract.contract_id[:3].upper()),
+        pl.int_range(1, n + 1).cast(pl.String).str.zfill(7),
+    )
     frame = pl.DataFrame(
         {
             "contract_id": contract.contract_id,
-            "ticket_id": ids,
+            "ticket_id": pl.select(ids).to_series(),
             "received_at": received.astype("datetime64[us]"),
             "dispatched_at": dispatched.astype("datetime64[us]"),
             "replied_at": replied.astype("datetime64[us]"),
             "closed_at": closed.astype("datetime64[us]"),
-            "priority": np.where(urgent, "urgent", "ordinary"),
-            "category": rng.choice(categories, size=n, p=_zipf(len(categories))),
-            "district": rng.choice(districts, size=n, p=_zipf(len(districts))),
-            "channel": rng.choice(channels, size=n, p=_zipf(len(channels))),
+            "priority": _PRIORITIES.gather(urgent.astype(np.int8)),
+            "category": _pick(rng, categories, n, _zipf(len(categories))),
+            "district": _pick(rng, districts, n, _zipf(len(districts))),
+            "channel": _pick(rng, channels, n, _zipf(len(channels))),
             "callback_done": callback,
             "satisfied": satisfied,
             "dispatch_correct": rng.random(n) >= settings["wrong_dispatch_share"],
         }
     )
     phones = 13_000_000_000 + rng.integers(0, 6_999_999_999, size=n)
-    phone = pl.Series([str(x) for x in phones])
-    place = pl.Series(rng.choice(_PLACES, size=n))
+    phone = pl.Series(phones).cast(pl.String)
+    place = _pick(rng, _PLACES, n)
     frame = frame.with_columns(
         pl.format(
             "{}{}附近{}问题，{}",
             "district",
             place,
             "category",
-            pl.Series(rng.choice(_COMPLAINTS, size=n)),
+            _pick(rng, _COMPLAINTS, n),
         ).alias("summary"),
         phone.alias("caller_phone"),
         pl.format("{}{}", "district", place).alias("location"),
@@ -209,9 +223,7 @@ def simulate_ticket_details(
     classes = settings.get("case_classes")
     if classes:
         names, weights = list(classes), np.array(list(classes.values()), dtype=float)
-        out = out.with_columns(
-            pl.Series("case_class", rng.choice(names, size=n, p=weights / weights.sum()))
-        )
+        out = out.with_columns(_pick(rng, names, n, weights / weights.sum()).alias("case_class"))
     six = settings.get("six_plus_n_share")
     if six is not None:
         out = out.with_columns(
@@ -268,6 +280,17 @@ def simulate_kpis(
         pl.col("denominator").alias("tickets"),
         pl.lit("乙方月度报告（模拟）").alias("note"),
     ).cast(schema)
+
+
+def _pick(
+    rng: np.random.Generator, values: list[str], n: int, p: np.ndarray | None = None
+) -> pl.Series:
+    """``n`` draws from ``values`` (as ``rng.choice(values, n, p=p)`` draws them), built as a
+    Polars string column without going through NumPy strings (slow for millions of rows)."""
+    return pl.Series(values, dtype=pl.String).gather(rng.choice(len(values), size=n, p=p))
+
+
+_PRIORITIES = pl.Series(["ordinary", "urgent"])
 
 
 def _zipf(k: int) -> np.ndarray:
