@@ -190,32 +190,25 @@ def _problems(frame: pl.DataFrame, mask: pl.Expr, column: str, message: str) -> 
 
 
 def read_ledger(path: Path | str, kind: LedgerKind | str) -> pl.DataFrame:
-    """Read one ledger CSV into a frame with the kind's canonical columns and dtypes.
+    """Read one ledger file into a frame with the kind's canonical columns and dtypes.
 
-    Optional columns missing from the file are added as nulls. Raises :class:`LedgerError` when
-    the file is unreadable, a required column is missing, a column is unknown, or any value cannot
-    be read as its type, is missing where required, or breaks a basic rule (negative counts,
-    a ticket closed before it was received); the message lists the rows and columns.
+    A ``.csv`` file is read as text and each value parsed; a ``.parquet`` file (for ledgers of
+    millions of rows, e.g. ``seatscore demo-data --scale``) keeps its typed columns, cast to the
+    canonical dtypes. Optional columns missing from the file are added as nulls. Raises
+    :class:`LedgerError` when the file is unreadable, a required column is missing, a column is
+    unknown, or any value cannot be read as its type, is missing where required, or breaks a basic
+    rule (negative counts, a ticket closed before it was received); the message lists the rows
+    (the header of a CSV is row 1; Parquet rows count from 2 alike) and columns.
     """
     kind = KINDS[kind] if isinstance(kind, str) else kind
     path = Path(path)
+    if path.suffix == ".parquet":
+        return _read_parquet_ledger(path, kind)
     try:
         raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
     except (OSError, pl.exceptions.ComputeError) as exc:
         raise LedgerError(f"{path}: cannot read the {kind.name} ledger: {exc}") from exc
-    known = {c.name for c in kind.columns}
-    missing = [c.name for c in kind.columns if c.required and c.name not in raw.columns]
-    unknown = [c for c in raw.columns if c not in known]
-    if missing or unknown:
-        parts = []
-        if missing:
-            parts.append(f"missing required column(s) {', '.join(missing)}")
-        if unknown:
-            parts.append(f"unknown column(s) {', '.join(unknown)}")
-        expected = ", ".join(c.name for c in kind.columns)
-        raise LedgerError(
-            f"{path}: {'; '.join(parts)}. A {kind.name} ledger has the columns: {expected}"
-        )
+    _check_columns(path, kind, raw.columns)
     raw = raw.with_columns(
         pl.lit(None, dtype=pl.String).alias(c.name) for c in kind.columns if c.name not in raw
     )
@@ -232,6 +225,27 @@ def read_ledger(path: Path | str, kind: LedgerKind | str) -> pl.DataFrame:
                 "required value is empty",
             )
     problems += _rule_problems(kind, typed)
+    _raise_problems(path, kind, problems)
+    return typed
+
+
+def _check_columns(path: Path, kind: LedgerKind, columns: list[str]) -> None:
+    known = {c.name for c in kind.columns}
+    missing = [c.name for c in kind.columns if c.required and c.name not in columns]
+    unknown = [c for c in columns if c not in known]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing required column(s) {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown column(s) {', '.join(unknown)}")
+        expected = ", ".join(c.name for c in kind.columns)
+        raise LedgerError(
+            f"{path}: {'; '.join(parts)}. A {kind.name} ledger has the columns: {expected}"
+        )
+
+
+def _raise_problems(path: Path, kind: LedgerKind, problems: list[str]) -> None:
     if problems:
         shown = problems[:_MAX_LISTED]
         more = len(problems) - len(shown)
@@ -241,6 +255,29 @@ def read_ledger(path: Path | str, kind: LedgerKind | str) -> pl.DataFrame:
             + (f"\n  - … and {more} more" if more else "")
             + "\nCorrect the rows and load the file again."
         )
+
+
+def _read_parquet_ledger(path: Path, kind: LedgerKind) -> pl.DataFrame:
+    try:
+        raw = pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise LedgerError(f"{path}: cannot read the {kind.name} ledger: {exc}") from exc
+    _check_columns(path, kind, raw.columns)
+    typed = raw.select(
+        pl.col(c.name).cast(c.dtype, strict=False)
+        if c.name in raw.columns
+        else pl.lit(None, dtype=c.dtype).alias(c.name)
+        for c in kind.columns
+    )
+    problems: list[str] = []
+    for c in kind.columns:
+        if c.name in raw.columns:
+            lost = raw[c.name].is_not_null() & typed[c.name].is_null()
+            problems += _problems(raw, lost, c.name, f"cannot read as {c.dtype}")
+        if c.required:
+            problems += _problems(typed, typed[c.name].is_null(), c.name, "required value is empty")
+    problems += _rule_problems(kind, typed)
+    _raise_problems(path, kind, problems)
     return typed
 
 
@@ -322,27 +359,42 @@ def check_references(
         day = pl.col(date_col)
     else:
         day = pl.col("received_at").dt.date()
-    for cid in indexed["contract_id"].unique().sort().to_list():
-        rows = indexed.filter(pl.col("contract_id") == cid)
-        contract = contracts.get(cid)
-        if contract is None:
-            problems += [
-                f"row {r}, column contract_id: unknown contract {cid!r}" for r in rows["_row"]
-            ]
-            continue
-        period = contract.service_period
-        start = period.start.replace(day=1) if kind is KPIS else period.start
-        outside = rows.filter((day < start) | (day > period.end))["_row"].to_list()
-        problems += [
+    # One join against the service periods, not one pass per contract (ledgers of millions of
+    # rows over hundreds of contracts).
+    periods = pl.DataFrame(
+        {
+            "contract_id": list(contracts),
+            "_start": [
+                c.service_period.start.replace(day=1) if kind is KPIS else c.service_period.start
+                for c in contracts.values()
+            ],
+            "_end": [c.service_period.end for c in contracts.values()],
+        },
+        schema={"contract_id": pl.String, "_start": pl.Date, "_end": pl.Date},
+    )
+    checked = indexed.select("_row", "contract_id", day.alias("_day")).join(
+        periods, on="contract_id", how="left"
+    )
+    for r, cid in checked.filter(pl.col("_start").is_null()).select("_row", "contract_id").rows():
+        problems.append(f"row {r}, column contract_id: unknown contract {cid!r}")
+        if len(problems) > _MAX_LISTED:
+            break
+    outside = checked.filter(
+        (pl.col("_day") < pl.col("_start")) | (pl.col("_day") > pl.col("_end"))
+    )
+    for r, cid in outside.head(_MAX_LISTED + 1).select("_row", "contract_id").rows():
+        period = contracts[cid].service_period
+        problems.append(
             f"row {r}, column {date_col or 'received_at'}: outside {cid}'s service period "
             f"{period.start}–{period.end}"
-            for r in outside
-        ]
-        if kind is not TICKETS:
-            for row in rows.iter_rows(named=True):
+        )
+    if kind is not TICKETS:
+        for row in indexed.iter_rows(named=True):
+            contract = contracts.get(row["contract_id"])
+            if contract is not None:
                 problems += _row_reference_problems(f"row {row['_row']}", kind, row, contract)
-                if len(problems) > _MAX_LISTED:
-                    break
+            if len(problems) > _MAX_LISTED:
+                break
     if problems:
         problems.sort(key=lambda p: int(p.split(",")[0].removeprefix("row ")))
         more = len(problems) - _MAX_LISTED
