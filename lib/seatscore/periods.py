@@ -43,6 +43,13 @@ def parse_month(text: str) -> dt.date:
         raise ValueError(f"month {text!r} is not of the form YYYY-MM (e.g. 2026-06)") from exc
 
 
+def shift_month(month: str, months: int) -> str:
+    """``shift_month('2026-01', -1)`` → ``'2025-12'``: the month ``months`` calendar months on."""
+    y, m = map(int, month.split("-"))
+    index = y * 12 + m - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 def service_months(period: ServicePeriod) -> pl.DataFrame:
     """One row per calendar month the service period touches.
 

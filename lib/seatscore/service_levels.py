@@ -21,6 +21,7 @@ Time limits are inclusive ("within 10 minutes" = at most 10 minutes after receip
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -32,11 +33,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatscore import config
 from seatscore.contracts import Contract, ServiceLevelTarget, TicketScope
 from seatscore.erlang import seats_needed, traffic_erlangs
-from seatscore.periods import service_months
+from seatscore.periods import service_months, shift_month
 
 Unit = Literal["share", "minutes", "seconds", "count"]
 Grain = Literal["month", "week", "day"]
 STATES = ("met", "missed", "pending", "unmeasured", "out")
+STATE = pl.Enum(STATES)
+"""The dtype of a ticket's state: an enum (one byte a ticket, compared as ``== "missed"``)."""
+AsOf = dt.datetime | pl.Expr | None
+"""The time deadlines are judged at: a moment, a column (one per contract), or None (nothing
+overdue)."""
 
 
 @dataclass(frozen=True)
@@ -297,16 +303,23 @@ def _scope_expr(m: Measure) -> pl.Expr:
     return cond
 
 
-def _deadline_state(column: str, deadline: pl.Expr, as_of: dt.datetime | None) -> pl.Expr:
+def _state(name: str) -> pl.Expr:
+    return pl.lit(name, dtype=STATE)
+
+
+def _deadline_state(column: str, deadline: pl.Expr, as_of: AsOf) -> pl.Expr:
     """met if ``column`` happened by ``deadline``; missed if it happened later or not at all
     once the deadline passed by ``as_of``; pending otherwise."""
-    overdue = pl.lit(False) if as_of is None else deadline < pl.lit(as_of)
+    if as_of is None:
+        overdue = pl.lit(False)
+    else:
+        overdue = deadline < (as_of if isinstance(as_of, pl.Expr) else pl.lit(as_of))
     return (
         pl.when(pl.col(column).is_not_null() & (pl.col(column) <= deadline))
-        .then(pl.lit("met"))
+        .then(_state("met"))
         .when(pl.col(column).is_not_null() | overdue)
-        .then(pl.lit("missed"))
-        .otherwise(pl.lit("pending"))
+        .then(_state("missed"))
+        .otherwise(_state("pending"))
     )
 
 
@@ -314,15 +327,17 @@ def _flag_state(flag: pl.Expr) -> pl.Expr:
     """met / missed on a boolean; unmeasured where it is null."""
     return (
         pl.when(flag.is_null())
-        .then(pl.lit("unmeasured"))
+        .then(_state("unmeasured"))
         .when(flag)
-        .then(pl.lit("met"))
-        .otherwise(pl.lit("missed"))
+        .then(_state("met"))
+        .otherwise(_state("missed"))
     )
 
 
-def state_expr(m: Measure, as_of: dt.datetime | None) -> pl.Expr:
-    """The state of each ticket for measure ``m`` (one of :data:`STATES`)."""
+def state_expr(m: Measure, as_of: AsOf) -> pl.Expr:
+    """The state of each ticket for measure ``m``: :data:`STATE`, one of :data:`STATES`.
+
+    ``as_of`` is when overdue tickets are judged missed (see :data:`AsOf`)."""
     limit = float(m.limit_minutes) if m.limit_minutes is not None else None
     after = (
         pl.col("received_at") + pl.duration(seconds=round(limit * 60))
@@ -334,10 +349,10 @@ def state_expr(m: Measure, as_of: dt.datetime | None) -> pl.Expr:
         column = "dispatched_at" if metric == "dispatch_minutes" else "arrived_at"
         inner = (
             pl.when(pl.col(column).is_null())
-            .then(pl.lit("unmeasured"))
+            .then(_state("unmeasured"))
             .when(pl.col(column) <= after)
-            .then(pl.lit("met"))
-            .otherwise(pl.lit("missed"))
+            .then(_state("met"))
+            .otherwise(_state("missed"))
         )
     elif metric in ("reply_minutes", "close_minutes"):
         column = "replied_at" if metric == "reply_minutes" else "closed_at"
@@ -348,11 +363,11 @@ def state_expr(m: Measure, as_of: dt.datetime | None) -> pl.Expr:
     elif metric == "callback_unclosed_after_days":
         late = _deadline_state("closed_at", after, as_of) == "missed"
         inner = pl.when(late).then(_flag_state(pl.col("callback_done").fill_null(False)))
-        inner = inner.otherwise(pl.lit("out"))
+        inner = inner.otherwise(_state("out"))
     elif metric == "callback_rate":
         inner = (
             pl.when(pl.col("closed_at").is_null())
-            .then(pl.lit("out"))
+            .then(_state("out"))
             .otherwise(_flag_state(pl.col("callback_done").fill_null(False)))
         )
     elif metric == "dispatch_accuracy":
@@ -367,19 +382,42 @@ def state_expr(m: Measure, as_of: dt.datetime | None) -> pl.Expr:
         inner = _flag_state(pl.col("replied_at").is_not_null() | pl.col("closed_at").is_not_null())
     else:
         raise ValueError(f"{metric!r} is not computed from tickets")
-    return pl.when(_scope_expr(m)).then(inner).otherwise(pl.lit("out"))
+    return pl.when(_scope_expr(m)).then(inner).otherwise(_state("out"))
+
+
+TIME_COLUMNS = ("received_at", "dispatched_at", "replied_at", "closed_at", "arrived_at")
+STATE_COLUMNS = (
+    "contract_id",
+    *TIME_COLUMNS,
+    "priority",
+    "case_class",
+    "category_group",
+    "channel",
+    "direct_dispatch",
+    "distance_km",
+    "callback_done",
+    "dispatch_correct",
+    "resolved",
+    "satisfied",
+)
+"""The ticket columns the measures read: all :func:`ticket_kpis` and :func:`portfolio_kpis`
+need from a (possibly very large) tickets table."""
+
+
+def _latest_time() -> pl.Expr:
+    return pl.max_horizontal(pl.col(c).max() for c in TIME_COLUMNS)
 
 
 def as_of_time(tickets: pl.DataFrame) -> dt.datetime | None:
     """The latest time the tickets record (receipt, dispatch, reply, close or arrival)."""
-    columns = ("received_at", "dispatched_at", "replied_at", "closed_at", "arrived_at")
     if tickets.is_empty():
         return None
-    return tickets.select(pl.max_horizontal(pl.col(c).max() for c in columns)).item()
+    return tickets.select(_latest_time()).item()
 
 
 PERIOD_FORMATS: dict[str, str] = {"month": "%Y-%m", "week": "%G-W%V", "day": "%Y-%m-%d"}
 """How a period of each grain is labelled: ``2026-07``, ISO week ``2026-W27``, ``2026-07-01``."""
+_TRUNCATE = {"month": "1mo", "week": "1w", "day": "1d"}
 
 
 def _period(grain: Grain) -> pl.Expr:
@@ -399,10 +437,8 @@ def _all_periods(contract: Contract, grain: Grain) -> list[str]:
 def ticket_states(
     contract: Contract, tickets: pl.DataFrame, as_of: dt.datetime | None = None
 ) -> tuple[pl.DataFrame, list[Measure]]:
-    """One column per assessable measure (named by its key) with each ticket's state.
-
-    Returns the tickets frame with those columns added, and the measures computed.
-    """
+    """One column per assessable measure (named ``state:<key>``, dtype :data:`STATE`) with each
+    ticket's state. Returns the tickets frame with those columns added, and the measures."""
     as_of = as_of if as_of is not None else as_of_time(tickets)
     measures = [m for m in contract_measures(contract) if m.assessable is None]
     frame = tickets.with_columns(state_expr(m, as_of).alias(f"state:{m.key}") for m in measures)
@@ -433,19 +469,15 @@ counts as ``unit`` says; ``denominator``: tickets counted; ``met_target`` null w
 or a value; ``source``: ``tickets`` or ``ledger``; ``note``: why a value is missing."""
 
 
-def ticket_kpis(
-    contract: Contract,
-    tickets: pl.DataFrame,
-    grain: Grain = "month",
-    as_of: dt.datetime | None = None,
+def _state_counts(
+    tickets: pl.LazyFrame, measures: list[Measure], as_of: AsOf, grain: Grain, by: list[str]
 ) -> pl.DataFrame:
-    """Every measure of the contract for every period of the service period (:data:`KPI_SCHEMA`).
+    """One row per ``by`` + period with: ``tickets``, ``dispatched``, the dispatch-time median
+    and 90th percentile (minutes), and ``<key>|<state>`` counts for every measure.
 
-    Also ``tickets`` (count) and the dispatch-time median and 90th percentile (minutes).
-    Measures that tickets cannot yield come with a null value and the reason in ``note``.
-    """
-    states, measures = ticket_states(contract, tickets, as_of)
-    states = states.with_columns(_period(grain), _minutes("dispatched_at").alias("_dispatch_min"))
+    The period is grouped on the truncated receipt time (cheap) and labelled afterwards."""
+    period_start = pl.col("received_at").dt.truncate(_TRUNCATE[grain]).alias("_period_start")
+    dispatch = _minutes("dispatched_at").alias("_dispatch_min")
     aggs: list[pl.Expr] = [
         pl.len().alias("tickets"),
         pl.col("_dispatch_min").count().alias("dispatched"),
@@ -453,9 +485,28 @@ def ticket_kpis(
         pl.col("_dispatch_min").quantile(0.9, interpolation="linear").alias("dispatch_minutes_p90"),
     ]
     for m in measures:
-        col = pl.col(f"state:{m.key}")
-        aggs += [(col == s).sum().alias(f"{m.key}|{s}") for s in STATES[:4]]
-    grouped = states.group_by("period").agg(aggs)
+        state = pl.col(f"state:{m.key}")
+        aggs += [(state == s).sum().alias(f"{m.key}|{s}") for s in STATES[:4]]
+    if isinstance(as_of, pl.Expr):  # computed once, not once per measure
+        tickets, as_of = tickets.with_columns(as_of.alias("_as_of")), pl.col("_as_of")
+    grouped = (
+        tickets.with_columns(
+            period_start,
+            dispatch,
+            *(state_expr(m, as_of).alias(f"state:{m.key}") for m in measures),
+        )
+        .group_by(*by, "_period_start")
+        .agg(aggs)
+        .collect()
+    )
+    return grouped.with_columns(
+        pl.col("_period_start").dt.strftime(PERIOD_FORMATS[grain]).alias("period")
+    ).drop("_period_start")
+
+
+def _kpi_rows(contract: Contract, grain: Grain, grouped: pl.DataFrame) -> list[dict]:
+    """The rows of :data:`KPI_SCHEMA` for every period of the contract's service period, from
+    :func:`_state_counts` of its tickets (a period without a row has no tickets)."""
     by_period = {r["period"]: r for r in grouped.iter_rows(named=True)}
     every_measure = contract_measures(contract)
     rows = []
@@ -466,7 +517,79 @@ def ticket_kpis(
         for key in ("dispatch_minutes_median", "dispatch_minutes_p90"):
             rows.append(_plain(period, key, r.get(key), r.get("dispatched", 0)))
         rows += [_measure_row(period, m, r) for m in every_measure]
-    return pl.DataFrame(rows, schema=KPI_SCHEMA)
+    return rows
+
+
+def ticket_kpis(
+    contract: Contract,
+    tickets: pl.DataFrame,
+    grain: Grain = "month",
+    as_of: dt.datetime | None = None,
+) -> pl.DataFrame:
+    """Every measure of the contract for every period of the service period (:data:`KPI_SCHEMA`).
+
+    Also ``tickets`` (count) and the dispatch-time median and 90th percentile (minutes).
+    Measures that tickets cannot yield come with a null value and the reason in ``note``.
+    ``as_of`` (default: the latest time in ``tickets``) decides which open tickets are overdue;
+    pass the contract's own when ``tickets`` is a slice of its tickets (one month).
+    """
+    as_of = as_of if as_of is not None else as_of_time(tickets)
+    measures = [m for m in contract_measures(contract) if m.assessable is None]
+    grouped = _state_counts(tickets.lazy(), measures, as_of, grain, [])
+    return pl.DataFrame(_kpi_rows(contract, grain, grouped), schema=KPI_SCHEMA)
+
+
+def columns_read(measures: list[Measure]) -> list[str]:
+    """The ticket columns :func:`ticket_kpis` reads for ``measures`` (in :data:`STATE_COLUMNS`
+    order): the contract id and every time column (for ``as_of``), and what the measures'
+    states and scopes look at."""
+    used = {"contract_id", *TIME_COLUMNS}
+    for m in measures:
+        used |= set(state_expr(m, None).meta.root_names())
+    return [c for c in STATE_COLUMNS if c in used]
+
+
+PORTFOLIO_SCHEMA = {"contract_id": pl.String, **KPI_SCHEMA}
+"""Columns of :func:`portfolio_kpis`: :data:`KPI_SCHEMA` with the contract id first."""
+
+
+def portfolio_kpis(
+    contracts: dict[str, Contract],
+    read_tickets: Callable[[list[str], list[str]], pl.DataFrame | pl.LazyFrame],
+    grain: Grain = "month",
+) -> pl.DataFrame:
+    """:func:`ticket_kpis` of every contract at once (:data:`PORTFOLIO_SCHEMA`), equal row for
+    row to calling it contract by contract with each contract's own ``as_of``.
+
+    ``read_tickets(contract_ids, columns)`` returns those contracts' tickets with at least those
+    columns (a subset of :data:`STATE_COLUMNS`: what their measures read), e.g.
+    :func:`seatscore.db.read_tickets`. Contracts with the same
+    measures (a contract re-tendered year after year, a city's many lines on one template) are
+    computed together: one read and one group-by per set of measures, so every ticket is read
+    once and memory holds one set's tickets at a time.
+    """
+    sets: dict[str, list[str]] = {}
+    for cid in sorted(contracts):
+        sets.setdefault(repr(contract_measures(contracts[cid])), []).append(cid)
+    frames = []
+    for ids in sets.values():
+        measures = [m for m in contract_measures(contracts[ids[0]]) if m.assessable is None]
+        tickets = read_tickets(ids, columns_read(measures)).lazy()
+        latest = dict(tickets.group_by("contract_id").agg(_latest_time()).collect().iter_rows())
+        as_of = pl.col("contract_id").replace_strict(latest, return_dtype=pl.Datetime("us"))
+        grouped = _state_counts(tickets, measures, as_of, grain, ["contract_id"])
+        parts = grouped.partition_by("contract_id", as_dict=True)
+        for cid in ids:
+            part = parts.get((cid,), grouped.clear())
+            rows = _kpi_rows(contracts[cid], grain, part)
+            frames.append(
+                pl.DataFrame(rows, schema=KPI_SCHEMA).select(
+                    pl.lit(cid).alias("contract_id"), pl.all()
+                )
+            )
+    if not frames:
+        return pl.DataFrame(schema=PORTFOLIO_SCHEMA)
+    return pl.concat(frames)
 
 
 def _plain(period: str, key: str, value, n: int) -> dict:
@@ -617,15 +740,21 @@ KPI_JSON_KEYS = {
 
 
 def month_kpis(
-    contract: Contract, tickets: pl.DataFrame, kpi_ledger: pl.DataFrame, month: str
+    contract: Contract,
+    tickets: pl.DataFrame,
+    kpi_ledger: pl.DataFrame,
+    month: str,
+    as_of: dt.datetime | None = None,
 ) -> list[dict]:
     """The month's figures from both sources as plain dicts with :data:`KPI_JSON_KEYS`.
 
+    ``tickets`` may be the contract's whole ledger or only that month's rows; then pass the
+    contract's ``as_of`` (:func:`seatscore.db.tickets_as_of`), which decides what is overdue.
     Raises ``KeyError`` for a month outside the service period."""
     if month not in _all_periods(contract, "month"):
         period = contract.service_period
         raise KeyError(f"{month} is outside the service period {period.start} – {period.end}")
-    table = kpi_table(contract, tickets, kpi_ledger).filter(pl.col("period") == month)
+    table = kpi_table(contract, tickets, kpi_ledger, as_of).filter(pl.col("period") == month)
     return [
         {
             **{k: r.get(k) for k in KPI_JSON_KEYS},
@@ -731,12 +860,6 @@ def heatmap(tickets: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _shift_month(month: str, months: int) -> str:
-    y, m = map(int, month.split("-"))
-    index = y * 12 + m - 1 + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 def top_changes(tickets: pl.DataFrame, by: str, month: str, n: int = 10) -> pl.DataFrame:
     """The ``n`` values of ``by`` with most tickets in ``month``, against the month before and the
     same month a year earlier: ``by``, ``tickets``, ``previous_month``, ``change_previous``,
@@ -748,7 +871,7 @@ def top_changes(tickets: pl.DataFrame, by: str, month: str, n: int = 10) -> pl.D
     def of(m: str, name: str) -> pl.DataFrame:
         return counts.filter(pl.col("period") == m).select(by, pl.col("tickets").alias(name))
 
-    prev, year = _shift_month(month, -1), _shift_month(month, -12)
+    prev, year = shift_month(month, -1), shift_month(month, -12)
     out = of(month, "tickets").sort("tickets", by, descending=[True, False]).head(n)
     for m, name, change in (
         (prev, "previous_month", "change_previous"),
