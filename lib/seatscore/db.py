@@ -11,6 +11,13 @@ stored as TIMESTAMP without zone):
   column), plus ``source`` (``demo`` for the simulated ledgers), ``source_file`` and ``source_row``.
 - ``loads``: one row per ledger file loaded: path, SHA-256, row count, source, time.
 
+Layout for scale: ``tickets`` also holds ``contract_key``, a stable 63-bit number derived from the
+contract id (:func:`contract_key`), and its rows are kept ordered by that key and receipt time.
+DuckDB keeps the minimum and maximum of every column per row group of 122,880 rows (zone maps);
+for strings it keeps only an 8-byte prefix, which cannot tell ``beijing-enforcement-001-2024``
+from ``beijing-enforcement-002-2024``, so queries filter on the number as well as the id
+(:func:`read_tickets`) and one contract-month reads one or two row groups, not the table.
+
 :func:`build` is idempotent: it replaces the contracts and the rows of the sources it loads, inside
 one transaction, so a failure leaves the database exactly as it was.
 """
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,7 +37,8 @@ from seatscore import config
 from seatscore.contracts import Contract, params_sha256
 from seatscore.errors import SeatscoreError, UnknownContract
 from seatscore.ledgers import KINDS, LedgerKind, check_references, read_ledger
-from seatscore.periods import month_key
+from seatscore.periods import month_key, parse_month, shift_month
+from seatscore.service_levels import STATE_COLUMNS, TIME_COLUMNS
 
 CONTRACT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS contracts (
@@ -84,13 +92,31 @@ def _sql_type(dtype: pl.DataType) -> str:
     }[dtype.base_type()]
 
 
+CLUSTER_KEY = "contract_key"
+"""The tickets table's extra column that its rows are ordered by (see the module text)."""
+
+
+def contract_key(contract_id: str) -> int:
+    """A stable non-negative 63-bit number for a contract id (the first 8 bytes of its SHA-256),
+    the same in every database and every release, so rows loaded at different times agree."""
+    return int.from_bytes(hashlib.sha256(contract_id.encode("utf-8")).digest()[:8], "big") >> 1
+
+
+def _table_columns(kind: LedgerKind) -> list[str]:
+    extra = [CLUSTER_KEY] if kind.name == "tickets" else []
+    return [c.name for c in kind.columns] + extra + ["source", *PROVENANCE_COLUMNS]
+
+
 def _ledger_ddl(kind: LedgerKind) -> str:
-    """A ledger table from its kind's canonical columns (:mod:`seatscore.ledgers`), then where
-    each row came from: ``source`` (``demo`` or another loader), ``source_file``, ``source_row``."""
+    """A ledger table from its kind's canonical columns (:mod:`seatscore.ledgers`), then (tickets
+    only) :data:`CLUSTER_KEY`, then where each row came from: ``source`` (``demo`` or another
+    loader), ``source_file``, ``source_row``."""
     columns = [
         f"    {c.name} {_sql_type(c.dtype)}{' NOT NULL' if c.required else ''}"
         for c in kind.columns
     ]
+    if kind.name == "tickets":
+        columns.append(f"    {CLUSTER_KEY} BIGINT NOT NULL")
     columns += ["    source VARCHAR NOT NULL", "    source_file VARCHAR", "    source_row INTEGER"]
     return f"CREATE TABLE IF NOT EXISTS {kind.table} (\n" + ",\n".join(columns) + "\n);"
 
@@ -123,10 +149,12 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
         con.unregister("_incoming")
 
 
-def _contract_frames(contracts: dict[str, Contract]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _contract_frames(
+    contracts: dict[str, Contract], contracts_dir: Path
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     contract_rows, post_rows = [], []
     for cid, c in sorted(contracts.items()):
-        params_file = config.CONTRACTS_DIR / f"{cid}.yaml"
+        params_file = contracts_dir / f"{cid}.yaml"
         contract_rows.append(
             {
                 "contract_id": cid,
@@ -137,7 +165,7 @@ def _contract_frames(contracts: dict[str, Contract]) -> tuple[pl.DataFrame, pl.D
                 "service_start": c.service_period.start,
                 "service_end": c.service_period.end,
                 "minimum_headcount": c.minimum_headcount.value,
-                "params_file": str(params_file.relative_to(config.ROOT)),
+                "params_file": _display_path(params_file),
                 "params_sha256": params_sha256(params_file) if params_file.exists() else "",
                 "terms_json": c.model_dump_json(),
             }
@@ -168,13 +196,15 @@ def _contract_frames(contracts: dict[str, Contract]) -> tuple[pl.DataFrame, pl.D
 def read_ledger_folder(
     folder: Path, contracts: dict[str, Contract]
 ) -> list[tuple[LedgerKind, Path, pl.DataFrame]]:
-    """Read and check every ledger CSV under ``folder`` (any depth), by file name.
+    """Read and check every ledger file under ``folder`` (any depth), by file name: the kind's
+    CSV name (``tickets.csv``) or the same name ending ``.parquet``.
 
     Raises :class:`~seatscore.errors.LedgerError` at the first file with problems.
     """
     found = []
     for kind in KINDS.values():
-        for path in sorted(folder.rglob(kind.file_name)):
+        names = (kind.file_name, kind.file_name.replace(".csv", ".parquet"))
+        for path in sorted(p for name in names for p in folder.rglob(name)):
             frame = read_ledger(path, kind)
             check_references(path, kind, frame, contracts)
             found.append((kind, path, frame))
@@ -185,8 +215,14 @@ def build(
     db_path: Path | str,
     contracts: dict[str, Contract],
     demo_dir: Path | None = config.DEMO_DIR,
+    contracts_dir: Path = config.CONTRACTS_DIR,
 ) -> dict[str, int]:
     """Load the contracts, and the demo ledgers unless ``demo_dir`` is None, into ``db_path``.
+
+    ``contracts_dir`` is where the params files of ``contracts`` are (recorded with each
+    contract's row for provenance). Ticket rows go in ordered by contract and receipt time, so
+    that DuckDB's per-row-group min/max (zone maps) let a query for one contract-month skip the
+    rest of the table (README "Scaling").
 
     Every file is read and checked before the database is touched; the writes run in one
     transaction. Contracts are replaced; ledger rows from the demo source are replaced (or, with
@@ -203,7 +239,7 @@ def build(
                 f"{demo_dir}: no demo ledgers; run `seatscore demo-data` first, or build with --no-demo"
             )
         ledgers = read_ledger_folder(demo_dir, contracts)
-    contracts_frame, posts_frame = _contract_frames(contracts)
+    contracts_frame, posts_frame = _contract_frames(contracts, contracts_dir)
     loaded_at = dt.datetime.now(config.TIMEZONE).replace(tzinfo=None)
     with connect(db_path) as con:
         con.execute("BEGIN TRANSACTION")
@@ -223,6 +259,8 @@ def build(
                     pl.lit(_display_path(path)).alias("source_file"),
                     pl.int_range(2, frame.height + 2, dtype=pl.Int32).alias("source_row"),
                 )
+                if kind.name == "tickets":
+                    rows = _clustered(rows)
                 _insert(con, kind.table, rows)
                 _insert(
                     con,
@@ -248,6 +286,28 @@ def build(
         }
 
 
+def _clustered(tickets: pl.DataFrame) -> pl.DataFrame:
+    """Tickets with :data:`CLUSTER_KEY` added, ordered by it and receipt time (the layout the
+    zone maps need; see the module text)."""
+    keys = {cid: contract_key(cid) for cid in tickets["contract_id"].unique().to_list()}
+    key = pl.col("contract_id").replace_strict(keys, return_dtype=pl.Int64).alias(CLUSTER_KEY)
+    return tickets.with_columns(key).sort(CLUSTER_KEY, "received_at", maintain_order=True)
+
+
+def _contract_filter(contract_ids: Sequence[str]) -> tuple[str, dict[str, object]]:
+    """A WHERE condition on tickets for ``contract_ids``: the key (which the zone maps can prune
+    on) and the id (which decides), with its bound parameters."""
+    params: dict[str, object] = {}
+    keys, ids = [], []
+    for i, cid in enumerate(contract_ids):
+        params[f"k{i}"], params[f"c{i}"] = contract_key(cid), cid
+        keys.append(f"$k{i}")
+        ids.append(f"$c{i}")
+    if not ids:
+        return "FALSE", params
+    return f"{CLUSTER_KEY} IN ({', '.join(keys)}) AND contract_id IN ({', '.join(ids)})", params
+
+
 def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Drop a ledger table made by an older Seatscore (other columns) if it holds only demo rows.
 
@@ -260,7 +320,7 @@ def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
     for kind in KINDS.values():
         if kind.table not in existing:
             continue
-        expected = [c.name for c in kind.columns] + ["source", *PROVENANCE_COLUMNS]
+        expected = _table_columns(kind)
         if [r[0] for r in con.sql(f"DESCRIBE {kind.table}").fetchall()] == expected:
             continue
         others = query(
@@ -324,11 +384,54 @@ def latest_month_with_data(db_path: Path | str, contract_id: str) -> str | None:
             """SELECT max(day) AS day FROM (
                    SELECT max(service_date) AS day FROM staffing_daily WHERE contract_id = $cid UNION ALL
                    SELECT max(event_date) FROM deduction_events WHERE contract_id = $cid UNION ALL
-                   SELECT max(received_at)::DATE FROM tickets WHERE contract_id = $cid)""",
+                   SELECT max(received_at)::DATE FROM tickets WHERE contract_id = $cid
+                     AND contract_key = $key)""",
             cid=contract_id,
+            key=contract_key(contract_id),
         )
     day = found["day"][0]
     return month_key(day) if day is not None else None
+
+
+def tickets_query(
+    contract_ids: Sequence[str], columns: Sequence[str] = STATE_COLUMNS, month: str | None = None
+) -> tuple[str, dict[str, object]]:
+    """The SQL (and its bound parameters) :func:`read_tickets` runs; for ``EXPLAIN ANALYZE``.
+
+    Raises ``ValueError`` for a month not written YYYY-MM."""
+    where, params = _contract_filter(contract_ids)
+    if month is not None:
+        params |= {"start": parse_month(month), "end": parse_month(shift_month(month, 1))}
+        where += " AND received_at >= $start AND received_at < $end"
+    return f"SELECT {', '.join(columns)} FROM tickets WHERE {where}", params
+
+
+def read_tickets(
+    con: duckdb.DuckDBPyConnection,
+    contract_ids: Sequence[str],
+    columns: Sequence[str] = STATE_COLUMNS,
+    month: str | None = None,
+) -> pl.DataFrame:
+    """The tickets of ``contract_ids`` (of their received ``month``, YYYY-MM, if given), only
+    ``columns`` (default: what the service-level measures read), in table order.
+
+    The table is kept ordered by contract key and receipt time (:func:`build`), so DuckDB's zone
+    maps skip every row group outside the contract and month asked for. Raises ``ValueError`` for
+    a month not written YYYY-MM.
+    """
+    sql, params = tickets_query(contract_ids, columns, month)
+    return query(con, sql, **params)
+
+
+def tickets_as_of(con: duckdb.DuckDBPyConnection, contract_id: str) -> dt.datetime | None:
+    """The latest time a contract's tickets record (receipt, dispatch, reply, close, arrival):
+    the ``as_of`` its open tickets are judged at (:func:`seatscore.service_levels.ticket_kpis`),
+    also when only one month of its tickets is read."""
+    latest = ", ".join(f"max({c})" for c in TIME_COLUMNS)
+    where, params = _contract_filter([contract_id])
+    return query(con, f"SELECT greatest({latest}) AS t FROM tickets WHERE {where}", **params)["t"][
+        0
+    ]
 
 
 def ledgers(con: duckdb.DuckDBPyConnection, contract_id: str) -> dict[str, pl.DataFrame]:
@@ -345,9 +448,11 @@ def ledger(con: duckdb.DuckDBPyConnection, kind: str, contract_id: str) -> pl.Da
     ledger)."""
     spec = KINDS[kind]
     columns = ", ".join([*(c.name for c in spec.columns), "source", *PROVENANCE_COLUMNS])
+    where, params = _contract_filter([contract_id])
+    if kind != "tickets":
+        where, params = "contract_id = $c0", {"c0": contract_id}
     return query(
         con,
-        f"SELECT {columns} FROM {spec.table} WHERE contract_id = $contract_id "
-        "ORDER BY source_file, source_row",
-        contract_id=contract_id,
+        f"SELECT {columns} FROM {spec.table} WHERE {where} ORDER BY source_file, source_row",
+        **params,
     )
