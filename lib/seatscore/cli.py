@@ -19,18 +19,54 @@ from seatscore.errors import SeatscoreError
 
 def _demo_data(args: argparse.Namespace) -> int:
     from seatscore.contracts import load_contracts
+
+    if args.scale is not None:
+        from seatscore.scale import SCALE_DIR, write_scale_data
+
+        out = args.out or SCALE_DIR
+        started = time.monotonic()
+        params, tickets = write_scale_data(
+            args.scale,
+            out,
+            n_contracts=args.contracts,
+            first_year=args.first_year,
+            years=args.years,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
+        print(
+            f"wrote {args.scale:,} simulated tickets of {len(params)} synthetic contracts to "
+            f"{tickets} and their params to {params[0].parent} "
+            f"(seed {args.seed}, {time.monotonic() - started:.1f} s)\n"
+            f"load them: seatscore build --db data/scale.duckdb --contracts-dir {params[0].parent} "
+            f"--demo-dir {out}"
+        )
+        return 0
     from seatscore.demo import write_demo_data
 
-    paths = write_demo_data(load_contracts(), seed=args.seed, out_dir=args.out)
-    print(f"wrote {len(paths)} simulated ledger files to {args.out} (seed {args.seed})")
+    out = args.out or config.DEMO_DIR
+    paths = write_demo_data(load_contracts(), seed=args.seed, out_dir=out)
+    print(f"wrote {len(paths)} simulated ledger files to {out} (seed {args.seed})")
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text.replace("_", "").replace(",", ""))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be at least 1")
+    return value
 
 
 def _build(args: argparse.Namespace) -> int:
     from seatscore import db
     from seatscore.contracts import load_contracts
 
-    counts = db.build(args.db, load_contracts(), demo_dir=None if args.no_demo else args.demo_dir)
+    counts = db.build(
+        args.db,
+        load_contracts(args.contracts_dir),
+        demo_dir=None if args.no_demo else args.demo_dir,
+        contracts_dir=args.contracts_dir,
+    )
     print(f"built {args.db}: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
     return 0
 
@@ -170,10 +206,12 @@ def _kpis(args: argparse.Namespace) -> int:
     _check_month_and_db(args)
     with db.connect(args.db, read_only=True) as con:
         contract = db.load_contract(con, args.contract)
-        tickets = db.ledger(con, "tickets", args.contract)
+        # Only the month's tickets (the zone maps skip the rest) and the contract's as-of time.
+        tickets = db.read_tickets(con, [args.contract], month=args.month)
+        as_of = db.tickets_as_of(con, args.contract)
         kpi_ledger = db.ledger(con, "kpis", args.contract)
     try:
-        figures = month_kpis(contract, tickets, kpi_ledger, args.month)
+        figures = month_kpis(contract, tickets, kpi_ledger, args.month, as_of)
     except KeyError as exc:
         raise SeatscoreError(f"{args.contract}: {exc.args[0]}") from exc
     if args.json:
@@ -234,13 +272,42 @@ def parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo-data", help="write deterministic simulated ledgers to data/demo/")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    demo.add_argument("--out", type=Path, default=config.DEMO_DIR, help="output folder")
+    demo.add_argument(
+        "--out", type=Path, default=None, help="output folder (default data/demo, data/scale)"
+    )
+    demo.add_argument(
+        "--scale",
+        type=_positive,
+        metavar="N",
+        help="instead: N tickets over many synthetic contracts and years, to data/scale/",
+    )
+    demo.add_argument(
+        "--contracts", type=_positive, default=200, help="with --scale: contracts (default 200)"
+    )
+    demo.add_argument(
+        "--years", type=_positive, default=5, help="with --scale: years of tenders (default 5)"
+    )
+    demo.add_argument(
+        "--first-year", type=int, default=2021, help="with --scale: first year (default 2021)"
+    )
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=_demo_data)
 
     build = sub.add_parser("build", help="load contracts and ledgers into DuckDB")
     build.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
     build.add_argument("--no-demo", action="store_true", help="contracts only, no demo ledgers")
-    build.add_argument("--demo-dir", type=Path, default=config.DEMO_DIR, help=argparse.SUPPRESS)
+    build.add_argument(
+        "--demo-dir",
+        type=Path,
+        default=config.DEMO_DIR,
+        help="folder of simulated ledgers (default data/demo)",
+    )
+    build.add_argument(
+        "--contracts-dir",
+        type=Path,
+        default=config.CONTRACTS_DIR,
+        help="folder of contract params files (default params/contracts)",
+    )
     build.set_defaults(run=_build)
 
     rend = sub.add_parser("render", help="render HTML reports with papermill")
