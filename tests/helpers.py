@@ -41,3 +41,27 @@ def run(contract, staffing=None, deductions=None, penalties=None, tickets=None):
         penalties if penalties is not None else ledger("penalties"),
         tickets if tickets is not None else ledger("tickets"),
     )
+
+
+def at(text: str) -> dt.datetime:
+    """``2024-05-06 09:00`` (Beijing time) as a datetime."""
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M")
+
+
+def ticket(cid: str, tid: str, received: str, **fields) -> dict:
+    """One tickets-ledger row; ``*_at`` fields are written ``YYYY-MM-DD HH:MM``."""
+    row = {
+        "contract_id": cid,
+        "ticket_id": tid,
+        "received_at": at(received),
+        "priority": fields.pop("priority", "ordinary"),
+        "category": fields.pop("category", "其他"),
+    }
+    for key, value in fields.items():
+        row[key] = at(value) if key.endswith("_at") and value is not None else value
+    return row
+
+
+def figure(kpis: pl.DataFrame, period: str, key: str) -> dict:
+    """The row of ``key`` for ``period`` in a KPI frame, as a dict."""
+    return kpis.filter(pl.col("period") == period, pl.col("key") == key).row(0, named=True)

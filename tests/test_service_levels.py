@@ -22,7 +22,7 @@ from seatscore.contracts import Contract
 from seatscore.errors import LedgerError
 from seatscore.ledgers import KPIS, check_references, read_ledger
 
-from helpers import ledger, run
+from helpers import at, figure, ledger, run, ticket
 
 D000, D001, D002, D003 = (
     "haidian-dispatch-2026",
@@ -30,27 +30,6 @@ D000, D001, D002, D003 = (
     "beijing-enforcement-2025",
     "karamay-grid-2024",
 )
-
-
-def at(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M")
-
-
-def ticket(cid: str, tid: str, received: str, **fields) -> dict:
-    row = {
-        "contract_id": cid,
-        "ticket_id": tid,
-        "received_at": at(received),
-        "priority": fields.pop("priority", "ordinary"),
-        "category": fields.pop("category", "其他"),
-    }
-    for key, value in fields.items():
-        row[key] = at(value) if key.endswith("_at") and value is not None else value
-    return row
-
-
-def figure(kpis: pl.DataFrame, period: str, key: str) -> dict:
-    return kpis.filter(pl.col("period") == period, pl.col("key") == key).row(0, named=True)
 
 
 # ---------------------------------------------------------------- 000: reply limits by case class
