@@ -292,3 +292,14 @@ def test_demo_data_scale_command_then_build(tmp_path, capsys):
     with pytest.raises(SystemExit) as refused:
         main(["demo-data", "--scale", "0"])
     assert refused.value.code == 2
+
+
+def test_database_of_an_older_seatscore_asks_for_a_build(demo_db, tmp_path, capsys):
+    import shutil
+
+    old = tmp_path / "old.duckdb"
+    shutil.copy(demo_db, old)
+    with db.connect(old) as con:  # tickets as an older Seatscore wrote them: no contract_key
+        con.execute("ALTER TABLE tickets DROP COLUMN contract_key")
+    assert main(["kpis", D001, "--month", "2024-05", "--db", str(old)]) == 2
+    assert "run `seatscore build` again" in capsys.readouterr().err

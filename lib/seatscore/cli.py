@@ -362,11 +362,20 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import duckdb
+
     args = parser().parse_args(argv)
     try:
         return args.run(args)
     except (SeatscoreError, OSError, ValueError) as exc:
         print(f"seatscore {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except duckdb.Error as exc:
+        print(
+            f"seatscore {args.command}: the database could not answer: {exc}\n"
+            "If it was built by an older Seatscore, run `seatscore build` again.",
+            file=sys.stderr,
+        )
         return 2
 
 
