@@ -434,17 +434,6 @@ def _all_periods(contract: Contract, grain: Grain) -> list[str]:
     return days.dt.strftime(fmt).unique(maintain_order=True).to_list()
 
 
-def ticket_states(
-    contract: Contract, tickets: pl.DataFrame, as_of: dt.datetime | None = None
-) -> tuple[pl.DataFrame, list[Measure]]:
-    """One column per assessable measure (named ``state:<key>``, dtype :data:`STATE`) with each
-    ticket's state. Returns the tickets frame with those columns added, and the measures."""
-    as_of = as_of if as_of is not None else as_of_time(tickets)
-    measures = [m for m in contract_measures(contract) if m.assessable is None]
-    frame = tickets.with_columns(state_expr(m, as_of).alias(f"state:{m.key}") for m in measures)
-    return frame, measures
-
-
 KPI_SCHEMA = {
     "period": pl.String,
     "key": pl.String,
