@@ -220,9 +220,9 @@ def build(
     """Load the contracts, and the demo ledgers unless ``demo_dir`` is None, into ``db_path``.
 
     ``contracts_dir`` is where the params files of ``contracts`` are (recorded with each
-    contract's row for provenance). Ticket rows go in ordered by contract and receipt time, so
-    that DuckDB's per-row-group min/max (zone maps) let a query for one contract-month skip the
-    rest of the table (README "Scaling").
+    contract's row for provenance). The tickets of all files go in at once, ordered by contract
+    key and receipt time, so that DuckDB's per-row-group min/max (zone maps) let a query for one
+    contract-month skip the rest of the table (README "Scaling").
 
     Every file is read and checked before the database is touched; the writes run in one
     transaction. Contracts are replaced; ledger rows from the demo source are replaced (or, with
@@ -253,6 +253,7 @@ def build(
             for table in LEDGER_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
             con.execute("DELETE FROM loads WHERE source = ?", [DEMO_SOURCE])
+            tickets = []  # inserted together at the end, in key order across all files
             for kind, path, frame in ledgers:
                 rows = frame.with_columns(
                     pl.lit(DEMO_SOURCE).alias("source"),
@@ -260,8 +261,9 @@ def build(
                     pl.int_range(2, frame.height + 2, dtype=pl.Int32).alias("source_row"),
                 )
                 if kind.name == "tickets":
-                    rows = _clustered(rows)
-                _insert(con, kind.table, rows)
+                    tickets.append(rows)
+                else:
+                    _insert(con, kind.table, rows)
                 _insert(
                     con,
                     "loads",
@@ -276,6 +278,8 @@ def build(
                         }
                     ),
                 )
+            if tickets:
+                _insert(con, "tickets", _clustered(pl.concat(tickets, rechunk=False)))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
