@@ -81,7 +81,9 @@ def _render(args: argparse.Namespace) -> int:
         print("nothing to render: no contract has that month in its service period")
         return 0
     started = time.monotonic()
-    results = render.render_all(jobs, Path(args.db), args.out, progress=not args.quiet)
+    results = render.render_all(
+        jobs, Path(args.db), args.out, progress=not args.quiet, workers=args.workers
+    )
     print(render.summarise(results))
     print(f"index: {args.out / 'index.html'} ({time.monotonic() - started:.0f} s)")
     return 0 if all(r.ok for r in results) else 1
@@ -321,6 +323,12 @@ def parser() -> argparse.ArgumentParser:
     rend.add_argument("--contract", nargs="+", metavar="ID", help="contract ids (default: all)")
     rend.add_argument("--out", type=Path, default=config.REPORTS_DIR, help="reports folder")
     rend.add_argument("--quiet", action="store_true", help="no progress bar")
+    rend.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="reports rendered at once, each in its own process (default: one per core)",
+    )
     rend.set_defaults(run=_render)
 
     rules = sub.add_parser("rules", help="print a contract's rule catalogue with clauses")

@@ -1,6 +1,7 @@
 """Batch rendering: the report notebook, once per contract-month, through papermill to HTML.
 
-Each report is executed by papermill into a temporary notebook, exported with nbconvert without
+Reports render in parallel, one process per core, each report with its own kernel. Each report
+is executed by papermill into a temporary notebook, exported with nbconvert without
 code, and written to ``reports/<YYYY-MM>/<contract_id>.html`` through a temporary file and a rename,
 so a report is complete or absent. A report that fails keeps papermill's executed notebook next to
 where the HTML would be (``<contract_id>.failed.ipynb``) and does not stop the others.
@@ -12,8 +13,10 @@ import datetime as dt
 import os
 import tempfile
 import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cache
+from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
@@ -145,30 +148,49 @@ def _exporter() -> HTMLExporter:
     return exporter
 
 
+CELL_TIMEOUT_S = 600
+"""A report cell that runs longer than this (seconds) fails the report (papermill's
+``execution_timeout``); a hung kernel cannot hold up the batch."""
+KERNEL_START_TIMEOUT_S = 60
+KERNEL_START_ATTEMPTS = 3
+"""Starting a kernel is tried this often: several processes starting kernels at once can race
+for ports (nteract/papermill issues 239 and 511); a notebook's own error is never retried."""
+
+
 def execute_to_html(notebook: Path, parameters: dict, target: Path, title: str) -> str | None:
     """Execute ``notebook`` with ``parameters`` (papermill, in ``notebooks/``) and write it as
     HTML to ``target`` atomically. Returns None, or the error: then papermill's executed notebook
-    is kept beside the target as ``<name>.failed.ipynb`` and no HTML is written."""
+    is kept beside the target as ``<name>.failed.ipynb`` and no HTML is written.
+
+    A kernel that fails to start or dies is tried again, up to :data:`KERNEL_START_ATTEMPTS`
+    times; an error raised by the notebook's own code (``PapermillExecutionError``) is not."""
     check_parameters(parameters, notebook)
     failed = target.with_suffix(".failed.ipynb")
     with tempfile.TemporaryDirectory(prefix="seatscore-") as tmp:
         executed = Path(tmp) / f"{target.stem}.ipynb"
-        try:
-            papermill.execute_notebook(
-                str(notebook),
-                str(executed),
-                parameters=parameters,
-                kernel_name=KERNEL,
-                kernel_manager_class=_KernelManager,
-                progress_bar=False,
-                cwd=str(config.NOTEBOOKS_DIR),
-            )
-        except Exception as exc:  # papermill raises PapermillExecutionError and kernel errors
-            failed.parent.mkdir(parents=True, exist_ok=True)
-            if executed.exists():
-                os.replace(executed, failed)
-            text = str(exc).strip()
-            return f"{type(exc).__name__}: {text.splitlines()[-1] if text else ''}"
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                papermill.execute_notebook(
+                    str(notebook),
+                    str(executed),
+                    parameters=parameters,
+                    kernel_name=KERNEL,
+                    kernel_manager_class=_KernelManager,
+                    progress_bar=False,
+                    cwd=str(config.NOTEBOOKS_DIR),
+                    start_timeout=KERNEL_START_TIMEOUT_S,
+                    execution_timeout=CELL_TIMEOUT_S,
+                )
+                break
+            except Exception as exc:  # PapermillExecutionError, kernel start and death errors
+                own_error = isinstance(exc, papermill.PapermillExecutionError)
+                if not own_error and attempt < KERNEL_START_ATTEMPTS:
+                    continue
+                failed.parent.mkdir(parents=True, exist_ok=True)
+                if executed.exists():
+                    os.replace(executed, failed)
+                text = str(exc).strip()
+                return f"{type(exc).__name__}: {text.splitlines()[-1] if text else ''}"
         executed_nb = nbformat.read(executed, as_version=4)
         executed_nb.metadata["title"] = title
         body, _ = _exporter().from_notebook_node(executed_nb)
@@ -214,22 +236,49 @@ def render_analysis(
     return execute_to_html(config.ANALYSIS_NOTEBOOK, parameters, target, title)
 
 
+def _render_guarded(job: RenderJob, db_path: Path, out_dir: Path) -> RenderResult:
+    """:func:`render_one`, with an export or write failure turned into a failed result so that it
+    does not stop the other reports (a :class:`SeatscoreError`, bad input, still stops the run)."""
+    try:
+        return render_one(job, db_path, out_dir)
+    except SeatscoreError:
+        raise
+    except Exception as exc:
+        return RenderResult(
+            job, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=2)}"
+        )
+
+
+def default_workers() -> int:
+    """Processes to render with: the cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def render_all(
-    jobs: list[RenderJob], db_path: Path, out_dir: Path = config.REPORTS_DIR, progress: bool = True
+    jobs: list[RenderJob],
+    db_path: Path,
+    out_dir: Path = config.REPORTS_DIR,
+    progress: bool = True,
+    workers: int | None = None,
 ) -> list[RenderResult]:
-    """Render every job in turn with one progress bar, then rewrite the index."""
-    results = []
-    for job in tqdm(jobs, desc="报告", unit="份", disable=not progress):
-        try:
-            results.append(render_one(job, db_path, out_dir))
-        except SeatscoreError:
-            raise
-        except Exception as exc:  # an export or write failure must not stop the other reports
-            results.append(
-                RenderResult(
-                    job, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=2)}"
-                )
-            )
+    """Render every job, ``workers`` at a time (default: :func:`default_workers`) in separate
+    processes, with one progress bar here; then rewrite the index. Results come back in the order
+    of ``jobs``. Each report runs its own kernel (papermill), so one report's failure or crash
+    does not touch the others."""
+    workers = max(1, min(workers or default_workers(), len(jobs)))
+    bar = tqdm(total=len(jobs), desc="报告", unit="份", disable=not progress)
+    if workers == 1:
+        results = []
+        for job in jobs:
+            results.append(_render_guarded(job, db_path, out_dir))
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(_render_guarded, job, db_path, out_dir) for job in jobs]
+            for _ in as_completed(futures):
+                bar.update()
+            results = [f.result() for f in futures]
+    bar.close()
     write_index(db_path, out_dir, results)
     return results
 
