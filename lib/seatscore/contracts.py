@@ -437,24 +437,6 @@ class Contract(_Model):
             return None
         return sum(sp.hours_per_week for sp in patterns if sp is not None)
 
-    def dispatch_limits(self) -> dict[str, Decimal]:
-        """Minutes allowed from receipt to dispatch, by priority (``ordinary``, ``urgent``), where
-        the contract states them (000 附件二 第四章 一 1: 10; 001 一 3 (4): 30 and 10). A limit
-        for one priority (``dispatch_minutes_ordinary``) wins over a general one
-        (``dispatch_minutes``)."""
-        stated = {
-            t.metric: t.limit_minutes.value
-            for t in self.service_level_targets
-            if t.limit_minutes is not None and t.limit_minutes.value is not None
-        }
-        limits = {}
-        for priority in ("ordinary", "urgent"):
-            for metric in (f"dispatch_minutes_{priority}", "dispatch_minutes"):
-                if metric in stated:
-                    limits[priority] = stated[metric]
-                    break
-        return limits
-
     def post(self, post_id: str) -> Post:
         for p in self.posts:
             if p.post_id == post_id:

@@ -379,20 +379,19 @@ def load_contracts(con: duckdb.DuckDBPyConnection) -> dict[str, Contract]:
     }
 
 
-def latest_month_with_data(db_path: Path | str, contract_id: str) -> str | None:
+def latest_month_with_data(con: duckdb.DuckDBPyConnection, contract_id: str) -> str | None:
     """The latest month (YYYY-MM) with a staffing, deduction or ticket row of the contract; None
     when it has none. The month reports and the analysts' notebook default to."""
-    with connect(db_path, read_only=True) as con:
-        found = query(
-            con,
-            """SELECT max(day) AS day FROM (
-                   SELECT max(service_date) AS day FROM staffing_daily WHERE contract_id = $cid UNION ALL
-                   SELECT max(event_date) FROM deduction_events WHERE contract_id = $cid UNION ALL
-                   SELECT max(received_at)::DATE FROM tickets WHERE contract_id = $cid
-                     AND contract_key = $key)""",
-            cid=contract_id,
-            key=contract_key(contract_id),
-        )
+    found = query(
+        con,
+        """SELECT max(day) AS day FROM (
+               SELECT max(service_date) AS day FROM staffing_daily WHERE contract_id = $cid UNION ALL
+               SELECT max(event_date) FROM deduction_events WHERE contract_id = $cid UNION ALL
+               SELECT max(received_at)::DATE FROM tickets WHERE contract_id = $cid
+                 AND contract_key = $key)""",
+        cid=contract_id,
+        key=contract_key(contract_id),
+    )
     day = found["day"][0]
     return month_key(day) if day is not None else None
 

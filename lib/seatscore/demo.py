@@ -430,9 +430,7 @@ def simulate_contract(
     }
     details = np.random.default_rng([seed, salt, 1])
     tickets = simulate_ticket_details(contract, settings, tickets, details)
-    frames[TICKETS] = tickets.with_columns(
-        pl.lit(None).alias(c.name) for c in TICKETS.columns if c.name not in tickets.columns
-    ).cast({c.name: c.dtype for c in TICKETS.columns})
+    frames[TICKETS] = TICKETS.conform(tickets)
     frames[KPIS] = simulate_kpis(contract, settings, frames[TICKETS], details)
     return frames
 

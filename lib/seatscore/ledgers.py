@@ -43,6 +43,18 @@ class LedgerKind:
     def schema(self) -> dict[str, pl.DataType]:
         return {c.name: c.dtype for c in self.columns}
 
+    def conform(self, frame: pl.DataFrame, strict: bool = True) -> pl.DataFrame:
+        """``frame`` as this kind's columns, in order and cast to their dtypes; a column the frame
+        lacks comes as nulls, other columns are left out. ``strict=False`` turns a value that
+        cannot be cast into null (for the caller to report) instead of raising Polars'
+        ``InvalidOperationError``."""
+        return frame.select(
+            pl.col(c.name).cast(c.dtype, strict=strict)
+            if c.name in frame.columns
+            else pl.lit(None, dtype=c.dtype).alias(c.name)
+            for c in self.columns
+        )
+
 
 STAFFING = LedgerKind(
     name="staffing",
@@ -263,12 +275,7 @@ def _read_parquet_ledger(path: Path, kind: LedgerKind) -> pl.DataFrame:
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise LedgerError(f"{path}: cannot read the {kind.name} ledger: {exc}") from exc
     _check_columns(path, kind, raw.columns)
-    typed = raw.select(
-        pl.col(c.name).cast(c.dtype, strict=False)
-        if c.name in raw.columns
-        else pl.lit(None, dtype=c.dtype).alias(c.name)
-        for c in kind.columns
-    )
+    typed = kind.conform(raw, strict=False)
     problems: list[str] = []
     for c in kind.columns:
         if c.name in raw.columns:

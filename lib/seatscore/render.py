@@ -29,7 +29,6 @@ from tqdm import tqdm
 
 from seatscore import config, db
 from seatscore.config import TIMEZONE
-from seatscore.contracts import Contract
 from seatscore.errors import SeatscoreError
 from seatscore.files import atomic_write
 from seatscore.periods import month_key, parse_month, service_months
@@ -88,11 +87,6 @@ def check_parameters(parameters: dict, notebook: Path = config.REPORT_NOTEBOOK) 
         )
 
 
-def _contracts_in_db(db_path: Path) -> dict[str, Contract]:
-    with db.connect(db_path, read_only=True) as con:
-        return db.load_contracts(con)
-
-
 def plan_jobs(
     db_path: Path, month: str | None = None, contract_ids: list[str] | None = None
 ) -> list[RenderJob]:
@@ -103,8 +97,14 @@ def plan_jobs(
     Contracts whose service period does not include a named month are skipped.
     Raises :class:`SeatscoreError` for an unknown contract id or a malformed month.
     """
-    contracts = _contracts_in_db(db_path)
-    chosen = contract_ids or sorted(contracts)
+    with db.connect(db_path, read_only=True) as con:
+        contracts = db.load_contracts(con)
+        chosen = contract_ids or sorted(contracts)
+        latest = (
+            {cid: db.latest_month_with_data(con, cid) for cid in chosen if cid in contracts}
+            if month is None
+            else {}
+        )
     unknown = [c for c in chosen if c not in contracts]
     if unknown:
         raise SeatscoreError(
@@ -121,8 +121,7 @@ def plan_jobs(
         if month == "all":
             wanted = months
         elif month is None:
-            latest = db.latest_month_with_data(db_path, cid)
-            wanted = [latest] if latest in months else []
+            wanted = [latest[cid]] if latest[cid] in months else []
         else:
             wanted = [month] if month in months else []
         jobs += [RenderJob(cid, m) for m in wanted]

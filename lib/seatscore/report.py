@@ -31,6 +31,10 @@ from seatscore.periods import PROVISIONAL_RULE_ZH, parse_month
 from seatscore.privacy import mask_personal
 from seatscore.statement import flags, pts
 
+BLUE = "#1d4ed8"
+"""The reports' colour for figures."""
+RED = "#dc2626"
+"""The reports' colour for limits, targets and what breaks them."""
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
 _SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 
@@ -346,7 +350,7 @@ def trend(ctx: ReportContext) -> alt.TopLevelMixin:
             x=x,
             xOffset="类别:N",
             y=alt.Y("金额:Q", title="金额（元）"),
-            color=alt.Color("类别:N", title=None, scale=alt.Scale(range=["#c7d2fe", "#1d4ed8"])),
+            color=alt.Color("类别:N", title=None, scale=alt.Scale(range=["#c7d2fe", BLUE])),
             tooltip=["月份", "类别:N", alt.Tooltip("金额:Q", format=",.2f")],
         )
         .properties(width=560, height=180, title="名义月费与应付")
@@ -357,7 +361,7 @@ def trend(ctx: ReportContext) -> alt.TopLevelMixin:
     domain_low = min(70.0, float(m["得分"].min() or 100) - 5)
     score_line = (
         alt.Chart(m)
-        .mark_line(point=True, color="#1d4ed8")
+        .mark_line(point=True, color=BLUE)
         .encode(
             x=x,
             y=alt.Y("得分:Q", scale=alt.Scale(domain=[domain_low, 100]), title="得分（分）"),
@@ -366,7 +370,7 @@ def trend(ctx: ReportContext) -> alt.TopLevelMixin:
     )
     current = (
         alt.Chart(m.filter(pl.col("本月")))
-        .mark_point(size=160, color="#dc2626", filled=True)
+        .mark_point(size=160, color=RED, filled=True)
         .encode(x=x, y="得分:Q")
     )
     layers = [score_line, current]
@@ -381,12 +385,12 @@ def trend(ctx: ReportContext) -> alt.TopLevelMixin:
     if thresholds.height:
         rule = (
             alt.Chart(thresholds)
-            .mark_rule(color="#dc2626", strokeDash=[6, 4])
+            .mark_rule(color=RED, strokeDash=[6, 4])
             .encode(y="阈值:Q", tooltip=["说明"])
         )
         label = (
             alt.Chart(thresholds)
-            .mark_text(align="left", dx=4, dy=-6, color="#dc2626")
+            .mark_text(align="left", dx=4, dy=-6, color=RED)
             .encode(y="阈值:Q", x=alt.value(0), text=alt.Text("阈值:Q", format=".0f"))
         )
         layers += [rule, label]
@@ -411,7 +415,7 @@ def deductions_by_category(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
         return HTML(f"<p>{month_zh(ctx.month)} 无扣分。</p>")
     bars = (
         alt.Chart(frame)
-        .mark_bar(color="#1d4ed8")
+        .mark_bar(color=BLUE)
         .encode(
             y=alt.Y("类别:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)),
             x=alt.X("扣分:Q", title="扣分（分）"),
@@ -512,7 +516,7 @@ def problem_tickets(ctx: ReportContext, limit: int = 20) -> GT | HTML:
     Ledger text is shown masked (:func:`seatscore.privacy.mask_personal`) and escaped by the
     table library; at most ``limit`` rows, latest first.
     """
-    limits = ctx.contract.dispatch_limits()
+    limits = service_levels.dispatch_limits(ctx.contract)
     minutes = (pl.col("dispatched_at") - pl.col("received_at")).dt.total_seconds() / 60
     found = ctx.month_tickets.with_columns(
         minutes.alias("minutes"),

@@ -157,12 +157,7 @@ def simulate_scale_tickets(
         tickets = simulate_ticket_details(contracts[cid], template_settings, tickets, contract_rng)
         frames.append(tickets)
     out = pl.concat(frames, how="diagonal_relaxed")
-    return out.select(
-        pl.col(c.name).cast(c.dtype)
-        if c.name in out.columns and c.name not in _LEFT_EMPTY
-        else pl.lit(None, dtype=c.dtype).alias(c.name)
-        for c in TICKETS.columns
-    )
+    return TICKETS.conform(out.drop(_LEFT_EMPTY, strict=False))
 
 
 def write_scale_data(

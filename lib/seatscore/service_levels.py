@@ -634,6 +634,19 @@ def _measure_row(period: str, m: Measure, r: dict) -> dict:
     }
 
 
+def dispatch_limits(contract: Contract) -> dict[str, Decimal]:
+    """Minutes allowed from receipt to dispatch, by priority (``ordinary``, ``urgent``), where
+    the contract states them (000 附件二 第四章 一 1: 10; 001 一 3 (4): 30 and 10), from the same
+    measures the rates use. A limit for one priority (``dispatch_minutes_ordinary``) wins over a
+    general one (``dispatch_minutes``)."""
+    stated: dict[str | None, Decimal] = {}
+    for m in contract_measures(contract):
+        if m.metric == "dispatch_minutes" and m.limit_minutes is not None:
+            stated[m.priority] = m.limit_minutes
+    limits = {p: stated.get(p, stated.get(None)) for p in ("ordinary", "urgent")}
+    return {p: v for p, v in limits.items() if v is not None}
+
+
 def missed(contract: Contract, metric: str, as_of: dt.datetime | None = None) -> pl.Expr:
     """True for a ticket that missed any of the contract's measures of ``metric`` (e.g. every
     dispatch limit of 001: 30 minutes ordinary, 10 urgent); false when it has none."""

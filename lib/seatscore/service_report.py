@@ -26,11 +26,18 @@ from seatscore import db
 from seatscore import service_levels as sl
 from seatscore.errors import SeatscoreError
 from seatscore.privacy import mask_personal
-from seatscore.report import ReportContext, _chart_style, _esc, _table, load_context, month_zh
+from seatscore.report import (
+    BLUE,
+    RED,
+    ReportContext,
+    _chart_style,
+    _esc,
+    _table,
+    load_context,
+    month_zh,
+)
 from seatscore.sources import read_tipdm_messages
 
-_BLUE = "#1d4ed8"
-_RED = "#dc2626"
 DIMENSIONS_ZH = {
     "channel": "来源渠道",
     "category": "问题类别",
@@ -111,7 +118,7 @@ def elapsed_chart(
         .encode(
             x=alt.X("用时:N", sort=frame["用时"].to_list(), title=None),
             y=alt.Y("工单数:Q"),
-            color=alt.condition(alt.datum["超时"], alt.value(_RED), alt.value(_BLUE)),
+            color=alt.condition(alt.datum["超时"], alt.value(RED), alt.value(BLUE)),
             tooltip=["用时", "工单数", "占比%"],
         )
     )
@@ -301,7 +308,7 @@ def targets_trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
     )
     targets = (
         alt.Chart(frame.filter(pl.col("目标%").is_not_null()).unique(["指标", "目标%"]))
-        .mark_rule(strokeDash=[6, 4], color=_RED)
+        .mark_rule(strokeDash=[6, 4], color=RED)
         .encode(y="目标%:Q", tooltip=["指标", "目标%"])
     )
     chart = alt.layer(lines, targets).properties(
@@ -313,7 +320,7 @@ def targets_trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
 def dispatch(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
     """The month's dispatch-time distribution against the limit for ordinary tickets (the one
     most tickets are held to), or the urgent one where only that is stated."""
-    limits = ctx.contract.dispatch_limits()
+    limits = sl.dispatch_limits(ctx.contract)
     limit = float(limits.get("ordinary") or limits.get("urgent") or 0) or None
     return elapsed_chart(
         ctx.month_tickets, "dispatched_at", sl.DISPATCH_BINS, limit, "派发用时分布"
@@ -397,7 +404,7 @@ def adequacy(ctx: ReportContext) -> list:
     ).rename({"seats_needed": "所需座席", "calls_per_hour": "每小时工单"})
     needed = (
         alt.Chart(frame)
-        .mark_line(interpolate="step-after", color=_BLUE)
+        .mark_line(interpolate="step-after", color=BLUE)
         .encode(
             x=alt.X(
                 "周内小时:Q",
@@ -413,7 +420,7 @@ def adequacy(ctx: ReportContext) -> list:
     if result.seats_on_duty is not None:
         layers.append(
             alt.Chart(pl.DataFrame({"在岗座席": [result.seats_on_duty]}))
-            .mark_rule(color=_RED, strokeDash=[6, 4])
+            .mark_rule(color=RED, strokeDash=[6, 4])
             .encode(y="在岗座席:Q", tooltip=[alt.Tooltip("在岗座席:Q", format=".1f")])
         )
     chart = _chart_style(
@@ -475,7 +482,8 @@ def load_analysis(
     if source != "db":
         raise SeatscoreError(f"unknown source {source!r}: use 'db' or 'tipdm'")
     if month in ("", "latest"):
-        found = db.latest_month_with_data(db_path, contract_id)
+        with db.connect(db_path, read_only=True) as con:
+            found = db.latest_month_with_data(con, contract_id)
         if found is None:
             raise SeatscoreError(f"{contract_id} has no ledger rows in {db_path}; give a month")
         month = found

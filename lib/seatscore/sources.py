@@ -119,8 +119,6 @@ def read_tipdm_messages(messages: Path | str, taxonomy: Path | str | None = None
         pl.lit(str(Path(messages).name)).alias("source_file"),
         pl.col("_row").cast(pl.Int32).alias("source_row"),
     )
-    columns = [
-        pl.col(c.name) if c.name in out.columns else pl.lit(None, dtype=c.dtype).alias(c.name)
-        for c in TICKETS.columns
-    ]
-    return out.select(*columns, "source_file", "source_row").cast(TICKETS.schema)
+    return pl.concat(
+        [TICKETS.conform(out), out.select("source_file", "source_row")], how="horizontal"
+    )
