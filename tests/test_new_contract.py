@@ -30,6 +30,7 @@ posts:
     name_zh: 座席
     min_headcount: {value: 10, clause: 一 2}
     shift_pattern: {value: {days_per_week: 7, hours_per_day: 24}, clause: 一 2}
+    seats_on_shift: {value: 2, clause: 一 2}
     clause: 一 2
 payments: []
 assessment:

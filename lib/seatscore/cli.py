@@ -76,6 +76,21 @@ def _render(args: argparse.Namespace) -> int:
 
     if not Path(args.db).exists():
         raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
+    if args.comparison:
+        started = time.monotonic()
+        result = render.render_comparison(
+            Path(args.db),
+            args.out,
+            args.benchmarks,
+            args.price_index,
+            args.base_year,
+            args.scenario,
+        )
+        if not result.ok:
+            print(f"comparison failed: {result.error} (notebook kept beside the target)")
+            return 1
+        print(f"comparison: {result.path} ({time.monotonic() - started:.0f} s)")
+        return 0
     jobs = render.plan_jobs(Path(args.db), args.month, args.contract)
     if not jobs:
         print("nothing to render: no contract has that month in its service period")
@@ -87,6 +102,177 @@ def _render(args: argparse.Namespace) -> int:
     print(render.summarise(results))
     print(f"index: {args.out / 'index.html'} ({time.monotonic() - started:.0f} s)")
     return 0 if all(r.ok for r in results) else 1
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from seatscore import comparison, db
+
+    if not Path(args.db).exists():
+        raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
+    index = comparison.read_price_index(args.price_index) if args.price_index else None
+    if args.base_year and index is None:
+        raise SeatscoreError("--base-year needs --price-index FILE.csv")
+    table = comparison.load_comparison(args.db, args.contract, index, args.base_year)
+    with db.connect(args.db, read_only=True) as con:
+        contracts = db.load_contracts(con)
+    structure = comparison.cost_structure([contracts[c] for c in table["contract_id"]])
+    market = comparison.read_benchmarks(args.benchmarks) if args.benchmarks else None
+    what_if = None
+    if args.scenario:
+        what_if = _what_if(args.db, args.scenario, contracts)
+    prices = comparison.prices_zh(index, args.base_year)
+    if args.json:
+        document = {
+            "prices": "nominal" if index is None else f"CNY of {args.base_year or max(index)}",
+            "prices_zh": prices,
+            "contracts": _records(table, split="not_assessable"),
+            "cost_structure": _records(structure),
+        }
+        if market is not None:
+            document["benchmarks"] = _records(market)
+        if what_if is not None:
+            document["scenario"] = {
+                "scenario_id": what_if.scenario.scenario_id,
+                "name_zh": what_if.scenario.name_zh,
+                "costs": _records(what_if.costs),
+                "adequacy": _records(what_if.adequacy),
+                "basis_zh": what_if.basis_zh,
+            }
+        print(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+        return 0
+    print(_compare_text(table, structure, market, what_if, prices))
+    return 0
+
+
+def _what_if(db_path: Path, scenario_path: Path, contracts: dict):
+    from seatscore import db, scenarios
+    from seatscore.errors import UnknownContract
+    from seatscore.service_levels import load_analysis_settings
+
+    scenario = scenarios.load_scenario(scenario_path)
+    if scenario.contract not in contracts:
+        raise UnknownContract(
+            f"{scenario_path}: contract {scenario.contract!r} is not in {db_path}; "
+            f"known contracts: {', '.join(sorted(contracts))}"
+        )
+    with db.connect(db_path, read_only=True) as con:
+        tickets = db.read_tickets(con, [scenario.contract], ["received_at"])
+    settings = load_analysis_settings().staffing_adequacy
+    return scenarios.what_if(contracts[scenario.contract], scenario, tickets, settings)
+
+
+def _records(frame, split: str | None = None) -> list[dict]:
+    """Rows as JSON-ready dicts: Decimal and dates as strings (exact), ``split`` column's
+    ``key: reason`` lines as a mapping."""
+    rows = []
+    for row in frame.iter_rows(named=True):
+        if split is not None:
+            text = row[split] or ""
+            row[split] = dict(line.split(": ", 1) for line in text.splitlines() if line)
+        rows.append(
+            {
+                k: (
+                    str(v)
+                    if v is not None and not isinstance(v, (int, float, bool, str, dict))
+                    else v
+                )
+                for k, v in row.items()
+            }
+        )
+    return rows
+
+
+def _compare_text(table, structure, market, what_if, prices: str) -> str:
+    import polars as pl
+
+    from seatscore.comparison import LABELS_ZH
+    from seatscore.money import format_cny
+
+    lines = [f"供应商成本对比（{prices}）", ""]
+    for r in table.iter_rows(named=True):
+        lines.append(
+            f"{r['contract_id']}  {r['vendor_zh']}  {r['service_start']}—{r['service_end']}  "
+            f"{r['service_months'].normalize()} 个月  {format_cny(r['amount_cny'])}"
+        )
+        bound = "" if r["cover_complete"] else "（上限：部分岗位未计）"
+        seats = r["minimum_headcount"]
+        figures = [
+            (
+                f"每座席·月（最低 {seats} 人）" if seats else "每座席·月",
+                r["cost_per_seat_month_cny"],
+                "",
+            ),
+            ("每覆盖座席小时", r["cost_per_covered_seat_hour_cny"], bound),
+            (
+                f"每实到人·天（{r['staffed_seat_days']:,} 人·天）",
+                r["cost_per_staffed_seat_day_cny"],
+                "",
+            ),
+            (f"每受理工单（{r['tickets_handled']:,} 张）", r["cost_per_ticket_handled_cny"], ""),
+            (f"每办结工单（{r['tickets_resolved']:,} 张）", r["cost_per_ticket_resolved_cny"], ""),
+            (
+                "考核扣回",
+                r["recovered_cny"],
+                f"（名义 {format_cny(r['nominal_cny'])} 的 {r['recovered_share']:.2%}"
+                + ("；有未能评估的规则，应付可能更低）" if not r["payable_complete"] else "）")
+                if r["recovered_share"] is not None
+                else "",
+            ),
+            (
+                "质量调整每座席·月",
+                r["quality_adjusted_cost_per_seat_month_cny"],
+                f"（平均 {r['mean_score']} 分）" if r["mean_score"] is not None else "",
+            ),
+        ]
+        for label, value, note in figures:
+            lines.append(f"  {label}: {format_cny(value)}{note}")
+        for line in (r["not_assessable"] or "").splitlines():
+            key, reason = line.split(": ", 1)
+            lines.append(f"  — {LABELS_ZH.get(key, key)} 无法计算：{reason}")
+        lines.append("")
+    if structure.height:
+        lines.append("成本构成（合同列明者）")
+        for r in structure.iter_rows(named=True):
+            lines.append(
+                f"  {r['contract_id']}  {r['name_zh']}（{r['clause']}）: {format_cny(r['amount_cny'])} "
+                f"= {r['share']:.2%}，每座席·月 {format_cny(r['per_seat_month_cny'])}"
+            )
+        lines.append("")
+    if market is not None:
+        lines.append("市场参照（其他公开采购）")
+        for r in market.iter_rows(named=True):
+            if r["comparable"]:
+                lines.append(
+                    f"  第{r['row']}行 {r['city']} {r['date_or_period']}: {r['amount_basis_zh']} "
+                    f"{format_cny(r['amount_cny'])} / {r['term_months']} 个月 → 每座席·月 "
+                    f"{format_cny(r['cost_per_seat_month_cny'])}，每人·月 "
+                    f"{format_cny(r['cost_per_staff_month_cny'])}"
+                )
+            else:
+                lines.append(f"  第{r['row']}行 {r['city']}: 不可比：{r['reason_zh']}")
+        lines.append("")
+    if what_if is not None:
+        lines.append(f"下期招标情景：{what_if.scenario.name_zh}（假设，非合同条款）")
+        for r in what_if.costs.iter_rows(named=True):
+            bound = "" if r["cover_complete"] else "（上限）"
+            lines.append(
+                f"  {r['case_zh']}: 总价 {format_cny(r['amount_cny'])}，每覆盖座席小时 "
+                f"{format_cny(r['cost_per_covered_seat_hour_cny'])}{bound}，每座席·月 "
+                f"{format_cny(r['cost_per_seat_month_cny'])}"
+            )
+        short = what_if.adequacy.group_by("case_zh", maintain_order=True).agg(
+            pl.col("hours_short").max(), pl.col("short_seat_hours_week").max()
+        )
+        for r in short.iter_rows(named=True):
+            if r["hours_short"] is None:
+                lines.append(f"  {r['case_zh']}: 未规定人数，无法比较 Erlang C 需求")
+            else:
+                lines.append(
+                    f"  {r['case_zh']}: 近十二个月最多每周 {r['hours_short']} 个小时在岗座席不足，"
+                    f"缺口最多 {r['short_seat_hours_week']:.1f} 座席小时/周"
+                )
+        lines.append(f"  {what_if.basis_zh}")
+    return "\n".join(lines).rstrip()
 
 
 def _rules(args: argparse.Namespace) -> int:
@@ -264,6 +450,48 @@ def _contracts_diff(args: argparse.Namespace) -> int:
     return 1 if differences else 0
 
 
+def _comparison_inputs(
+    command: argparse.ArgumentParser,
+    scenario_default: Path | None = config.SCENARIOS_DIR / "haidian-hotline-40-seats.yaml",
+) -> None:
+    command.add_argument(
+        "--benchmarks",
+        type=Path,
+        metavar="FILE.csv",
+        help="other published purchases to place beside",
+    )
+    command.add_argument(
+        "--price-index",
+        type=Path,
+        metavar="FILE.csv",
+        help="CSV year,index: money in CNY of one year",
+    )
+    command.add_argument(
+        "--base-year", type=int, help="with --price-index: the year of CNY (default its latest)"
+    )
+    command.add_argument(
+        "--scenario",
+        type=Path,
+        default=scenario_default,
+        metavar="FILE.yaml",
+        help="what-if for the next tender (params/scenarios/)",
+    )
+
+
+def _lab(args: argparse.Namespace) -> int:
+    """JupyterLab from this environment (its python3 kernel is this environment's interpreter),
+    in notebooks/, with SEATSCORE_DB pointing at the database."""
+    import os
+
+    if not Path(args.db).exists():
+        print(f"note: {args.db} does not exist yet; run `seatscore build` for the demo data")
+    env = dict(os.environ, SEATSCORE_DB=str(Path(args.db).resolve()))
+    command = [sys.executable, "-m", "jupyter", "lab", *args.lab_args]
+    os.chdir(config.NOTEBOOKS_DIR)
+    os.execvpe(command[0], command, env)
+    return 0  # not reached
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="seatscore",
@@ -329,7 +557,27 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="reports rendered at once, each in its own process (default: one per core)",
     )
+    rend.add_argument(
+        "--comparison",
+        action="store_true",
+        help="instead: the vendor comparison of every contract, to <out>/comparison.html",
+    )
+    _comparison_inputs(rend)
     rend.set_defaults(run=_render)
+
+    compare = sub.add_parser(
+        "compare", help="cost per seat-month, covered seat-hour, staffed day and ticket"
+    )
+    compare.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
+    compare.add_argument("--contract", nargs="+", metavar="ID", help="contract ids (default: all)")
+    compare.add_argument("--json", action="store_true", help="JSON instead of text")
+    _comparison_inputs(compare, scenario_default=None)
+    compare.set_defaults(run=_compare)
+
+    lab = sub.add_parser("lab", help="open JupyterLab on the notebooks with this environment")
+    lab.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
+    lab.add_argument("lab_args", nargs=argparse.REMAINDER, help="passed on to `jupyter lab`")
+    lab.set_defaults(run=_lab)
 
     rules = sub.add_parser("rules", help="print a contract's rule catalogue with clauses")
     rules.add_argument("contract", metavar="CONTRACT", help="contract id")

@@ -102,13 +102,30 @@ class ShiftPattern(_Model):
 
 
 class Post(_Model):
-    """A staffed position (岗位/座席) with its minimum headcount and shift pattern."""
+    """A staffed position (岗位/座席) with its minimum headcount and shift pattern.
+
+    ``seats_on_shift`` is how many seats the post keeps staffed at once during the hours of its
+    shift pattern: the cover the contract buys, as opposed to the people it employs (004 四 (二) 2
+    "周一至周五每天提供48名座席员…每日8小时" = 48 seats on 5×8; 000 附件一 第三条: 1 leader + 1 duty
+    officer per shift on 7×24 = 2). Where a contract requires only that a line "有人在岗" for its
+    hours, one seat is the cover it states; where it names a team but not how many sit at once
+    (003's 17 seat staff on 7×24), it is not stated.
+    """
 
     post_id: Identifier
     name_zh: str
     min_headcount: Term[int]
     shift_pattern: Term[ShiftPattern]
+    seats_on_shift: Term[Annotated[int, Field(ge=1)]]
     clause: Clause
+
+    @property
+    def seat_hours_per_week(self) -> int | None:
+        """Seats on shift × the pattern's hours per week; None if either is not stated."""
+        pattern, seats = self.shift_pattern.value, self.seats_on_shift.value
+        if pattern is None or seats is None:
+            return None
+        return seats * pattern.hours_per_week
 
 
 class PaymentMilestone(_Model):
@@ -431,11 +448,12 @@ class Contract(_Model):
 
     @property
     def covered_seat_hours_per_week(self) -> int | None:
-        """Σ over posts of days × hours per week a post must be covered; None if any is unstated."""
-        patterns = [p.shift_pattern.value for p in self.posts]
-        if not patterns or any(sp is None for sp in patterns):
+        """Σ over posts of seats on shift × hours per week (:attr:`Post.seat_hours_per_week`);
+        None if any post's cover is not stated."""
+        hours = [p.seat_hours_per_week for p in self.posts]
+        if not hours or any(h is None for h in hours):
             return None
-        return sum(sp.hours_per_week for sp in patterns if sp is not None)
+        return sum(h for h in hours if h is not None)
 
     def post(self, post_id: str) -> Post:
         for p in self.posts:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from pydantic import ValidationError
 
 from seatscore import config
 from seatscore.contracts import Contract, params_sha256
@@ -367,14 +368,26 @@ def load_contract(con: duckdb.DuckDBPyConnection, contract_id: str) -> Contract:
         raise UnknownContract(
             f"no contract {contract_id!r} in the database; known: {', '.join(known)}"
         )
-    return Contract.model_validate_json(found["terms_json"][0])
+    return _stored_contract(contract_id, found["terms_json"][0])
+
+
+def _stored_contract(contract_id: str, terms_json: str) -> Contract:
+    try:
+        return Contract.model_validate_json(terms_json)
+    except ValidationError as exc:
+        raise SeatscoreError(
+            f"the database holds contract {contract_id!r} as an older Seatscore wrote it "
+            f"({exc.error_count()} field(s) differ, e.g. {exc.errors()[0]['loc']}); "
+            "run `seatscore build` again to reload the params files"
+        ) from exc
 
 
 def load_contracts(con: duckdb.DuckDBPyConnection) -> dict[str, Contract]:
-    """Every contract the database holds, keyed by id."""
+    """Every contract the database holds, keyed by id. Raises
+    :class:`~seatscore.errors.SeatscoreError` when they were stored by an older Seatscore."""
     rows = query(con, "SELECT contract_id, terms_json FROM contracts ORDER BY contract_id")
     return {
-        r["contract_id"]: Contract.model_validate_json(r["terms_json"])
+        r["contract_id"]: _stored_contract(r["contract_id"], r["terms_json"])
         for r in rows.iter_rows(named=True)
     }
 

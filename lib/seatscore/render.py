@@ -235,6 +235,29 @@ def render_analysis(
     return execute_to_html(config.ANALYSIS_NOTEBOOK, parameters, target, title)
 
 
+def render_comparison(
+    db_path: Path = config.DEFAULT_DB,
+    out_dir: Path = config.REPORTS_DIR,
+    benchmarks: Path | None = None,
+    price_index: Path | None = None,
+    base_year: int | None = None,
+    scenario: Path | None = config.SCENARIOS_DIR / "haidian-hotline-40-seats.yaml",
+) -> RenderResult:
+    """Render ``notebooks/vendor_comparison.ipynb`` to ``<out_dir>/comparison.html``; never raises
+    for a failing notebook (see ``error``, as :func:`execute_to_html`)."""
+    target = out_dir / "comparison.html"
+    parameters = {
+        "db_path": str(Path(db_path).resolve()),
+        "benchmarks_path": str(Path(benchmarks).resolve()) if benchmarks else "",
+        "price_index_path": str(Path(price_index).resolve()) if price_index else "",
+        "base_year": base_year or 0,
+        "scenario_path": str(Path(scenario).resolve()) if scenario else "",
+        "chart_renderer": "svg",
+    }
+    error = execute_to_html(config.COMPARISON_NOTEBOOK, parameters, target, "供应商成本对比")
+    return RenderResult(RenderJob("comparison", "all"), None if error else target, error)
+
+
 def _render_guarded(job: RenderJob, db_path: Path, out_dir: Path) -> RenderResult:
     """:func:`render_one`, with an export or write failure turned into a failed result so that it
     does not stop the other reports (a :class:`SeatscoreError`, bad input, still stops the run)."""
