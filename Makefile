@@ -29,6 +29,7 @@ build: demo-data ## Load contracts and demo ledgers into data/seatscore.duckdb
 	$(BIN)/seatscore build --db $(DB)
 
 reports: build ## Build everything and render every contract-month report into reports/
+	$(BIN)/seatscore render --db $(DB) --comparison $(if $(BENCHMARKS),--benchmarks $(BENCHMARKS))
 	$(BIN)/seatscore render --db $(DB) --month all
 
 test: $(STAMP) ## Run the test suite
@@ -43,7 +44,7 @@ format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 
 lab: build ## Open the notebooks in JupyterLab
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/seatscore lab
 
 clean: ## Remove built data, reports and the virtual environment
 	rm -rf $(VENV) data/demo $(DB) $(DB).wal reports/*/ reports/index.html

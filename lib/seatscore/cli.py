@@ -479,16 +479,15 @@ def _comparison_inputs(
 
 
 def _lab(args: argparse.Namespace) -> int:
-    """JupyterLab from this environment (its python3 kernel is this environment's interpreter),
-    in notebooks/, with SEATSCORE_DB pointing at the database."""
+    """JupyterLab from this environment, in notebooks/: its python3 kernel is this
+    environment's interpreter, so the notebooks import this Seatscore. Does not return."""
     import os
 
-    if not Path(args.db).exists():
-        print(f"note: {args.db} does not exist yet; run `seatscore build` for the demo data")
-    env = dict(os.environ, SEATSCORE_DB=str(Path(args.db).resolve()))
+    if not config.DEFAULT_DB.exists():
+        print(f"note: {config.DEFAULT_DB} does not exist yet; `make build` writes the demo data")
     command = [sys.executable, "-m", "jupyter", "lab", *args.lab_args]
     os.chdir(config.NOTEBOOKS_DIR)
-    os.execvpe(command[0], command, env)
+    os.execv(command[0], command)
     return 0  # not reached
 
 
@@ -575,8 +574,7 @@ def parser() -> argparse.ArgumentParser:
     compare.set_defaults(run=_compare)
 
     lab = sub.add_parser("lab", help="open JupyterLab on the notebooks with this environment")
-    lab.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
-    lab.add_argument("lab_args", nargs=argparse.REMAINDER, help="passed on to `jupyter lab`")
+    lab.add_argument("lab_args", nargs="*", help="passed on to `jupyter lab` (e.g. --no-browser)")
     lab.set_defaults(run=_lab)
 
     rules = sub.add_parser("rules", help="print a contract's rule catalogue with clauses")
@@ -620,7 +618,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import duckdb
 
-    args = parser().parse_args(argv)
+    args, extra = parser().parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "lab":
+        args.lab_args = [*args.lab_args, *extra]
     try:
         return args.run(args)
     except (SeatscoreError, OSError, ValueError) as exc:

@@ -131,6 +131,7 @@ def write_index(db_path: Path, out_dir: Path, results: list) -> Path:
     text = env.get_template("index.html.j2").render(
         by_month=by_month,
         simulated=simulated,
+        comparison=(out_dir / "comparison.html").exists(),
         generated=dt.datetime.now(TIMEZONE).strftime("%Y-%m-%d %H:%M"),
         version=__version__,
     )
