@@ -171,3 +171,12 @@ def test_report_holds_no_other_contract(hostile_report, contracts):
 def test_hostile_text_does_not_run(browser, hostile_report):
     seen = visit(browser, hostile_report, "hostile.png")
     assert seen["dialogs"] == [] and seen["errors"] == [] and seen["requests"] == []
+
+
+def test_the_comparison_opens_offline(browser, demo_db, tmp_path):
+    result = render.render_comparison(demo_db, tmp_path)
+    assert result.ok, result.error
+    seen = visit(browser, result.path, "comparison.png")
+    assert not seen["requests"] and not seen["errors"] and not seen["dialogs"]
+    assert seen["charts"] and min(seen["charts"]) > 0
+    assert result.path.stat().st_size < MAX_REPORT_BYTES

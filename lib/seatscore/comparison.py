@@ -268,22 +268,23 @@ def compare_one(
     months = set(seen["month"])
     fee_of = dict(zip(seen["month"], seen["nominal_fee_cny"], strict=True))
 
-    def fees_of(frame: pl.DataFrame, column: str) -> tuple[Decimal | None, set[str]]:
-        had = set(frame[column].dt.strftime("%Y-%m")) & months if frame.height else set()
+    def fees_of(frame: pl.DataFrame) -> Decimal | None:
+        """The nominal fees of the months in which ``frame`` (with ``month``) has rows."""
+        had = set(frame["month"])
         if not had or any(fee_of[m] is None for m in had):
-            return None, had
-        return sum((fee_of[m] for m in had), Decimal(0)), had
+            return None
+        return sum((fee_of[m] for m in had), Decimal(0))
 
     in_months = pl.col("month").is_in(sorted(months))
     staffing = staffing.with_columns(pl.col("service_date").dt.strftime("%Y-%m").alias("month"))
     staffing = staffing.filter(in_months)
-    staffed_fees, _ = fees_of(staffing, "service_date")
+    staffed_fees = fees_of(staffing)
     present = int(staffing["present"].sum()) if staffing.height else 0
     if not present:
         reasons["cost_per_staffed_seat_day_cny"] = "没有考勤台账（实到人数）"
     tickets = tickets.with_columns(pl.col("received_at").dt.strftime("%Y-%m").alias("month"))
     tickets = tickets.filter(in_months)
-    ticket_fees, _ = fees_of(tickets, "received_at")
+    ticket_fees = fees_of(tickets)
     handled = tickets.height
     resolved = int(tickets["closed_at"].is_not_null().sum()) if handled else 0
     if not handled:
