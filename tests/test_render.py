@@ -3,12 +3,14 @@ pool returns results in the order of the jobs. (Rendering real reports is in tes
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import papermill
 import pytest
 
-from seatscore import config, render
+from seatscore import config, db, files, render
+from seatscore.files import atomic_write
 
 
 def _fake_papermill(monkeypatch, failures: list[Exception]) -> list[str]:
@@ -67,3 +69,103 @@ def test_results_come_back_in_job_order(demo_db, tmp_path, workers):
     assert not any(r.ok for r in results)
     assert (tmp_path / "2030-01" / "karamay-grid-2024.failed.ipynb").exists()
     assert (tmp_path / "index.html").exists()
+
+
+def _fake_render(monkeypatch, fail: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """Replace one report's rendering by writing a stub page (or failing for the contract ids in
+    ``fail``); the manifest logic around it is real. Returns the (contract, month) rendered."""
+    calls = []
+
+    def render_one(job, db_path, out_dir):
+        calls.append((job.contract_id, job.month))
+        if job.contract_id in fail:
+            return render.RenderResult(job, None, "boom")
+        target = out_dir / job.month / f"{job.contract_id}.html"
+        atomic_write(target, f"<p>{job.contract_id} {job.month}</p>")
+        return render.RenderResult(job, target)
+
+    monkeypatch.setattr(render, "render_one", render_one)
+    monkeypatch.setattr(render, "write_index", lambda *args: None)
+    return calls
+
+
+JOBS = [
+    render.RenderJob("karamay-grid-2024", "2024-10"),
+    render.RenderJob("karamay-grid-2024", "2024-11"),
+    render.RenderJob("haidian-hotline-2022", "2022-05"),
+]
+
+
+def test_an_unchanged_rerun_renders_nothing_and_force_renders_all(monkeypatch, demo_db, tmp_path):
+    calls = _fake_render(monkeypatch)
+    first = render.render_all(JOBS, demo_db, tmp_path, progress=False, workers=1)
+    assert len(calls) == 3 and all(r.ok and not r.skipped for r in first)
+    recorded = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))["reports"]
+    assert sorted(recorded) == [
+        "2022-05/haidian-hotline-2022.html",
+        "2024-10/karamay-grid-2024.html",
+        "2024-11/karamay-grid-2024.html",
+    ]
+    assert set(recorded["2024-10/karamay-grid-2024.html"]["parts"]) == {
+        "contract",
+        "data",
+        "notebook",
+        "code",
+    }
+    calls.clear()
+    again = render.render_all(JOBS, demo_db, tmp_path, progress=False, workers=1)
+    assert calls == [] and all(r.skipped and r.ok for r in again)
+    assert render.summarise(again).startswith("rendered 0 of 3 report(s), 3 unchanged")
+    render.render_all(JOBS, demo_db, tmp_path, progress=False, workers=1, force=True)
+    assert len(calls) == 3
+    # A report deleted by hand is rendered again even though its inputs did not change.
+    calls.clear()
+    (tmp_path / "2022-05" / "haidian-hotline-2022.html").unlink()
+    render.render_all(JOBS, demo_db, tmp_path, progress=False, workers=1)
+    assert calls == [("haidian-hotline-2022", "2022-05")]
+
+
+def test_a_changed_ledger_renders_only_its_contract_again(monkeypatch, demo_db, tmp_path):
+    database = tmp_path / "copy.duckdb"
+    shutil.copy(demo_db, database)
+    out = tmp_path / "reports"
+    calls = _fake_render(monkeypatch)
+    render.render_all(JOBS, database, out, progress=False, workers=1)
+    with db.connect(database) as con:
+        con.execute(
+            """INSERT INTO deduction_events (contract_id, event_date, item_id, occurrences, source)
+               VALUES ('karamay-grid-2024', DATE '2025-03-03', 'late_coordination', 1, 'test')"""
+        )
+    calls.clear()
+    results = render.render_all(JOBS, database, out, progress=False, workers=1)
+    # A March deduction changes karamay's trend in every month's report, and no other contract's.
+    assert calls == [("karamay-grid-2024", "2024-10"), ("karamay-grid-2024", "2024-11")]
+    assert [r.skipped for r in results] == [False, False, True]
+
+
+def test_a_failed_report_is_tried_again_next_run(monkeypatch, demo_db, tmp_path):
+    calls = _fake_render(monkeypatch, fail={"haidian-hotline-2022"})
+    results = render.render_all(JOBS, demo_db, tmp_path, progress=False, workers=1)
+    assert [r.ok for r in results] == [True, True, False]
+    calls.clear()
+    render.render_all(JOBS, demo_db, tmp_path, progress=False, workers=1)
+    assert calls == [("haidian-hotline-2022", "2022-05")]
+    log = render.append_run_log(tmp_path, "render --month all", results, 12.3)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines[0].endswith("render --month all: rendered 2, unchanged 0, failed 1 in 12 s")
+    assert lines[1].endswith("FAILED haidian-hotline-2022 2022-05: boom")
+
+
+def test_an_interrupted_write_leaves_no_partial_report(monkeypatch, tmp_path):
+    """Interrupted at the worst moment: the page is written to its temporary file, the rename
+    has not happened. Neither the report nor the temporary file is left."""
+    _fake_papermill(monkeypatch, [])
+    target = tmp_path / "2024-05" / "r.html"
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        render.execute_to_html(config.REPORT_NOTEBOOK, PARAMETERS, target, "t")
+    assert list(tmp_path.rglob("*")) == [target.parent]

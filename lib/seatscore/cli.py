@@ -97,8 +97,17 @@ def _render(args: argparse.Namespace) -> int:
         return 0
     started = time.monotonic()
     results = render.render_all(
-        jobs, Path(args.db), args.out, progress=not args.quiet, workers=args.workers
+        jobs,
+        Path(args.db),
+        args.out,
+        progress=not args.quiet,
+        workers=args.workers,
+        force=args.force,
     )
+    command = f"render --month {args.month or 'latest'}"
+    command += f" --contract {' '.join(args.contract)}" if args.contract else ""
+    command += " --force" if args.force else ""
+    render.append_run_log(args.out, command, results, time.monotonic() - started)
     print(render.summarise(results))
     print(f"index: {args.out / 'index.html'} ({time.monotonic() - started:.0f} s)")
     return 0 if all(r.ok for r in results) else 1
@@ -555,6 +564,11 @@ def parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         help="reports rendered at once, each in its own process (default: one per core)",
+    )
+    rend.add_argument(
+        "--force",
+        action="store_true",
+        help="render every report, also those whose inputs did not change (reports/manifest.json)",
     )
     rend.add_argument(
         "--comparison",

@@ -27,7 +27,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from tqdm import tqdm
 
-from seatscore import config, db
+from seatscore import config, db, manifest
 from seatscore.config import TIMEZONE
 from seatscore.errors import SeatscoreError
 from seatscore.files import atomic_write
@@ -60,6 +60,8 @@ class RenderResult:
     job: RenderJob
     path: Path | None
     error: str | None = None
+    skipped: bool = False
+    """True when the report on disk was made from the same inputs and was not rendered again."""
 
     @property
     def ok(self) -> bool:
@@ -282,31 +284,74 @@ def render_all(
     out_dir: Path = config.REPORTS_DIR,
     progress: bool = True,
     workers: int | None = None,
+    force: bool = False,
 ) -> list[RenderResult]:
-    """Render every job, ``workers`` at a time (default: :func:`default_workers`) in separate
-    processes, with one progress bar here; then rewrite the index. Results come back in the order
-    of ``jobs``. Each report runs its own kernel (papermill), so one report's failure or crash
-    does not touch the others."""
-    workers = max(1, min(workers or default_workers(), len(jobs)))
-    bar = tqdm(total=len(jobs), desc="报告", unit="份", disable=not progress)
+    """Render every job whose inputs changed since ``out_dir/manifest.json`` recorded it (all with
+    ``force``), ``workers`` at a time (default: :func:`default_workers`) in separate processes, with
+    one progress bar here; then update the manifest and rewrite the index. Results come back in
+    the order of ``jobs``, unchanged reports as ``skipped``. Each report runs its own kernel
+    (papermill), so one report's failure or crash does not touch the others."""
+    recorded = manifest.load(out_dir)
+    wanted = manifest.entries(jobs, db_path)
+    done: dict[RenderJob, RenderResult] = {}
+    for job in jobs:
+        key = manifest.report_key(job.contract_id, job.month)
+        if not force and manifest.unchanged(recorded, key, wanted[key], out_dir):
+            done[job] = RenderResult(job, out_dir / key, skipped=True)
+    todo = [job for job in jobs if job not in done]
+    bar = tqdm(total=len(todo), desc="报告", unit="份", disable=not progress or not todo)
+    workers = max(1, min(workers or default_workers(), len(todo) or 1))
     if workers == 1:
-        results = []
-        for job in jobs:
-            results.append(_render_guarded(job, db_path, out_dir))
+        for job in todo:
+            done[job] = _render_guarded(job, db_path, out_dir)
             bar.update()
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_render_guarded, job, db_path, out_dir) for job in jobs]
-            for _ in as_completed(futures):
+            futures = {pool.submit(_render_guarded, job, db_path, out_dir): job for job in todo}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
                 bar.update()
-            results = [f.result() for f in futures]
     bar.close()
+    results = [done[job] for job in jobs]
+    fresh = [r for r in results if not r.skipped]
+    keys = {r.job: manifest.report_key(r.job.contract_id, r.job.month) for r in fresh}
+    manifest.save(
+        out_dir,
+        recorded,
+        {keys[r.job]: wanted[keys[r.job]] for r in fresh if r.ok},
+        [keys[r.job] for r in fresh if not r.ok],
+    )
     write_index(db_path, out_dir, results)
     return results
 
 
 def summarise(results: list[RenderResult]) -> str:
-    ok = sum(r.ok for r in results)
-    lines = [f"rendered {ok} of {len(results)} report(s)"]
+    skipped = sum(r.skipped for r in results)
+    ok = sum(r.ok and not r.skipped for r in results)
+    lines = [f"rendered {ok} of {len(results)} report(s), {skipped} unchanged"]
     lines += [f"FAILED {r.job.contract_id} {r.job.month}: {r.error}" for r in results if not r.ok]
     return "\n".join(lines)
+
+
+RUN_LOG = "render.log"
+
+
+def append_run_log(
+    out_dir: Path, command: str, results: list[RenderResult], seconds: float
+) -> Path:
+    """Append one line per run to ``<out_dir>/render.log`` (Beijing time, the command, counts,
+    seconds), then one line per failed report: what a scheduled run leaves for its operator."""
+    now = dt.datetime.now(TIMEZONE).isoformat(timespec="seconds")
+    failed = [r for r in results if not r.ok]
+    rendered = sum(r.ok and not r.skipped for r in results)
+    skipped = sum(r.skipped for r in results)
+    lines = [
+        f"{now} {command}: rendered {rendered}, unchanged {skipped}, failed {len(failed)} "
+        f"in {seconds:.0f} s"
+    ]
+    lines += [f"{now}   FAILED {r.job.contract_id} {r.job.month}: {r.error}" for r in failed]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / RUN_LOG
+    with path.open("a", encoding="utf-8") as log:
+        log.write("\n".join(line.replace("\n", " ") for line in lines) + "\n")
+    return path

@@ -1,0 +1,142 @@
+"""What each rendered report was made from, so a run renders again only what changed.
+
+``reports/manifest.json`` maps each report (``<YYYY-MM>/<contract_id>.html``) to the SHA-256 of its
+inputs and their parts::
+
+    {"version": 1, "reports": {"2024-10/karamay-grid-2024.html": {
+        "inputs": "<sha256>", "rendered_at": "2026-11-21T14:05:00+08:00",
+        "parts": {"contract": "...", "data": "...", "notebook": "...", "code": "..."}}}}
+
+The parts: the contract's terms as the database holds them (its params file's SHA-256 and the
+validated terms), **all** the contract's ledger rows (a month's report also draws the trend of every
+month and the termination triggers over consecutive months, so a change in any month of the
+contract renders all its months again, and no other contract's), the report notebook, and the code
+(every file of the package and the versions of the libraries that draw the report). A report whose
+entry matches and whose file exists is skipped; a failed report has no entry, so it is tried again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+
+from seatscore import __version__, config, db
+from seatscore.config import TIMEZONE
+from seatscore.files import atomic_write
+
+MANIFEST = "manifest.json"
+VERSION = 1
+LIBRARIES = (
+    "altair",
+    "duckdb",
+    "great-tables",
+    "nbconvert",
+    "papermill",
+    "polars",
+    "vl-convert-python",
+)
+
+
+def _sha(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8") if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def code_digest(package_dir: Path = Path(__file__).parent) -> str:
+    """SHA-256 of the package's files (source and templates) and of the pinned libraries' versions."""
+    files = sorted(
+        p
+        for p in package_dir.rglob("*")
+        if p.is_file() and p.suffix in {".py", ".j2", ".tpl", ".css", ".json"}
+    )
+    parts: list[str | bytes] = [__version__]
+    for path in files:
+        parts += [path.relative_to(package_dir).as_posix(), path.read_bytes()]
+    parts += [f"{name}=={metadata.version(name)}" for name in LIBRARIES]
+    return _sha(*parts)
+
+
+def notebook_digest(notebook: Path = config.REPORT_NOTEBOOK) -> str:
+    return _sha(Path(notebook).read_bytes())
+
+
+def contract_digests(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    """Per contract id: (digest of its terms, digest of all its ledger rows).
+
+    Rows are hashed with DuckDB's ``hash`` of the whole row and summed, so the digest does not
+    depend on row order; the count and the DuckDB version are part of it."""
+    terms = db.query(con, "SELECT contract_id, params_sha256, terms_json FROM contracts")
+    data: dict[str, list[str]] = {cid: [] for cid in terms["contract_id"]}
+    for table in db.LEDGER_TABLES:
+        rows = db.query(
+            con,
+            f"""SELECT contract_id, count(*) AS n, sum(hash(t)::HUGEINT)::VARCHAR AS h
+                FROM {table} AS t GROUP BY contract_id""",
+        )
+        for cid, n, h in rows.iter_rows():
+            data.setdefault(cid, []).append(f"{table}:{n}:{h}")
+    return {
+        cid: (_sha(sha, terms_json), _sha(duckdb.__version__, *sorted(data.get(cid, []))))
+        for cid, sha, terms_json in terms.iter_rows()
+    }
+
+
+def load(out_dir: Path) -> dict:
+    """The manifest in ``out_dir`` (an empty one when missing or unreadable: all render again)."""
+    try:
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"version": VERSION, "reports": {}}
+    if manifest.get("version") != VERSION or not isinstance(manifest.get("reports"), dict):
+        return {"version": VERSION, "reports": {}}
+    return manifest
+
+
+def report_key(contract_id: str, month: str) -> str:
+    return f"{month}/{contract_id}.html"
+
+
+def entries(
+    jobs: Iterable, db_path: Path, notebook: Path = config.REPORT_NOTEBOOK
+) -> dict[str, dict]:
+    """The manifest entry each job's report would get now (``inputs`` and ``parts``), by key."""
+    with db.connect(db_path, read_only=True) as con:
+        digests = contract_digests(con)
+    code, book = code_digest(), notebook_digest(notebook)
+    found = {}
+    for job in jobs:
+        contract, data = digests.get(job.contract_id, ("", ""))
+        parts = {"contract": contract, "data": data, "notebook": book, "code": code}
+        found[report_key(job.contract_id, job.month)] = {
+            "inputs": _sha(job.contract_id, job.month, *parts.values()),
+            "parts": parts,
+        }
+    return found
+
+
+def unchanged(manifest: dict, key: str, entry: dict, out_dir: Path) -> bool:
+    """The report ``key`` exists and was made from the same inputs."""
+    recorded = manifest["reports"].get(key)
+    return bool(recorded) and recorded.get("inputs") == entry["inputs"] and (out_dir / key).exists()
+
+
+def save(out_dir: Path, manifest: dict, rendered: dict[str, dict], failed: Iterable[str]) -> None:
+    """Record the reports just ``rendered`` (key → entry), forget the ``failed`` ones, and write
+    the manifest atomically."""
+    now = dt.datetime.now(TIMEZONE).isoformat(timespec="seconds")
+    reports = dict(manifest["reports"])
+    for key, entry in rendered.items():
+        reports[key] = {**entry, "rendered_at": now}
+    for key in failed:
+        reports.pop(key, None)
+    text = json.dumps({"version": VERSION, "reports": dict(sorted(reports.items()))}, indent=1)
+    atomic_write(out_dir / MANIFEST, text + "\n")
