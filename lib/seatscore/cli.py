@@ -284,6 +284,21 @@ def _compare_text(table, structure, market, what_if, prices: str) -> str:
     return "\n".join(lines).rstrip()
 
 
+def _deliver(args: argparse.Namespace) -> int:
+    from seatscore.deliver import deliver
+    from seatscore.periods import parse_month
+
+    parse_month(args.month)
+    done = deliver(args.recipients, args.month, Path(args.db), args.out, dry_run=args.dry_run)
+    verb = "would send" if args.dry_run else "sent"
+    for d in done:
+        line = f"{verb} {d.recipient.email}: {len(d.attached)} report(s) {' '.join(d.attached)}"
+        if d.missing:
+            line += f"; not rendered: {' '.join(d.missing)}"
+        print(line)
+    return 1 if any(d.missing for d in done) else 0
+
+
 def _rules(args: argparse.Namespace) -> int:
     from seatscore.contracts import get_contract
     from seatscore.statement import rule_catalogue
@@ -586,6 +601,19 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="JSON instead of text")
     _comparison_inputs(compare, scenario_default=None)
     compare.set_defaults(run=_compare)
+
+    send = sub.add_parser("deliver", help="email each manager their contracts' reports")
+    send.add_argument("--month", required=True, help="YYYY-MM")
+    send.add_argument(
+        "--recipients",
+        type=Path,
+        default=config.PARAMS_DIR / "recipients.yaml",
+        help="who gets which contracts (default params/recipients.yaml)",
+    )
+    send.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
+    send.add_argument("--out", type=Path, default=config.REPORTS_DIR, help="reports folder")
+    send.add_argument("--dry-run", action="store_true", help="build the emails, send none")
+    send.set_defaults(run=_deliver)
 
     lab = sub.add_parser("lab", help="open JupyterLab on the notebooks with this environment")
     lab.add_argument("lab_args", nargs="*", help="passed on to `jupyter lab` (e.g. --no-browser)")
