@@ -169,3 +169,15 @@ def test_an_interrupted_write_leaves_no_partial_report(monkeypatch, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         render.execute_to_html(config.REPORT_NOTEBOOK, PARAMETERS, target, "t")
     assert list(tmp_path.rglob("*")) == [target.parent]
+
+
+def test_a_report_over_its_time_is_stopped_and_the_next_one_renders(monkeypatch, demo_db, tmp_path):
+    # A real kernel: the report may take 1 s in all, which no report does.
+    monkeypatch.setattr(render, "REPORT_TIMEOUT_S", 1)
+    jobs = [render.RenderJob("karamay-grid-2024", "2024-10")]
+    slow = render.render_all(jobs, demo_db, tmp_path, progress=False, workers=1)
+    assert not slow[0].ok and slow[0].error.startswith("ReportTimeout: the report took longer")
+    assert not (tmp_path / "2024-10" / "karamay-grid-2024.html").exists()
+    monkeypatch.setattr(render, "REPORT_TIMEOUT_S", 600)
+    again = render.render_all(jobs, demo_db, tmp_path, progress=False, workers=1)
+    assert again[0].ok and (tmp_path / "2024-10" / "karamay-grid-2024.html").exists()

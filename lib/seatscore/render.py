@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import tempfile
+import threading
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from multiprocessing import get_context
@@ -152,10 +156,71 @@ def _exporter() -> HTMLExporter:
 CELL_TIMEOUT_S = 600
 """A report cell that runs longer than this (seconds) fails the report (papermill's
 ``execution_timeout``); a hung kernel cannot hold up the batch."""
+REPORT_TIMEOUT_S = 900
+"""A report that takes longer than this (seconds, kernel start and every retry included) fails;
+its kernel is shut down and the batch goes on."""
 KERNEL_START_TIMEOUT_S = 60
 KERNEL_START_ATTEMPTS = 3
 """Starting a kernel is tried this often: several processes starting kernels at once can race
 for ports (nteract/papermill issues 239 and 511); a notebook's own error is never retried."""
+
+
+class ReportTimeout(Exception):
+    """Raised in the rendering process when a report passes :data:`REPORT_TIMEOUT_S`."""
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise :class:`ReportTimeout` in this process's main thread after ``seconds`` (SIGALRM,
+    so papermill unwinds and shuts its kernel down); elsewhere, no deadline."""
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise ReportTimeout(f"the report took longer than {seconds:g} s and was stopped")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _execute(notebook: Path, parameters: dict, executed: Path, failed: Path) -> str | None:
+    """Run papermill into ``executed``, retrying a kernel that fails to start or dies, within
+    :data:`REPORT_TIMEOUT_S` in all. Returns None, or the error (the executed notebook, if any,
+    moved to ``failed``)."""
+    try:
+        with _deadline(REPORT_TIMEOUT_S):
+            for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+                try:
+                    papermill.execute_notebook(
+                        str(notebook),
+                        str(executed),
+                        parameters=parameters,
+                        kernel_name=KERNEL,
+                        kernel_manager_class=_KernelManager,
+                        progress_bar=False,
+                        cwd=str(config.NOTEBOOKS_DIR),
+                        start_timeout=KERNEL_START_TIMEOUT_S,
+                        execution_timeout=CELL_TIMEOUT_S,
+                    )
+                    return None
+                except (papermill.PapermillExecutionError, ReportTimeout):
+                    raise
+                except Exception:  # kernel start and death errors: try again
+                    if attempt == KERNEL_START_ATTEMPTS:
+                        raise
+    except Exception as exc:
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        if executed.exists():
+            os.replace(executed, failed)
+        text = str(exc).strip()
+        return f"{type(exc).__name__}: {text.splitlines()[-1] if text else ''}"
+    return None
 
 
 def execute_to_html(notebook: Path, parameters: dict, target: Path, title: str) -> str | None:
@@ -164,34 +229,15 @@ def execute_to_html(notebook: Path, parameters: dict, target: Path, title: str) 
     is kept beside the target as ``<name>.failed.ipynb`` and no HTML is written.
 
     A kernel that fails to start or dies is tried again, up to :data:`KERNEL_START_ATTEMPTS`
-    times; an error raised by the notebook's own code (``PapermillExecutionError``) is not."""
+    times; an error raised by the notebook's own code (``PapermillExecutionError``) is not; a
+    report over :data:`REPORT_TIMEOUT_S` is stopped (``ReportTimeout``)."""
     check_parameters(parameters, notebook)
     failed = target.with_suffix(".failed.ipynb")
     with tempfile.TemporaryDirectory(prefix="seatscore-") as tmp:
         executed = Path(tmp) / f"{target.stem}.ipynb"
-        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-            try:
-                papermill.execute_notebook(
-                    str(notebook),
-                    str(executed),
-                    parameters=parameters,
-                    kernel_name=KERNEL,
-                    kernel_manager_class=_KernelManager,
-                    progress_bar=False,
-                    cwd=str(config.NOTEBOOKS_DIR),
-                    start_timeout=KERNEL_START_TIMEOUT_S,
-                    execution_timeout=CELL_TIMEOUT_S,
-                )
-                break
-            except Exception as exc:  # PapermillExecutionError, kernel start and death errors
-                own_error = isinstance(exc, papermill.PapermillExecutionError)
-                if not own_error and attempt < KERNEL_START_ATTEMPTS:
-                    continue
-                failed.parent.mkdir(parents=True, exist_ok=True)
-                if executed.exists():
-                    os.replace(executed, failed)
-                text = str(exc).strip()
-                return f"{type(exc).__name__}: {text.splitlines()[-1] if text else ''}"
+        error = _execute(notebook, parameters, executed, failed)
+        if error is not None:
+            return error
         executed_nb = nbformat.read(executed, as_version=4)
         executed_nb.metadata["title"] = title
         body, _ = _exporter().from_notebook_node(executed_nb)
