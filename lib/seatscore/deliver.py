@@ -20,11 +20,11 @@ from email.utils import formataddr
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from seatscore import db
 from seatscore.errors import SeatscoreError
+from seatscore.files import read_yaml_model
 from seatscore.metrics import monthly_metrics
 from seatscore.money import format_cny
 from seatscore.statement import flags
@@ -69,20 +69,8 @@ def load_recipients(path: Path | str) -> Recipients:
     """Read a recipients file. Raises :class:`DeliveryError` naming the file and each bad field,
     or refusing plain SMTP to a server that is not on this machine."""
     path = Path(path)
-    try:
-        parsed = Recipients.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except OSError as exc:
-        raise DeliveryError(
-            f"{path}: cannot read the recipients file ({exc.strerror}); copy "
-            "params/recipients.example.yaml to params/recipients.yaml and fill it in"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise DeliveryError(f"{path}: not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise DeliveryError(f"{path}: {problems}") from exc
+    hint = "; copy params/recipients.example.yaml to params/recipients.yaml and fill it in"
+    parsed = read_yaml_model(path, Recipients, DeliveryError, hint)
     if parsed.smtp.security == "none" and parsed.smtp.host not in LOOPBACK:
         raise DeliveryError(
             f"{path}: smtp.security none sends reports unencrypted; use ssl or starttls for "

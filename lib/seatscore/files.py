@@ -1,10 +1,16 @@
-"""Writing output files whole or not at all."""
+"""Writing output files whole or not at all; reading small YAML settings files."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -20,3 +26,21 @@ def atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_yaml_model(
+    path: Path, model: type[M], error: type[Exception], missing_hint: str = ""
+) -> M:
+    """``path`` (YAML, UTF-8) validated as ``model`` (pydantic). Raises ``error`` naming the file
+    and what is wrong: unreadable (with ``missing_hint``), not YAML, or each bad field."""
+    try:
+        return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise error(f"{path}: cannot read the file ({exc.strerror}){missing_hint}") from exc
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise error(f"{path}: {problems}") from exc

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Annotated
 
 import polars as pl
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from seatscore.comparison import ComparisonInputError, covered_seat_hours
 from seatscore.contracts import Contract, Money, Post, ShiftPattern, Term
+from seatscore.files import read_yaml_model
 from seatscore.money import to_fen
 from seatscore.periods import nominal_monthly_fees
 from seatscore.service_levels import AdequacySettings, staffing_adequacy
@@ -64,19 +64,7 @@ class Scenario(_Model):
 def load_scenario(path: Path | str) -> Scenario:
     """Read a scenario file. Raises :class:`~seatscore.comparison.ComparisonInputError` naming
     the file and each bad field."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Scenario.model_validate(raw)
-    except OSError as exc:
-        raise ComparisonInputError(f"{path}: cannot read the scenario ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise ComparisonInputError(f"{path}: not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ComparisonInputError(f"{path}: {problems}") from exc
+    return read_yaml_model(Path(path), Scenario, ComparisonInputError)
 
 
 def apply_scenario(contract: Contract, scenario: Scenario) -> Contract:
