@@ -11,14 +11,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from seatscore import cli, comparison, render, scenarios
+from seatscore import cli, comparison, config, render, scenarios
 from seatscore.comparison import ComparisonInputError
 from seatscore.service_levels import AdequacySettings
 
 from helpers import ledger, run, staffing_days, ticket
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-SCENARIO = Path(__file__).resolve().parents[1] / "params" / "scenarios"
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +222,7 @@ def test_published_purchases_only_changsha_has_the_facts():
 
 def test_the_example_scenario_by_hand(demo_db, contracts):
     c = contracts["haidian-hotline-2022"]
-    scenario = scenarios.load_scenario(SCENARIO / "haidian-hotline-40-seats.yaml")
+    scenario = scenarios.load_scenario(config.EXAMPLE_SCENARIO)
     changed = scenarios.apply_scenario(c, scenario)
     assert changed.post("seat").seats_on_shift.clause == "情景 haidian-hotline-40-seats"
     assert changed.cost_breakdown == []  # the stated breakdown was of the old price
@@ -255,7 +254,7 @@ def test_the_example_scenario_by_hand(demo_db, contracts):
 
 
 def test_a_scenario_for_another_contract_is_refused(contracts):
-    scenario = scenarios.load_scenario(SCENARIO / "haidian-hotline-40-seats.yaml")
+    scenario = scenarios.load_scenario(config.EXAMPLE_SCENARIO)
     with pytest.raises(ComparisonInputError, match="is for haidian-hotline-2022"):
         scenarios.apply_scenario(contracts["karamay-grid-2024"], scenario)
 
@@ -286,7 +285,7 @@ def test_compare_json_carries_the_figures_and_reasons(demo_db, capsys):
 
 
 def test_compare_text_with_a_scenario(demo_db, capsys):
-    scenario = SCENARIO / "haidian-hotline-40-seats.yaml"
+    scenario = config.EXAMPLE_SCENARIO
     assert cli.main(["compare", "--db", str(demo_db), "--scenario", str(scenario)]) == 0
     out = capsys.readouterr().out
     assert "每座席·月（最低 48 人）: ¥11,624.25" in out

@@ -122,13 +122,11 @@ def _compare(args: argparse.Namespace) -> int:
     if args.base_year and index is None:
         raise SeatscoreError("--base-year needs --price-index FILE.csv")
     table = comparison.load_comparison(args.db, args.contract, index, args.base_year)
+    market = comparison.read_benchmarks(args.benchmarks) if args.benchmarks else None
     with db.connect(args.db, read_only=True) as con:
         contracts = db.load_contracts(con)
+        what_if = _what_if(con, args.scenario, contracts) if args.scenario else None
     structure = comparison.cost_structure([contracts[c] for c in table["contract_id"]])
-    market = comparison.read_benchmarks(args.benchmarks) if args.benchmarks else None
-    what_if = None
-    if args.scenario:
-        what_if = _what_if(args.db, args.scenario, contracts)
     prices = comparison.prices_zh(index, args.base_year)
     if args.json:
         document = {
@@ -153,7 +151,7 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _what_if(db_path: Path, scenario_path: Path, contracts: dict):
+def _what_if(con, scenario_path: Path, contracts: dict):
     from seatscore import db, scenarios
     from seatscore.errors import UnknownContract
     from seatscore.service_levels import load_analysis_settings
@@ -161,11 +159,10 @@ def _what_if(db_path: Path, scenario_path: Path, contracts: dict):
     scenario = scenarios.load_scenario(scenario_path)
     if scenario.contract not in contracts:
         raise UnknownContract(
-            f"{scenario_path}: contract {scenario.contract!r} is not in {db_path}; "
+            f"{scenario_path}: contract {scenario.contract!r} is not in the database; "
             f"known contracts: {', '.join(sorted(contracts))}"
         )
-    with db.connect(db_path, read_only=True) as con:
-        tickets = db.read_tickets(con, [scenario.contract], ["received_at"])
+    tickets = db.read_tickets(con, [scenario.contract], ["received_at"])
     settings = load_analysis_settings().staffing_adequacy
     return scenarios.what_if(contracts[scenario.contract], scenario, tickets, settings)
 
@@ -476,7 +473,7 @@ def _contracts_diff(args: argparse.Namespace) -> int:
 
 def _comparison_inputs(
     command: argparse.ArgumentParser,
-    scenario_default: Path | None = config.SCENARIOS_DIR / "haidian-hotline-40-seats.yaml",
+    scenario_default: Path | None = config.EXAMPLE_SCENARIO,
 ) -> None:
     command.add_argument(
         "--benchmarks",

@@ -228,11 +228,21 @@ def _ratio(amount: Decimal | None, units: Decimal | int | None, factor: Decimal)
     return to_fen(amount * factor / Decimal(units))
 
 
-def observed_months(metrics: MonthlyMetrics, through: str | None) -> pl.DataFrame:
-    """The service months up to ``through`` (the latest month with data), from ``metrics.months``."""
-    if through is None:
-        return metrics.months.clear()
-    return metrics.months.filter(pl.col("month") <= through)
+def service_month_count(contract: Contract) -> Decimal:
+    """Service months: Σ of each month's served days ÷ its days (12 for a one-year period)."""
+    return sum(nominal_monthly_fees(contract)["month_weight"].to_list(), Decimal(0))
+
+
+def unit_costs(contract: Contract, cover: Cover, factor: Decimal = Decimal(1)) -> dict:
+    """``cost_per_seat_month_cny`` (amount ÷ service months ÷ minimum headcount) and
+    ``cost_per_covered_seat_hour_cny`` (amount ÷ ``cover.seat_hours``), CNY to the fen × ``factor``;
+    None where the amount, the headcount or the cover is not stated."""
+    amount, seats = contract.amount_cny.value, contract.seats
+    months = service_month_count(contract)
+    return {
+        "cost_per_seat_month_cny": _ratio(amount, months * seats if seats else None, factor),
+        "cost_per_covered_seat_hour_cny": _ratio(amount, cover.seat_hours, factor),
+    }
 
 
 def compare_one(
@@ -250,21 +260,23 @@ def compare_one(
     (datetime); ``through`` the latest month with data (YYYY-MM) or None; ``factor`` from
     :func:`price_factor` (1 = nominal)."""
     reasons: dict[str, str] = {}
-    fees = nominal_monthly_fees(contract)
-    months_total = sum(fees["month_weight"].to_list(), Decimal(0))
     amount = contract.amount_cny.value
     if amount is None:
         reasons["amount_cny"] = "合同未规定金额"
     seats = contract.seats
     if seats is None:
         reasons["cost_per_seat_month_cny"] = "合同未以数字规定最低人数"
-    per_seat_month = _ratio(amount, months_total * seats if seats else None, factor)
-
     cover = covered_seat_hours(contract)
     if cover.seat_hours is None:
         reasons["cost_per_covered_seat_hour_cny"] = cover.basis_zh
+    costs = unit_costs(contract, cover, factor)
+    per_seat_month = costs["cost_per_seat_month_cny"]
 
-    seen = observed_months(metrics, through)
+    seen = (
+        metrics.months.filter(pl.col("month") <= through)
+        if through is not None
+        else metrics.months.clear()
+    )
     months = set(seen["month"])
     fee_of = dict(zip(seen["month"], seen["nominal_fee_cny"], strict=True))
 
@@ -318,14 +330,14 @@ def compare_one(
         "vendor_zh": contract.vendor.name,
         "service_start": contract.service_period.start,
         "service_end": contract.service_period.end,
-        "service_months": months_total,
+        "service_months": service_month_count(contract),
         "amount_cny": money(amount),
         "minimum_headcount": seats,
         "cost_per_seat_month_cny": per_seat_month,
         "covered_seat_hours": cover.seat_hours,
         "cover_complete": cover.complete,
         "cover_basis_zh": cover.basis_zh,
-        "cost_per_covered_seat_hour_cny": _ratio(amount, cover.seat_hours, factor),
+        "cost_per_covered_seat_hour_cny": costs["cost_per_covered_seat_hour_cny"],
         "observed_from": min(months) if months else None,
         "observed_through": max(months) if months else None,
         "staffed_seat_days": present,
@@ -423,7 +435,7 @@ def cost_structure(contracts: list[Contract]) -> pl.DataFrame:
     Contracts without a breakdown have no rows."""
     rows = []
     for c in contracts:
-        months = sum(nominal_monthly_fees(c)["month_weight"].to_list(), Decimal(0))
+        months = service_month_count(c)
         for line in c.cost_breakdown:
             rows.append(
                 {

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatscore import db
 from seatscore.errors import SeatscoreError
 from seatscore.files import read_yaml_model
+from seatscore.manifest import report_key
 from seatscore.metrics import monthly_metrics
 from seatscore.money import format_cny
 from seatscore.statement import flags
@@ -129,8 +130,10 @@ def summary_html(recipient: Recipient, month: str, rows: list[dict]) -> str:
     )
 
 
-def _rows(db_path: Path, reports_dir: Path, month: str, contract_ids: list[str]) -> list[dict]:
-    rows = []
+def _rows(db_path: Path, reports_dir: Path, month: str, contract_ids: list[str]) -> dict[str, dict]:
+    """The summary row of each contract for ``month`` (each computed once, however many
+    recipients share the contract), by contract id."""
+    rows = {}
     with db.connect(db_path, read_only=True) as con:
         contracts = db.load_contracts(con)
         for cid in contract_ids:
@@ -141,20 +144,19 @@ def _rows(db_path: Path, reports_dir: Path, month: str, contract_ids: list[str])
             contract = contracts[cid]
             metrics = monthly_metrics(contract, **db.ledgers(con, cid))
             found = metrics.months.filter(metrics.months["month"] == month)
-            report = reports_dir / month / f"{cid}.html"
+            report = reports_dir / report_key(cid, month)
+            rendered = report.exists()
             row = found.row(0, named=True) if found.height else {}
-            rows.append(
-                {
-                    "contract_id": cid,
-                    "title": contract.title_zh,
-                    "score": f"{row['score']:.1f} 分" if row.get("score") is not None else "—",
-                    "payable": format_cny(row.get("payable_cny")),
-                    "nominal": format_cny(row.get("nominal_fee_cny")),
-                    "flags": flags(contract, metrics, month) if found.height else ["不在服务期内"],
-                    "report": report if report.exists() else None,
-                    "attached": report.exists(),
-                }
-            )
+            rows[cid] = {
+                "contract_id": cid,
+                "title": contract.title_zh,
+                "score": f"{row['score']:.1f} 分" if row.get("score") is not None else "—",
+                "payable": format_cny(row.get("payable_cny")),
+                "nominal": format_cny(row.get("nominal_fee_cny")),
+                "flags": flags(contract, metrics, month) if found.height else ["不在服务期内"],
+                "report": report if rendered else None,
+                "attached": rendered,
+            }
     return rows
 
 
@@ -217,9 +219,11 @@ def deliver(
     connection cannot be made; a recipient refused by the server is reported, the others get
     theirs). ``dry_run`` builds every message and sends none."""
     recipients = load_recipients(recipients_path)
+    wanted = sorted({cid for person in recipients.recipients for cid in person.contracts})
+    by_contract = _rows(db_path, reports_dir, month, wanted)
     messages = []
     for person in recipients.recipients:
-        rows = _rows(db_path, reports_dir, month, person.contracts)
+        rows = [by_contract[cid] for cid in person.contracts]
         messages.append(
             (
                 person,

@@ -248,7 +248,7 @@ def execute_to_html(notebook: Path, parameters: dict, target: Path, title: str) 
 
 def render_one(job: RenderJob, db_path: Path, out_dir: Path = config.REPORTS_DIR) -> RenderResult:
     """Execute and export one report. Never raises for a failing notebook: see ``error``."""
-    target = out_dir / job.month / f"{job.contract_id}.html"
+    target = out_dir / manifest.report_key(job.contract_id, job.month)
     parameters = {
         "contract_id": job.contract_id,
         "month": job.month,
@@ -289,7 +289,7 @@ def render_comparison(
     benchmarks: Path | None = None,
     price_index: Path | None = None,
     base_year: int | None = None,
-    scenario: Path | None = config.SCENARIOS_DIR / "haidian-hotline-40-seats.yaml",
+    scenario: Path | None = config.EXAMPLE_SCENARIO,
 ) -> RenderResult:
     """Render ``notebooks/vendor_comparison.ipynb`` to ``<out_dir>/comparison.html``; never raises
     for a failing notebook (see ``error``, as :func:`execute_to_html`)."""
@@ -339,9 +339,9 @@ def render_all(
     (papermill), so one report's failure or crash does not touch the others."""
     recorded = manifest.load(out_dir)
     wanted = manifest.entries(jobs, db_path)
+    keys = {job: manifest.report_key(job.contract_id, job.month) for job in jobs}
     done: dict[RenderJob, RenderResult] = {}
-    for job in jobs:
-        key = manifest.report_key(job.contract_id, job.month)
+    for job, key in keys.items():
         if not force and manifest.unchanged(recorded, key, wanted[key], out_dir):
             done[job] = RenderResult(job, out_dir / key, skipped=True)
     todo = [job for job in jobs if job not in done]
@@ -360,7 +360,6 @@ def render_all(
     bar.close()
     results = [done[job] for job in jobs]
     fresh = [r for r in results if not r.skipped]
-    keys = {r.job: manifest.report_key(r.job.contract_id, r.job.month) for r in fresh}
     manifest.save(
         out_dir,
         recorded,
@@ -371,9 +370,14 @@ def render_all(
     return results
 
 
+def _counts(results: list[RenderResult]) -> tuple[int, int, list[RenderResult]]:
+    """(rendered, unchanged, failed results) of a run."""
+    rendered = sum(r.ok and not r.skipped for r in results)
+    return rendered, sum(r.skipped for r in results), [r for r in results if not r.ok]
+
+
 def summarise(results: list[RenderResult]) -> str:
-    skipped = sum(r.skipped for r in results)
-    ok = sum(r.ok and not r.skipped for r in results)
+    ok, skipped, _ = _counts(results)
     lines = [f"rendered {ok} of {len(results)} report(s), {skipped} unchanged"]
     lines += [f"FAILED {r.job.contract_id} {r.job.month}: {r.error}" for r in results if not r.ok]
     return "\n".join(lines)
@@ -388,9 +392,7 @@ def append_run_log(
     """Append one line per run to ``<out_dir>/render.log`` (Beijing time, the command, counts,
     seconds), then one line per failed report: what a scheduled run leaves for its operator."""
     now = dt.datetime.now(TIMEZONE).isoformat(timespec="seconds")
-    failed = [r for r in results if not r.ok]
-    rendered = sum(r.ok and not r.skipped for r in results)
-    skipped = sum(r.skipped for r in results)
+    rendered, skipped, failed = _counts(results)
     lines = [
         f"{now} {command}: rendered {rendered}, unchanged {skipped}, failed {len(failed)} "
         f"in {seconds:.0f} s"

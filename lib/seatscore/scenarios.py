@@ -22,18 +22,15 @@ assumptions in ``params/analysis.yaml``) for each of the last twelve months with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from seatscore.comparison import ComparisonInputError, covered_seat_hours
+from seatscore.comparison import ComparisonInputError, covered_seat_hours, unit_costs
 from seatscore.contracts import Contract, Money, Post, ShiftPattern, Term
 from seatscore.files import read_yaml_model
-from seatscore.money import to_fen
-from seatscore.periods import nominal_monthly_fees
 from seatscore.service_levels import AdequacySettings, staffing_adequacy
 
 
@@ -149,21 +146,13 @@ class WhatIf:
 
 def _costs(case: str, contract: Contract) -> dict:
     cover = covered_seat_hours(contract)
-    amount = contract.amount_cny.value
-    months = sum(nominal_monthly_fees(contract)["month_weight"].to_list(), Decimal(0))
-    seats = contract.seats
     return {
         "case_zh": case,
-        "amount_cny": amount,
-        "minimum_headcount": seats,
+        "amount_cny": contract.amount_cny.value,
+        "minimum_headcount": contract.seats,
         "covered_seat_hours": cover.seat_hours,
         "cover_complete": cover.complete,
-        "cost_per_covered_seat_hour_cny": to_fen(amount / cover.seat_hours)
-        if amount is not None and cover.seat_hours
-        else None,
-        "cost_per_seat_month_cny": to_fen(amount / months / seats)
-        if amount is not None and seats
-        else None,
+        **unit_costs(contract, cover),
         "cover_basis_zh": cover.basis_zh,
     }
 
