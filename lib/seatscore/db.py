@@ -9,7 +9,12 @@ stored as TIMESTAMP without zone):
   ledgers, their
   columns generated from the ledger kinds of :mod:`seatscore.ledgers` (one definition of each
   column), plus ``source`` (``demo`` for the simulated ledgers), ``source_file`` and ``source_row``.
-- ``loads``: one row per ledger file loaded: path, SHA-256, row count, source, time.
+- ``loads``: the load history, one row per ledger file (and sheet) loaded: path, sheet, kind,
+  SHA-256 of the file, the import profile, the contracts it holds, rows read / loaded / already
+  present / rejected, source, time, and ``replaced_by`` (the load of a corrected version of the
+  same file that replaced its rows; NULL while its rows are the ones in the ledger).
+- ``quarantine``: every row :mod:`seatscore.ingest` rejected, one row per problem: load, file,
+  sheet, row number, column, value, reason code and sentence, and the whole row as JSON.
 
 Layout for scale: ``tickets`` also holds ``contract_key``, a stable 63-bit number derived from the
 contract id (:func:`contract_key`), and its rows are kept ordered by that key and receipt time.
@@ -65,17 +70,38 @@ CREATE TABLE IF NOT EXISTS posts (
     PRIMARY KEY (contract_id, post_id)
 );
 CREATE TABLE IF NOT EXISTS loads (
+    load_id BIGINT NOT NULL,
     path VARCHAR NOT NULL,
+    sheet VARCHAR,                      -- NULL for CSV and Parquet
     kind VARCHAR NOT NULL,
-    sha256 VARCHAR NOT NULL,
-    rows BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL,            -- of the file's bytes
+    profile VARCHAR,                    -- import profile path, NULL for the canonical layout
+    profile_sha256 VARCHAR,
+    contract_ids VARCHAR[] NOT NULL,
+    rows_read BIGINT NOT NULL,
+    rows BIGINT NOT NULL,               -- loaded
+    rows_already BIGINT NOT NULL,       -- identical rows another load had already loaded
+    rows_rejected BIGINT NOT NULL,      -- in quarantine
     source VARCHAR NOT NULL,
-    loaded_at TIMESTAMP NOT NULL        -- Beijing time
+    loaded_at TIMESTAMP NOT NULL,       -- Beijing time
+    replaced_by BIGINT,                 -- the load of the corrected file that replaced its rows
+    replaced_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    load_id BIGINT NOT NULL,
+    path VARCHAR NOT NULL,
+    sheet VARCHAR,
+    source_row INTEGER NOT NULL,        -- as the file counts it: header = row 1 (Excel: its row)
+    column_name VARCHAR NOT NULL,       -- the file's header
+    value VARCHAR,
+    code VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    row_json VARCHAR NOT NULL           -- every cell of the rejected row, header → text
 );
 """
 
 LEDGER_TABLES = tuple(kind.table for kind in KINDS.values())
-PROVENANCE_COLUMNS = ("source_file", "source_row")
+PROVENANCE_COLUMNS = ("source_file", "source_sheet", "source_row")
 
 
 def _sql_type(dtype: pl.DataType) -> str:
@@ -110,20 +136,26 @@ def _table_columns(kind: LedgerKind) -> list[str]:
 
 def _ledger_ddl(kind: LedgerKind) -> str:
     """A ledger table from its kind's canonical columns (:mod:`seatscore.ledgers`), then (tickets
-    only) :data:`CLUSTER_KEY`, then where each row came from: ``source`` (``demo`` or another
-    loader), ``source_file``, ``source_row``."""
+    only) :data:`CLUSTER_KEY`, then where each row came from: ``source`` (``demo`` or
+    ``ingest``), ``source_file``, ``source_sheet`` (Excel), ``source_row``."""
     columns = [
         f"    {c.name} {_sql_type(c.dtype)}{' NOT NULL' if c.required else ''}"
         for c in kind.columns
     ]
     if kind.name == "tickets":
         columns.append(f"    {CLUSTER_KEY} BIGINT NOT NULL")
-    columns += ["    source VARCHAR NOT NULL", "    source_file VARCHAR", "    source_row INTEGER"]
+    columns += [
+        "    source VARCHAR NOT NULL",
+        "    source_file VARCHAR",
+        "    source_sheet VARCHAR",
+        "    source_row INTEGER",
+    ]
     return f"CREATE TABLE IF NOT EXISTS {kind.table} (\n" + ",\n".join(columns) + "\n);"
 
 
 SCHEMA = CONTRACT_SCHEMA + "\n".join(_ledger_ddl(kind) for kind in KINDS.values())
 DEMO_SOURCE = "demo"
+INGEST_SOURCE = "ingest"
 
 
 @contextmanager
@@ -247,38 +279,36 @@ def build(
         try:
             _drop_outdated_tables(con)
             con.execute(SCHEMA)
-            con.execute("DELETE FROM contracts")
-            con.execute("DELETE FROM posts")
-            _insert(con, "contracts", contracts_frame)
-            _insert(con, "posts", posts_frame)
+            _replace_contracts(con, contracts_frame, posts_frame)
             for table in LEDGER_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
             con.execute("DELETE FROM loads WHERE source = ?", [DEMO_SOURCE])
             tickets = []  # inserted together at the end, in key order across all files
+            load_id = next_load_id(con)
             for kind, path, frame in ledgers:
                 rows = frame.with_columns(
                     pl.lit(DEMO_SOURCE).alias("source"),
                     pl.lit(_display_path(path)).alias("source_file"),
+                    pl.lit(None, dtype=pl.String).alias("source_sheet"),
                     pl.int_range(2, frame.height + 2, dtype=pl.Int32).alias("source_row"),
                 )
                 if kind.name == "tickets":
                     tickets.append(rows)
                 else:
                     _insert(con, kind.table, rows)
-                _insert(
+                record_load(
                     con,
-                    "loads",
-                    pl.DataFrame(
-                        {
-                            "path": [_display_path(path)],
-                            "kind": [kind.name],
-                            "sha256": [hashlib.sha256(path.read_bytes()).hexdigest()],
-                            "rows": [frame.height],
-                            "source": [DEMO_SOURCE],
-                            "loaded_at": [loaded_at],
-                        }
-                    ),
+                    load_id=load_id,
+                    path=_display_path(path),
+                    kind=kind.name,
+                    sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                    contract_ids=sorted(frame["contract_id"].unique().to_list()),
+                    rows_read=frame.height,
+                    rows=frame.height,
+                    source=DEMO_SOURCE,
+                    loaded_at=loaded_at,
                 )
+                load_id += 1
             if tickets:
                 _insert(con, "tickets", _clustered(pl.concat(tickets, rechunk=False)))
             con.execute("COMMIT")
@@ -289,6 +319,67 @@ def build(
             table: con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0]
             for table in ("contracts", "posts", *LEDGER_TABLES)
         }
+
+
+def _replace_contracts(
+    con: duckdb.DuckDBPyConnection, contracts_frame: pl.DataFrame, posts_frame: pl.DataFrame
+) -> None:
+    """Put ``contracts_frame`` in place of the contracts the database holds, except those that
+    other contracts' params did not bring and that ingested rows (source other than demo) still
+    refer to: a public dataset's params registered by ``seatscore ingest`` stays with its data."""
+    kept = [
+        r[0]
+        for r in con.execute(
+            "SELECT contract_id FROM contracts WHERE contract_id NOT IN "
+            "(SELECT unnest(?::VARCHAR[])) AND contract_id IN ("
+            + " UNION ".join(
+                f"SELECT contract_id FROM {t} WHERE source <> '{DEMO_SOURCE}'"
+                for t in LEDGER_TABLES
+            )
+            + ")",
+            [contracts_frame["contract_id"].to_list() if contracts_frame.height else []],
+        ).fetchall()
+    ]
+    con.execute("DELETE FROM contracts WHERE NOT list_contains(?::VARCHAR[], contract_id)", [kept])
+    con.execute("DELETE FROM posts WHERE NOT list_contains(?::VARCHAR[], contract_id)", [kept])
+    if contracts_frame.height:
+        _insert(con, "contracts", contracts_frame)
+    if posts_frame.height:
+        _insert(con, "posts", posts_frame)
+
+
+def upsert_contract(con: duckdb.DuckDBPyConnection, contract: Contract, params_file: Path) -> None:
+    """Insert or replace one contract and its posts (inside the caller's transaction): how
+    :mod:`seatscore.ingest` registers the params of data that belong to no contract."""
+    contracts_frame, posts_frame = _contract_frames(
+        {contract.contract_id: contract}, params_file.parent
+    )
+    con.execute(SCHEMA)
+    con.execute("DELETE FROM contracts WHERE contract_id = ?", [contract.contract_id])
+    con.execute("DELETE FROM posts WHERE contract_id = ?", [contract.contract_id])
+    _insert(con, "contracts", contracts_frame)
+    if posts_frame.height:
+        _insert(con, "posts", posts_frame)
+
+
+def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    """One more than the highest load id recorded (1 for an empty history)."""
+    return con.sql("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
+
+
+def record_load(con: duckdb.DuckDBPyConnection, **row: object) -> None:
+    """Add one row to ``loads``; columns not given are NULL, row counts 0."""
+    defaults = {"rows_already": 0, "rows_rejected": 0}
+    row = defaults | row
+    frame = pl.DataFrame(
+        [row],
+        schema_overrides={
+            "contract_ids": pl.List(pl.String),
+            "loaded_at": pl.Datetime("us"),
+            **{k: pl.Int64 for k in row if k.startswith("rows") or k == "load_id"},
+        },
+    )
+    _insert(con, "loads", frame)
 
 
 def _clustered(tickets: pl.DataFrame) -> pl.DataFrame:
@@ -314,7 +405,8 @@ def _contract_filter(contract_ids: Sequence[str]) -> tuple[str, dict[str, object
 
 
 def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop a ledger table made by an older Seatscore (other columns) if it holds only demo rows.
+    """Drop a ledger table (or the load history) made by an older Seatscore (other columns) if it
+    holds only demo rows.
 
     Raises :class:`~seatscore.errors.SeatscoreError` when such a table holds other rows: they
     would be lost, so the user decides.
@@ -322,23 +414,33 @@ def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
     existing = {
         r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
     }
-    for kind in KINDS.values():
-        if kind.table not in existing:
+    expected = {kind.table: _table_columns(kind) for kind in KINDS.values()}
+    scratch = duckdb.connect()
+    scratch.execute(CONTRACT_SCHEMA)
+    for table in ("loads", "quarantine"):
+        expected[table] = [r[0] for r in scratch.sql(f"DESCRIBE {table}").fetchall()]
+    scratch.close()
+    for table, columns in expected.items():
+        if table not in existing:
             continue
-        expected = _table_columns(kind)
-        if [r[0] for r in con.sql(f"DESCRIBE {kind.table}").fetchall()] == expected:
+        if [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()] == columns:
             continue
-        others = query(
-            con,
-            f"SELECT count(*) AS n FROM {kind.table} WHERE source <> $source",
-            source=DEMO_SOURCE,
-        )["n"][0]
+        described = [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()]
+        others = (
+            query(
+                con,
+                f"SELECT count(*) AS n FROM {table} WHERE source <> $source",
+                source=DEMO_SOURCE,
+            )["n"][0]
+            if "source" in described
+            else con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        )
         if others:
             raise SeatscoreError(
-                f"table {kind.table} was made by an older Seatscore and holds {others} non-demo "
+                f"table {table} was made by an older Seatscore and holds {others} non-demo "
                 "rows; export them, delete the database file, and build again"
             )
-        con.execute(f"DROP TABLE {kind.table}")
+        con.execute(f"DROP TABLE {table}")
 
 
 def _display_path(path: Path) -> str:
@@ -393,13 +495,15 @@ def load_contracts(con: duckdb.DuckDBPyConnection) -> dict[str, Contract]:
 
 
 def latest_month_with_data(con: duckdb.DuckDBPyConnection, contract_id: str) -> str | None:
-    """The latest month (YYYY-MM) with a staffing, deduction or ticket row of the contract; None
-    when it has none. The month reports and the analysts' notebook default to."""
+    """The latest month (YYYY-MM) with a staffing, deduction, ticket or monthly KPI row of the
+    contract; None when it has none. The month reports and the analysts' notebook default to."""
     found = query(
         con,
         """SELECT max(day) AS day FROM (
                SELECT max(service_date) AS day FROM staffing_daily WHERE contract_id = $cid UNION ALL
                SELECT max(event_date) FROM deduction_events WHERE contract_id = $cid UNION ALL
+               SELECT max(strptime(month || '-01', '%Y-%m-%d'))::DATE FROM kpi_monthly
+                 WHERE contract_id = $cid UNION ALL
                SELECT max(received_at)::DATE FROM tickets WHERE contract_id = $cid
                  AND contract_key = $key)""",
         cid=contract_id,
@@ -460,8 +564,8 @@ def ledgers(con: duckdb.DuckDBPyConnection, contract_id: str) -> dict[str, pl.Da
 
 def ledger(con: duckdb.DuckDBPyConnection, kind: str, contract_id: str) -> pl.DataFrame:
     """One contract's rows of a ledger kind: the kind's canonical columns, then ``source``,
-    ``source_file`` and ``source_row`` (where each row came from, for tracing a figure back to the
-    ledger)."""
+    ``source_file``, ``source_sheet`` and ``source_row`` (where each row came from, for tracing a
+    figure back to the ledger)."""
     spec = KINDS[kind]
     columns = ", ".join([*(c.name for c in spec.columns), "source", *PROVENANCE_COLUMNS])
     where, params = _contract_filter([contract_id])

@@ -31,3 +31,9 @@ class CalendarNotAvailable(SeatscoreError):
 
 class UnknownContract(SeatscoreError):
     """A contract id that no params file defines."""
+
+
+class IngestError(LedgerError):
+    """A file cannot be ingested as a ledger at all (unreadable, no header, an unknown column, a
+    required column missing, a bad import profile); nothing was written. Row-level problems do
+    not raise: those rows go to quarantine."""

@@ -1,10 +1,14 @@
 """Ledger (台账) kinds, their canonical columns, and a strict CSV reader.
 
 Every ledger is a UTF-8 CSV with a header row. Times are Beijing wall-clock time (Asia/Shanghai)
-written ``YYYY-MM-DD HH:MM[:SS]``; dates ``YYYY-MM-DD``; money in CNY with at most two decimals.
+written ``YYYY-MM-DD HH:MM[:SS]`` (also ``2025/10/1 8:05`` or ``2025年10月1日``); dates likewise;
+money in CNY with at most two decimals.
 
 A bad row is never dropped: :func:`read_ledger` raises :class:`~seatscore.errors.LedgerError` naming
-the file, the row (the header is row 1) and the column of every problem it finds.
+the file, the row (the header is row 1) and the column of every problem it finds. The checks are
+also available one by one as :class:`Problem` lists (:func:`parse_values`, :func:`rule_problems`,
+:func:`key_problems`, :func:`reference_problems`) for :mod:`seatscore.ingest`, which quarantines
+the rows instead of refusing the file.
 """
 
 from __future__ import annotations
@@ -25,19 +29,47 @@ POINTS = pl.Decimal(7, 2)
 
 @dataclass(frozen=True)
 class Column:
+    """One canonical column: name, Polars dtype, whether every row needs it, what it holds (with
+    its unit), the Chinese headers read as this column (:mod:`seatscore.ingest`), and whether it
+    is personal data (never shown unmasked in a report)."""
+
     name: str
     dtype: pl.DataType
     required: bool
     doc: str
+    aliases: tuple[str, ...] = ()
+    personal: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem with one row: ``index`` is its 0-based position in the frame checked,
+    ``column`` the canonical column, ``code`` a stable reason key (``unreadable``, ``required``,
+    ``rule``, ``duplicate``, ``unknown_contract``, ``outside_period``, ``reference`` …) and
+    ``reason`` the sentence shown to people."""
+
+    index: int
+    column: str
+    code: str
+    reason: str
+
+    def line(self, offset: int = 2) -> str:
+        """``row N, column C: reason`` with the header as row 1 (``offset`` 2)."""
+        return f"row {self.index + offset}, column {self.column}: {self.reason}"
 
 
 @dataclass(frozen=True)
 class LedgerKind:
+    """A ledger kind: its file name in a ledger folder, its table, its columns, and the columns
+    that identify a row (``natural_key``: a second row with the same values is a duplicate; empty
+    where two identical rows can both be true, e.g. two deductions of the same item on a day)."""
+
     name: str
     file_name: str
     table: str
     columns: tuple[Column, ...]
     doc: str
+    natural_key: tuple[str, ...] = ()
 
     @property
     def schema(self) -> dict[str, pl.DataType]:
@@ -56,18 +88,28 @@ class LedgerKind:
         )
 
 
+CONTRACT_ID = Column("contract_id", pl.String(), True, "contract id", ("合同编号", "合同"))
+NOTE = Column("note", pl.String(), False, "free text", ("备注", "说明"))
+
 STAFFING = LedgerKind(
     name="staffing",
     file_name="staffing_daily.csv",
     table="staffing_daily",
     doc="One row per post per day: staff the roster requires and staff present (在岗).",
+    natural_key=("contract_id", "service_date", "post_id"),
     columns=(
-        Column("contract_id", pl.String(), True, "contract id"),
-        Column("service_date", pl.Date(), True, "the day, Beijing time"),
-        Column("post_id", pl.String(), True, "post id from the contract params"),
-        Column("required", pl.Int32(), True, "persons required that day (应到人数)"),
-        Column("present", pl.Int32(), True, "persons present that day (实到人数)"),
-        Column("note", pl.String(), False, "free text"),
+        CONTRACT_ID,
+        Column("service_date", pl.Date(), True, "the day, Beijing time", ("日期", "考勤日期")),
+        Column(
+            "post_id",
+            pl.String(),
+            True,
+            "post id from the contract params (or the post's Chinese name)",
+            ("岗位", "岗位编号", "岗位名称"),
+        ),
+        Column("required", pl.Int32(), True, "persons required that day", ("应到人数", "应到")),
+        Column("present", pl.Int32(), True, "persons present that day", ("实到人数", "实到")),
+        NOTE,
     ),
 )
 
@@ -78,17 +120,32 @@ DEDUCTIONS = LedgerKind(
     doc="Assessment deduction events (扣分): a rule item, how often, and the points the buyer set "
     "where the item is discretionary.",
     columns=(
-        Column("contract_id", pl.String(), True, "contract id"),
-        Column("event_date", pl.Date(), True, "the day it happened"),
-        Column("item_id", pl.String(), True, "rule item id from the contract's assessment"),
-        Column("occurrences", pl.Int32(), True, "how many tickets, persons or times (次数)"),
+        CONTRACT_ID,
+        Column(
+            "event_date", pl.Date(), True, "the day it happened", ("日期", "发生日期", "考核日期")
+        ),
+        Column(
+            "item_id",
+            pl.String(),
+            True,
+            "rule item id from the contract's assessment (or the item's Chinese name)",
+            ("考核项目", "考核项目编号", "扣分项目"),
+        ),
+        Column(
+            "occurrences",
+            pl.Int32(),
+            True,
+            "how many tickets, persons or times",
+            ("次数", "扣分次数"),
+        ),
         Column(
             "assessed_points",
             POINTS,
             False,
-            "points per occurrence the buyer set, for discretionary items only",
+            "points per occurrence the buyer set, for discretionary items only (points)",
+            ("扣分", "扣分值", "每次扣分"),
         ),
-        Column("note", pl.String(), False, "free text (备注)"),
+        NOTE,
     ),
 )
 
@@ -98,17 +155,24 @@ PENALTIES = LedgerKind(
     table="penalty_events",
     doc="Money penalty events (扣款/违约金) under the contract's penalty clauses.",
     columns=(
-        Column("contract_id", pl.String(), True, "contract id"),
-        Column("event_date", pl.Date(), True, "the day it happened"),
-        Column("penalty_id", pl.String(), True, "penalty id from the contract params"),
-        Column("occurrences", pl.Int32(), True, "how many times"),
+        CONTRACT_ID,
+        Column("event_date", pl.Date(), True, "the day it happened", ("日期", "发生日期")),
+        Column(
+            "penalty_id",
+            pl.String(),
+            True,
+            "penalty id from the contract params (or the penalty's Chinese name)",
+            ("违约事项", "扣款项目", "违约金项目"),
+        ),
+        Column("occurrences", pl.Int32(), True, "how many times", ("次数",)),
         Column(
             "assessed_amount_cny",
             MONEY,
             False,
             "CNY per occurrence the buyer set, for penalties stated as a range or a minimum",
+            ("扣款金额", "违约金额", "金额"),
         ),
-        Column("note", pl.String(), False, "free text"),
+        NOTE,
     ),
 )
 
@@ -117,39 +181,116 @@ TICKETS = LedgerKind(
     file_name="tickets.csv",
     table="tickets",
     doc="Work orders (工单): one row per ticket, with its times in Beijing time.",
+    natural_key=("contract_id", "ticket_id"),
     columns=(
-        Column("contract_id", pl.String(), True, "contract id"),
-        Column("ticket_id", pl.String(), True, "ticket number (工单编号), unique per contract"),
-        Column("received_at", pl.Datetime("us"), True, "受理时间"),
-        Column("dispatched_at", pl.Datetime("us"), False, "派发时间"),
-        Column("replied_at", pl.Datetime("us"), False, "回复时间"),
-        Column("closed_at", pl.Datetime("us"), False, "办结时间"),
-        Column("priority", pl.String(), True, "urgent or ordinary (紧急程度)"),
-        Column("category", pl.String(), True, "问题类别"),
-        Column("district", pl.String(), False, "所属街道/区"),
-        Column("channel", pl.String(), False, "来源渠道"),
-        Column("callback_done", pl.Boolean(), False, "a callback (回访) was made"),
-        Column("satisfied", pl.Boolean(), False, "the citizen said satisfied at callback"),
-        Column("dispatch_correct", pl.Boolean(), False, "dispatched to the right unit"),
-        Column("summary", pl.String(), False, "诉求内容, free text; may hold personal data"),
-        Column("caller_phone", pl.String(), False, "来电号码; personal data, masked in reports"),
-        Column("location", pl.String(), False, "点位/地址: where the problem is, for hotspots"),
+        CONTRACT_ID,
+        Column(
+            "ticket_id",
+            pl.String(),
+            True,
+            "ticket number, unique per contract",
+            ("工单编号", "工单号", "单号"),
+        ),
+        Column(
+            "received_at",
+            pl.Datetime("us"),
+            True,
+            "time received",
+            ("受理时间", "来电时间", "登记时间"),
+        ),
+        Column(
+            "dispatched_at", pl.Datetime("us"), False, "time dispatched", ("派发时间", "派单时间")
+        ),
+        Column(
+            "replied_at", pl.Datetime("us"), False, "time of the reply", ("回复时间", "答复时间")
+        ),
+        Column("closed_at", pl.Datetime("us"), False, "time closed", ("办结时间", "结案时间")),
+        Column(
+            "priority",
+            pl.String(),
+            True,
+            "urgent or ordinary (紧急 / 一般 are read as such)",
+            ("紧急程度", "优先级"),
+        ),
+        Column(
+            "category", pl.String(), True, "problem category", ("问题类别", "诉求类别", "问题分类")
+        ),
+        Column(
+            "district", pl.String(), False, "street or district", ("所属街道", "所属区域", "街道")
+        ),
+        Column("channel", pl.String(), False, "where it came in", ("来源渠道", "渠道")),
+        Column("callback_done", pl.Boolean(), False, "a callback (回访) was made", ("是否回访",)),
+        Column(
+            "satisfied",
+            pl.Boolean(),
+            False,
+            "the citizen said satisfied at callback",
+            ("是否满意", "满意"),
+        ),
+        Column(
+            "dispatch_correct",
+            pl.Boolean(),
+            False,
+            "dispatched to the right unit",
+            ("派单准确", "是否派单准确"),
+        ),
+        Column(
+            "summary",
+            pl.String(),
+            False,
+            "what was asked, free text; may hold personal data",
+            ("诉求内容", "工单内容"),
+            personal=True,
+        ),
+        Column(
+            "caller_phone",
+            pl.String(),
+            False,
+            "caller's number; masked in reports",
+            ("来电号码", "联系电话"),
+            personal=True,
+        ),
+        Column(
+            "location",
+            pl.String(),
+            False,
+            "where the problem is, for hotspots",
+            ("点位/地址", "点位", "地址"),
+        ),
         Column(
             "case_class",
             pl.String(),
             False,
             "city, district or special (市局/区局/特殊案件), for 000's reply limits",
+            ("案件类型", "案件级别"),
         ),
-        Column("category_group", pl.String(), False, "a group of categories, e.g. 6+N (002)"),
-        Column("direct_dispatch", pl.Boolean(), False, "dispatched directly to a street (直派)"),
-        Column("resolved", pl.Boolean(), False, "the citizen said resolved at callback (解决)"),
-        Column("arrived_at", pl.Datetime("us"), False, "到场时间: on site, for emergencies"),
-        Column("distance_km", pl.Float64(), False, "distance to the site in km (到场距离)"),
+        Column(
+            "category_group",
+            pl.String(),
+            False,
+            "a group of categories, e.g. 6+N (002)",
+            ("类别组",),
+        ),
+        Column(
+            "direct_dispatch",
+            pl.Boolean(),
+            False,
+            "dispatched directly to a street",
+            ("是否直派", "直派"),
+        ),
+        Column(
+            "resolved", pl.Boolean(), False, "the citizen said resolved at callback", ("是否解决",)
+        ),
+        Column("arrived_at", pl.Datetime("us"), False, "on site, for emergencies", ("到场时间",)),
+        Column(
+            "distance_km", pl.Float64(), False, "distance to the site (km)", ("到场距离", "距离")
+        ),
         Column(
             "repeat_prompted",
             pl.Boolean(),
             False,
-            "a repeated report here was prompted to the unit on the ground (即时提示, 000)",
+            "a repeated report here was prompted to the unit on the ground (000)",
+            ("即时提示",),
         ),
     ),
 )
@@ -160,45 +301,179 @@ KPIS = LedgerKind(
     table="kpi_monthly",
     doc="Monthly figures delivered without tickets (a vendor's monthly report, a city's "
     "published call metrics): one row per contract, month and metric.",
+    natural_key=("contract_id", "month", "metric"),
     columns=(
-        Column("contract_id", pl.String(), True, "contract id"),
-        Column("month", pl.String(), True, "calendar month YYYY-MM"),
-        Column("metric", pl.String(), True, "metric key of seatscore.service_levels.METRICS"),
-        Column("value", pl.Float64(), True, "shares as 0–1; minutes, seconds or counts per unit"),
-        Column("tickets", pl.Int64(), False, "how many tickets or calls the figure is based on"),
-        Column("note", pl.String(), False, "free text, e.g. who reported it"),
+        CONTRACT_ID,
+        Column("month", pl.String(), True, "calendar month YYYY-MM", ("月份", "统计月份")),
+        Column(
+            "metric",
+            pl.String(),
+            True,
+            "metric key of seatscore.service_levels.METRICS",
+            ("指标", "指标名称"),
+        ),
+        Column(
+            "value",
+            pl.Float64(),
+            True,
+            "shares as 0–1 (43.7% is read as 0.437); minutes, seconds or counts per unit",
+            ("数值", "指标值"),
+        ),
+        Column(
+            "tickets",
+            pl.Int64(),
+            False,
+            "tickets or calls the figure is based on",
+            ("样本量", "工单量"),
+        ),
+        NOTE,
     ),
 )
 
-KINDS: dict[str, LedgerKind] = {k.name: k for k in (STAFFING, DEDUCTIONS, PENALTIES, TICKETS, KPIS)}
+PAYMENTS = LedgerKind(
+    name="payments",
+    file_name="payments.csv",
+    table="payments_made",
+    doc="Payments the buyer made to the vendor (付款记录), to set against the payable each "
+    "milestone should have paid.",
+    natural_key=("contract_id", "voucher_no"),
+    columns=(
+        CONTRACT_ID,
+        Column("paid_on", pl.Date(), True, "the day paid", ("付款日期", "支付日期")),
+        Column("amount_cny", MONEY, True, "CNY paid, to the fen", ("付款金额", "支付金额", "金额")),
+        Column(
+            "milestone",
+            pl.String(),
+            False,
+            "which payment of the contract (label_zh of its payments), free text",
+            ("付款节点", "期次"),
+        ),
+        Column("voucher_no", pl.String(), False, "voucher or invoice number", ("凭证号", "发票号")),
+        NOTE,
+    ),
+)
+
+KINDS: dict[str, LedgerKind] = {
+    k.name: k for k in (STAFFING, DEDUCTIONS, PENALTIES, TICKETS, KPIS, PAYMENTS)
+}
 
 _MAX_LISTED = 10
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
+_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+# 2025/10/1, 2025.10.01, 2025年10月1日, optionally followed by a time; rewritten YYYY-MM-DD first.
+_DATE_PARTS = r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+_TRUE = ["true", "1", "是", "yes", "y", "√", "✓", "有"]
+_FALSE = ["false", "0", "否", "no", "n", "×", "✗", "无"]
+_VALUES = {
+    "priority": {"紧急": "urgent", "特急": "urgent", "一般": "ordinary", "普通": "ordinary"},
+    "case_class": {"市局": "city", "区局": "district", "特殊案件": "special"},
+}
+"""Chinese values read as the canonical ones, per column (an import profile can add more)."""
+
+
+def _text(raw: pl.Expr) -> pl.Expr:
+    """Stripped text (also full-width and no-break spaces); empty → null."""
+    text = raw.str.strip_chars(" \t\r\n\u3000\u00a0")
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _normal_date(text: pl.Expr) -> pl.Expr:
+    """``2025/10/1 8:05`` → ``2025-10-01 8:05``; other text unchanged."""
+    parts = text.str.extract_groups(_DATE_PARTS)
+    day = pl.format(
+        "{}-{}-{}",
+        parts.struct.field("1"),
+        parts.struct.field("2").str.zfill(2),
+        parts.struct.field("3").str.zfill(2),
+    )
+    rest = text.str.replace(_DATE_PARTS, "").str.strip_chars().str.replace(r"^(\d):", "0$1:")
+    joined = pl.when(rest == "").then(day).otherwise(pl.format("{} {}", day, rest))
+    return pl.when(parts.struct.field("1").is_not_null()).then(joined).otherwise(text)
+
+
+def _number(text: pl.Expr) -> pl.Expr:
+    """``1,234.50``, ``¥1234.5``, ``1234.5元`` → ``1234.50`` as text for an exact cast."""
+    return text.str.replace_all(r"[,，¥￥\s]", "").str.replace(r"元$", "")
 
 
 def _cast(column: Column, raw: pl.Expr) -> pl.Expr:
-    text = raw.str.strip_chars()
-    text = pl.when(text == "").then(None).otherwise(text)
+    text = _text(raw)
     if column.dtype == pl.Date():
-        return text.str.to_date("%Y-%m-%d", strict=False)
+        return _normal_date(text).str.to_date("%Y-%m-%d", strict=False)
     if isinstance(column.dtype, pl.Datetime):
+        text = _normal_date(text)
         parsed = [text.str.to_datetime(f, strict=False, time_unit="us") for f in _DATETIME_FORMATS]
         return pl.coalesce(parsed)
     if column.dtype == pl.Boolean():
         lowered = text.str.to_lowercase()
         return (
-            pl.when(lowered.is_in(["true", "1", "是", "yes"]))
+            pl.when(lowered.is_in(_TRUE))
             .then(True)
-            .when(lowered.is_in(["false", "0", "否", "no"]))
+            .when(lowered.is_in(_FALSE))
             .then(False)
             .otherwise(None)
         )
-    return text.cast(column.dtype, strict=False)
+    if column.dtype in (pl.Int32(), pl.Int64()):
+        # Whole numbers only; a spreadsheet may store 3 as 3.0. 2.5 stays unreadable.
+        number = _number(text).str.replace(r"\.0+$", "")
+        return number.cast(column.dtype, strict=False)
+    if isinstance(column.dtype, pl.Decimal) or column.dtype == pl.Float64():
+        number = _number(text)
+        if isinstance(column.dtype, pl.Decimal):  # more decimals than the scale → unreadable
+            number = (
+                pl.when(number.str.contains(rf"\.\d{{{column.dtype.scale + 1},}}$"))
+                .then(None)
+                .otherwise(number)
+            )
+        return number.cast(column.dtype, strict=False)
+    if column.name in _VALUES:
+        return text.replace(_VALUES[column.name])
+    return text
 
 
-def _problems(frame: pl.DataFrame, mask: pl.Expr, column: str, message: str) -> list[str]:
-    rows = frame.with_row_index("_row", offset=2).filter(mask)["_row"].to_list()
-    return [f"row {row}, column {column}: {message}" for row in rows]
+def type_name(dtype: pl.DataType) -> str:
+    """How a value of ``dtype`` must be written, for messages."""
+    if dtype == pl.Date():
+        return "a date (2025-10-01, 2025/10/1 or 2025年10月1日)"
+    if isinstance(dtype, pl.Datetime):
+        return "a time (2025-10-01 08:05[:00], 2025/10/1 8:05)"
+    if dtype == pl.Boolean():
+        return "yes or no (是/否, true/false, 1/0)"
+    if dtype in (pl.Int32(), pl.Int64()):
+        return "a whole number"
+    if isinstance(dtype, pl.Decimal):
+        return f"a number with at most {dtype.scale} decimals"
+    if dtype == pl.Float64():
+        return "a number"
+    return str(dtype)
+
+
+def _problems(
+    frame: pl.DataFrame, mask: pl.Expr | pl.Series, column: str, message: str, code: str = "rule"
+) -> list[Problem]:
+    rows = frame.with_row_index("_index").filter(mask)["_index"].to_list()
+    return [Problem(row, column, code, message) for row in rows]
+
+
+def parse_values(kind: LedgerKind, raw: pl.DataFrame) -> tuple[pl.DataFrame, list[Problem]]:
+    """Text columns (``raw``, one per canonical column, all ``pl.String``; a missing optional
+    column may be absent) → the kind's typed frame, and a :class:`Problem` for every value that
+    cannot be read as its type (code ``unreadable``; fractional counts and money with more than
+    two decimals are unreadable) or is empty where required (code ``required``)."""
+    raw = raw.with_columns(
+        pl.lit(None, dtype=pl.String).alias(c.name) for c in kind.columns if c.name not in raw
+    )
+    typed = raw.select(_cast(c, pl.col(c.name)).alias(c.name) for c in kind.columns)
+    problems: list[Problem] = []
+    for c in kind.columns:
+        present = _text(pl.col(c.name)).is_not_null()
+        unreadable = raw.select((present & typed[c.name].is_null()).fill_null(False)).to_series()
+        problems += _problems(
+            raw, unreadable, c.name, f"cannot read as {type_name(c.dtype)}", "unreadable"
+        )
+        if c.required:
+            empty = raw.select(~present).to_series()
+            problems += _problems(raw, empty, c.name, "required value is empty", "required")
+    return typed, problems
 
 
 def read_ledger(path: Path | str, kind: LedgerKind | str) -> pl.DataFrame:
@@ -221,22 +496,8 @@ def read_ledger(path: Path | str, kind: LedgerKind | str) -> pl.DataFrame:
     except (OSError, pl.exceptions.ComputeError) as exc:
         raise LedgerError(f"{path}: cannot read the {kind.name} ledger: {exc}") from exc
     _check_columns(path, kind, raw.columns)
-    raw = raw.with_columns(
-        pl.lit(None, dtype=pl.String).alias(c.name) for c in kind.columns if c.name not in raw
-    )
-    typed = raw.select(_cast(c, pl.col(c.name)).alias(c.name) for c in kind.columns)
-    problems: list[str] = []
-    for c in kind.columns:
-        unreadable = raw[c.name].str.strip_chars().ne("") & typed[c.name].is_null()
-        problems += _problems(raw, unreadable.fill_null(False), c.name, f"cannot read as {c.dtype}")
-        if c.required:
-            problems += _problems(
-                raw,
-                raw[c.name].is_null() | raw[c.name].str.strip_chars().eq(""),
-                c.name,
-                "required value is empty",
-            )
-    problems += _rule_problems(kind, typed)
+    typed, problems = parse_values(kind, raw)
+    problems += rule_problems(kind, typed) + key_problems(kind, typed)
     _raise_problems(path, kind, problems)
     return typed
 
@@ -257,13 +518,14 @@ def _check_columns(path: Path, kind: LedgerKind, columns: list[str]) -> None:
         )
 
 
-def _raise_problems(path: Path, kind: LedgerKind, problems: list[str]) -> None:
+def _raise_problems(path: Path, kind: LedgerKind, problems: list[Problem]) -> None:
     if problems:
+        problems = sorted(problems, key=lambda p: p.index)
         shown = problems[:_MAX_LISTED]
         more = len(problems) - len(shown)
         raise LedgerError(
             f"{path}: {len(problems)} problem(s) in the {kind.name} ledger; nothing was loaded.\n"
-            + "\n".join(f"  - {p}" for p in shown)
+            + "\n".join(f"  - {p.line()}" for p in shown)
             + (f"\n  - … and {more} more" if more else "")
             + "\nCorrect the rows and load the file again."
         )
@@ -276,19 +538,26 @@ def _read_parquet_ledger(path: Path, kind: LedgerKind) -> pl.DataFrame:
         raise LedgerError(f"{path}: cannot read the {kind.name} ledger: {exc}") from exc
     _check_columns(path, kind, raw.columns)
     typed = kind.conform(raw, strict=False)
-    problems: list[str] = []
+    problems: list[Problem] = []
     for c in kind.columns:
         if c.name in raw.columns:
             lost = raw[c.name].is_not_null() & typed[c.name].is_null()
-            problems += _problems(raw, lost, c.name, f"cannot read as {c.dtype}")
+            problems += _problems(
+                raw, lost, c.name, f"cannot read as {type_name(c.dtype)}", "unreadable"
+            )
         if c.required:
-            problems += _problems(typed, typed[c.name].is_null(), c.name, "required value is empty")
-    problems += _rule_problems(kind, typed)
+            problems += _problems(
+                typed, typed[c.name].is_null(), c.name, "required value is empty", "required"
+            )
+    problems += rule_problems(kind, typed) + key_problems(kind, typed)
     _raise_problems(path, kind, problems)
     return typed
 
 
-def _rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[str]:
+def rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[Problem]:
+    """Rows of a typed frame that break a rule of their kind (code ``rule``): negative or zero
+    counts, an unknown priority, times out of order (closed before received …), a month not
+    written YYYY-MM, a share outside 0–1."""
     checks: list[tuple[pl.Expr, str, str]] = []
     if kind is STAFFING:
         checks += [
@@ -297,6 +566,8 @@ def _rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[str]:
         ]
     if kind in (DEDUCTIONS, PENALTIES):
         checks.append((pl.col("occurrences") < 1, "occurrences", "must be at least 1"))
+    if kind is PAYMENTS:
+        checks.append((pl.col("amount_cny") <= 0, "amount_cny", "must be more than zero"))
     if kind is TICKETS:
         checks += [
             (
@@ -316,56 +587,82 @@ def _rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[str]:
                 "closed_at",
                 "is before dispatched_at",
             ),
-        ]
-    problems = []
-    for mask, column, message in checks:
-        problems += _problems(frame, mask.fill_null(False), column, message)
-    if kind is TICKETS:
-        checks = [
             (pl.col("arrived_at") < pl.col("received_at"), "arrived_at", "is before received_at"),
             (pl.col("distance_km") < 0, "distance_km", "must not be negative"),
         ]
-        for mask, column, message in checks:
-            problems += _problems(frame, mask.fill_null(False), column, message)
-        dup = frame.select(pl.struct("contract_id", "ticket_id").is_duplicated()).to_series()
-        problems += _problems(frame, dup, "ticket_id", "repeats an earlier ticket of the contract")
     if kind is KPIS:
-        bad_month = ~pl.col("month").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$")
-        problems += _problems(frame, bad_month.fill_null(False), "month", "must be YYYY-MM")
         share = pl.col("metric").replace_strict(
             {k: m.unit == "share" for k, m in METRICS.items()}, default=False
         )
-        out_of_range = share & ((pl.col("value") < 0) | (pl.col("value") > 1))
+        checks += [
+            (~pl.col("month").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$"), "month", "must be YYYY-MM"),
+            (
+                share & ((pl.col("value") < 0) | (pl.col("value") > 1)),
+                "value",
+                "a share must be 0–1 (43.7% is 0.437)",
+            ),
+            (pl.col("tickets") < 0, "tickets", "must not be negative"),
+        ]
+    problems = []
+    for mask, column, message in checks:
         problems += _problems(
-            frame, out_of_range.fill_null(False), "value", "a share must be 0–1 (43.7% is 0.437)"
+            frame, frame.select(mask.fill_null(False)).to_series(), column, message
         )
-        dup = frame.select(pl.struct("contract_id", "month", "metric").is_duplicated()).to_series()
-        problems += _problems(frame, dup, "metric", "repeats another row for the same month")
     return problems
 
 
-_DATE_COLUMN = {"staffing": "service_date", "deductions": "event_date", "penalties": "event_date"}
+def key_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[Problem]:
+    """Rows that repeat an earlier row's natural key (code ``duplicate``). A row whose key has
+    an empty part is not compared (a payment without a voucher number)."""
+    if not kind.natural_key:
+        return []
+    key = pl.struct(*kind.natural_key)
+    complete = pl.all_horizontal(pl.col(c).is_not_null() for c in kind.natural_key)
+    later = frame.select(key.is_duplicated() & ~key.is_first_distinct() & complete).to_series()
+    message = {
+        "tickets": ("ticket_id", "repeats an earlier ticket of the contract"),
+        "kpis": ("metric", "repeats another row for the same month"),
+    }.get(
+        kind.name, (kind.natural_key[-1], f"repeats an earlier row's {', '.join(kind.natural_key)}")
+    )
+    return _problems(frame, later, message[0], message[1], "duplicate")
 
 
-def check_references(
-    path: Path | str, kind: LedgerKind, frame: pl.DataFrame, contracts: dict[str, Contract]
-) -> None:
-    """Check every row against the contract params it names.
+_DATE_COLUMN = {
+    "staffing": "service_date",
+    "deductions": "event_date",
+    "penalties": "event_date",
+    "tickets": "received_at",
+    "kpis": "month",
+}
+"""The column that must fall inside the contract's service period (payments may come after)."""
 
-    The contract must exist, the date (``received_at`` for tickets) must fall in its service
-    period, and the post, rule item or penalty must be one the contract has. Discretionary items
+
+def reference_problems(
+    kind: LedgerKind,
+    frame: pl.DataFrame,
+    contracts: dict[str, Contract],
+    limit: int | None = None,
+) -> list[Problem]:
+    """Check every row of a typed frame against the contract params it names.
+
+    The contract must exist (code ``unknown_contract``), the date (``received_at`` for tickets,
+    the month for KPIs) must fall in its service period (``outside_period``), and the post, rule
+    item, penalty or KPI metric must be one the contract has (``reference``). Discretionary items
     need ``assessed_points`` within the item's range; penalties stated as a range need
-    ``assessed_amount_cny`` within it. Raises :class:`LedgerError` listing rows and columns.
-    """
-    problems: list[str] = []
-    indexed = frame.with_row_index("_row", offset=2)
+    ``assessed_amount_cny`` within it. ``limit`` stops early once that many are found (for a
+    message that lists the first few)."""
+    problems: list[Problem] = []
+    indexed = frame.with_row_index("_index")
     date_col = _DATE_COLUMN.get(kind.name)
     if kind is KPIS:
-        date_col, day = "month", pl.format("{}-01", "month").str.to_date()
+        day = pl.format("{}-01", "month").str.to_date(strict=False)
+    elif kind is TICKETS:
+        day = pl.col("received_at").dt.date()
     elif date_col:
         day = pl.col(date_col)
     else:
-        day = pl.col("received_at").dt.date()
+        day = pl.lit(None, dtype=pl.Date)
     # One join against the service periods, not one pass per contract (ledgers of millions of
     # rows over hundreds of contracts).
     periods = pl.DataFrame(
@@ -379,92 +676,153 @@ def check_references(
         },
         schema={"contract_id": pl.String, "_start": pl.Date, "_end": pl.Date},
     )
-    checked = indexed.select("_row", "contract_id", day.alias("_day")).join(
+    checked = indexed.select("_index", "contract_id", day.alias("_day")).join(
         periods, on="contract_id", how="left"
     )
-    for r, cid in checked.filter(pl.col("_start").is_null()).select("_row", "contract_id").rows():
-        problems.append(f"row {r}, column contract_id: unknown contract {cid!r}")
-        if len(problems) > _MAX_LISTED:
-            break
+    unknown = checked.filter(pl.col("_start").is_null() & pl.col("contract_id").is_not_null())
+    if limit is not None:
+        unknown = unknown.head(limit)
+    for i, cid in unknown.select("_index", "contract_id").rows():
+        problems.append(Problem(i, "contract_id", "unknown_contract", f"unknown contract {cid!r}"))
     outside = checked.filter(
         (pl.col("_day") < pl.col("_start")) | (pl.col("_day") > pl.col("_end"))
     )
-    for r, cid in outside.head(_MAX_LISTED + 1).select("_row", "contract_id").rows():
+    if limit is not None:
+        outside = outside.head(limit)
+    for i, cid in outside.select("_index", "contract_id").rows():
         period = contracts[cid].service_period
         problems.append(
-            f"row {r}, column {date_col or 'received_at'}: outside {cid}'s service period "
-            f"{period.start}–{period.end}"
+            Problem(
+                i,
+                date_col or "",
+                "outside_period",
+                f"outside {cid}'s service period {period.start}–{period.end}",
+            )
         )
     if kind is not TICKETS:
         for row in indexed.iter_rows(named=True):
             contract = contracts.get(row["contract_id"])
             if contract is not None:
-                problems += _row_reference_problems(f"row {row['_row']}", kind, row, contract)
-            if len(problems) > _MAX_LISTED:
+                problems += [
+                    Problem(row["_index"], column, "reference", message)
+                    for column, message in _row_reference_problems(kind, row, contract)
+                ]
+            if limit is not None and len(problems) > limit:
                 break
+    return sorted(problems, key=lambda p: p.index)
+
+
+def check_references(
+    path: Path | str, kind: LedgerKind, frame: pl.DataFrame, contracts: dict[str, Contract]
+) -> None:
+    """:func:`reference_problems`, raised as one :class:`LedgerError` listing the first rows."""
+    problems = reference_problems(kind, frame, contracts, limit=_MAX_LISTED)
     if problems:
-        problems.sort(key=lambda p: int(p.split(",")[0].removeprefix("row ")))
         more = len(problems) - _MAX_LISTED
         raise LedgerError(
             f"{path}: rows that do not match the contract params; nothing was loaded.\n"
-            + "\n".join(f"  - {p}" for p in problems[:_MAX_LISTED])
+            + "\n".join(f"  - {p.line()}" for p in problems[:_MAX_LISTED])
             + (f"\n  - … and more ({more}+)" if more > 0 else "")
             + "\nCorrect the rows (or the params file) and load again."
         )
 
 
 def _row_reference_problems(
-    where: str, kind: LedgerKind, row: dict, contract: Contract
-) -> Iterable[str]:
+    kind: LedgerKind, row: dict, contract: Contract
+) -> Iterable[tuple[str, str]]:
+    """(column, message) for each way ``row`` does not match ``contract``."""
     cid = contract.contract_id
     if kind is STAFFING:
         if row["post_id"] not in {p.post_id for p in contract.posts}:
-            yield f"{where}, column post_id: {cid} has no post {row['post_id']!r}"
+            yield "post_id", f"{cid} has no post {row['post_id']!r}"
     elif kind is DEDUCTIONS:
         assessment = contract.assessment.value
         if assessment is None:
-            yield f"{where}, column item_id: {cid} has no points sheet"
+            yield "item_id", f"{cid} has no points sheet"
             return
         try:
             item = assessment.item(row["item_id"])
         except KeyError:
-            yield f"{where}, column item_id: {cid} has no rule item {row['item_id']!r}"
+            yield "item_id", f"{cid} has no rule item {row['item_id']!r}"
             return
         points = row["assessed_points"]
         if item.kind == "discretionary":
             if points is None:
-                yield f"{where}, column assessed_points: {item.item_id} is discretionary; record the points the buyer set"
+                yield (
+                    "assessed_points",
+                    f"{item.item_id} is discretionary; record the points the buyer set",
+                )
             elif (item.points_min is not None and points < item.points_min) or (
                 item.points_max is not None and points > item.points_max
             ):
                 yield (
-                    f"{where}, column assessed_points: {points} is outside "
-                    f"{item.points_min}–{item.points_max} ({item.clause})"
+                    "assessed_points",
+                    f"{points} is outside {item.points_min}–{item.points_max} ({item.clause})",
                 )
         elif item.kind in ("below_target", "linear", "staffing_daily", "repeat_reports"):
-            yield f"{where}, column item_id: {item.item_id} is computed from tickets or staffing, not recorded"
+            yield "item_id", f"{item.item_id} is computed from tickets or staffing, not recorded"
         elif points is not None:
-            yield f"{where}, column assessed_points: {item.item_id} has fixed points; leave it empty"
+            yield "assessed_points", f"{item.item_id} has fixed points; leave it empty"
     elif kind is KPIS:
         targets = {t.target_id for t in contract.service_level_targets}
         if not known_metric(row["metric"]) and row["metric"] not in targets:
             yield (
-                f"{where}, column metric: {row['metric']!r} is neither a metric key of "
+                "metric",
+                f"{row['metric']!r} is neither a metric key of "
                 f"seatscore.service_levels.METRICS nor a target id of {cid} "
-                f"({', '.join(sorted(targets)) or 'none'})"
+                f"({', '.join(sorted(targets)) or 'none'})",
             )
     elif kind is PENALTIES:
         penalty = next((p for p in contract.penalties if p.penalty_id == row["penalty_id"]), None)
         if penalty is None:
-            yield f"{where}, column penalty_id: {cid} has no penalty {row['penalty_id']!r}"
+            yield "penalty_id", f"{cid} has no penalty {row['penalty_id']!r}"
             return
         amount = row["assessed_amount_cny"]
         ranged = penalty.amount_cny is None and penalty.share_of_amount is None
         if ranged and amount is None:
-            yield f"{where}, column assessed_amount_cny: {penalty.penalty_id} is set by the buyer; record the amount"
+            yield (
+                "assessed_amount_cny",
+                f"{penalty.penalty_id} is set by the buyer; record the amount",
+            )
         if ranged and amount is not None:
             low, high = penalty.amount_min_cny, penalty.amount_max_cny
             if (low is not None and amount < low) or (high is not None and amount > high):
-                yield f"{where}, column assessed_amount_cny: {amount} is outside {low}–{high} ({penalty.clause})"
+                yield "assessed_amount_cny", f"{amount} is outside {low}–{high} ({penalty.clause})"
         if not ranged and amount is not None:
-            yield f"{where}, column assessed_amount_cny: {penalty.penalty_id} has a fixed amount; leave it empty"
+            yield "assessed_amount_cny", f"{penalty.penalty_id} has a fixed amount; leave it empty"
+
+
+def _type_label(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Decimal):
+        return "CNY, 2 decimals" if dtype.precision == 14 else "points, 2 decimals"
+    if isinstance(dtype, pl.Datetime):
+        return "time"
+    return {
+        pl.String: "text",
+        pl.Date: "date",
+        pl.Int32: "whole number",
+        pl.Int64: "whole number",
+        pl.Float64: "number",
+        pl.Boolean: "yes/no",
+    }[dtype.base_type()]
+
+
+def schema_markdown() -> str:
+    """The canonical schema of every ledger kind as Markdown tables (the README's "Ledger
+    schemas" section is this text; a test keeps them equal)."""
+    parts = []
+    for kind in KINDS.values():
+        key = ", ".join(kind.natural_key) if kind.natural_key else "none (every row is an event)"
+        parts.append(
+            f"#### `{kind.name}` — `{kind.file_name}` → table `{kind.table}`\n\n"
+            f"{kind.doc} Natural key: {key}.\n\n"
+            "| column | type | required | personal | Chinese headers read | what |\n"
+            "|---|---|---|---|---|---|"
+        )
+        for c in kind.columns:
+            parts.append(
+                f"| `{c.name}` | {_type_label(c.dtype)} | {'**yes**' if c.required else 'no'} | "
+                f"{'**yes**' if c.personal else ''} | {'、'.join(c.aliases)} | {c.doc} |"
+            )
+        parts.append("")
+    return "\n".join(parts)

@@ -102,8 +102,8 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
         kpis = db.ledger(con, "kpis", contract_id)
         loads = db.query(
             con,
-            "SELECT path, kind, sha256, rows, source, loaded_at FROM loads "
-            "WHERE path LIKE '%' || $cid || '%' ORDER BY kind",
+            "SELECT path, sheet, kind, sha256, rows, rows_rejected, source, loaded_at FROM loads "
+            "WHERE list_contains(contract_ids, $cid) AND replaced_by IS NULL ORDER BY kind, path",
             cid=contract_id,
         )
     metrics = monthly_metrics(contract, **ledgers)
@@ -228,7 +228,11 @@ def verdict(ctx: ReportContext) -> HTML:
         ("名义月费", format_cny(row["nominal_fee_cny"]), ""),
         (
             "扣款合计",
-            format_cny(row["nominal_fee_cny"] - row["payable_cny"]),
+            format_cny(
+                row["nominal_fee_cny"] - row["payable_cny"]
+                if row["nominal_fee_cny"] is not None and row["payable_cny"] is not None
+                else None
+            ),
             ""
             if row["payable_complete"]
             else '<div style="color:#b45309">含无法评估项，可能偏低</div>',
@@ -637,12 +641,19 @@ def not_assessable(ctx: ReportContext) -> GT | HTML:
     )
 
 
+def _load_item(load: dict) -> str:
+    """One loaded ledger file as a list item: path (· sheet), kind, rows, quarantined, SHA-256."""
+    where = _esc(load["path"]) + (f" · {_esc(load['sheet'])}" if load["sheet"] else "")
+    rejected = f"，隔离 {load['rows_rejected']:,} 行" if load["rows_rejected"] else ""
+    return (
+        f"<li>{where}（{_esc(load['kind'])}，{load['rows']:,} 行{rejected}，"
+        f"SHA-256 {_esc(load['sha256'][:16])}…）</li>"
+    )
+
+
 def provenance(ctx: ReportContext) -> HTML:
     now = dt.datetime.now(TIMEZONE)
-    files = "".join(
-        f"<li>{_esc(r['path'])}（{_esc(r['kind'])}，{r['rows']:,} 行，SHA-256 {_esc(r['sha256'][:16])}…）</li>"
-        for r in ctx.loads.iter_rows(named=True)
-    )
+    files = "".join(_load_item(r) for r in ctx.loads.iter_rows(named=True))
     simulated = "<p><b>模拟数据：</b>本报告的绩效数据为模拟生成。</p>" if ctx.simulated else ""
     return HTML(
         '<hr><div style="color:#555;font-size:0.9em">'
