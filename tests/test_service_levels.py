@@ -519,10 +519,7 @@ needs_real = pytest.mark.skipif(
 def test_tipdm_messages_read_as_tickets():
     from seatscore.sources import read_tipdm_messages
 
-    tickets = read_tipdm_messages(
-        REAL / "tipdm2020C_fujian4_messages_with_replies.xlsx",
-        REAL / "tipdm2020C_fujian1_category_taxonomy.xlsx",
-    )
+    tickets = read_tipdm_messages(REAL / "tipdm2020C_fujian4_messages_with_replies.xlsx")
     assert tickets.height == 2816 and tickets["ticket_id"].n_unique() == 2816
     assert tickets["received_at"].null_count() == 0 and tickets["replied_at"].null_count() == 0
     assert tickets["caller_phone"].null_count() == 2816  # no personal data is carried over

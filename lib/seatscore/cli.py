@@ -361,8 +361,9 @@ def _score(args: argparse.Namespace) -> int:
     print(f"{doc['contract_id']} {doc['month']}")
     print(f"  score {doc['score'] or '—'} (points lost {doc['points_lost'] or '—'})")
     print(
-        f"  nominal fee {doc['fee_nominal_cny']}  fee deduction {doc['fee_deduction_cny']}  "
-        f"penalties {doc['penalties_cny']}  payable {doc['payable_cny']}"
+        f"  nominal fee {doc['fee_nominal_cny'] or '— (amount not stated)'}  "
+        f"fee deduction {doc['fee_deduction_cny']}  "
+        f"penalties {doc['penalties_cny']}  payable {doc['payable_cny'] or '—'}"
     )
     for line in doc["lines"]:
         size = (
@@ -512,6 +513,39 @@ def _lab(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _ingest(args: argparse.Namespace) -> int:
+    """Load ledger files; print what happened to each sheet and the totals. Exit 1 when any row
+    was rejected (the good rows are loaded), 2 when a file could not be ingested (nothing was)."""
+    from seatscore.ingest import ingest
+
+    results = ingest(
+        args.files,
+        db_path=args.db,
+        kind=args.kind,
+        contract_id=args.contract,
+        profile_path=args.profile,
+        sheet=args.sheet,
+        quarantine_dir=args.quarantine_dir,
+    )
+    for result in results:
+        print("\n".join(result.lines()))
+    read = sum(r.rows_read for r in results if r.status != "unchanged")
+    loaded = sum(r.loaded for r in results)
+    rejected = sum(r.rejected for r in results)
+    reasons: dict[str, int] = {}
+    for r in results:
+        for code, n in r.reasons.items():
+            reasons[code] = reasons.get(code, 0) + n
+    by_reason = ", ".join(f"{code} {n:,}" for code, n in sorted(reasons.items()))
+    print(
+        f"total: {read:,} row(s) read, {loaded:,} loaded, "
+        f"{sum(r.already for r in results):,} already in the database, {rejected:,} rejected"
+        + (f" ({by_reason})" if by_reason else "")
+        + f", {sum(r.status == 'unchanged' for r in results)} file(s) unchanged"
+    )
+    return 1 if rejected else 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="seatscore",
@@ -559,6 +593,30 @@ def parser() -> argparse.ArgumentParser:
         help="folder of contract params files (default params/contracts)",
     )
     build.set_defaults(run=_build)
+
+    ing = sub.add_parser(
+        "ingest",
+        help="load ledgers from CSV or Excel; bad rows go to quarantine, good ones load",
+    )
+    ing.add_argument("files", nargs="+", type=Path, metavar="FILE", help="CSV or XLSX files")
+    ing.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
+    ing.add_argument(
+        "--kind",
+        choices=["deductions", "kpis", "payments", "penalties", "staffing", "tickets"],
+        help="which ledger (seatscore.ledgers.KINDS; or give --profile)",
+    )
+    ing.add_argument("--contract", metavar="ID", help="contract id for rows that give none")
+    ing.add_argument(
+        "--profile", type=Path, metavar="PROFILE.yaml", help="import profile for another layout"
+    )
+    ing.add_argument("--sheet", help="only this sheet of a workbook (default: every sheet)")
+    ing.add_argument(
+        "--quarantine-dir",
+        type=Path,
+        default=None,
+        help="where rejected-row reports go (default: quarantine/ next to the database)",
+    )
+    ing.set_defaults(run=_ingest)
 
     rend = sub.add_parser("render", help="render HTML reports with papermill")
     rend.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")

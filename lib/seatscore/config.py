@@ -23,6 +23,10 @@ def project_root() -> Path:
 ROOT = project_root()
 PARAMS_DIR = ROOT / "params"
 CONTRACTS_DIR = PARAMS_DIR / "contracts"
+PUBLIC_PARAMS_DIR = PARAMS_DIR / "public"
+"""Params of data that belong to no contract (a city's own call centre, a public dataset)."""
+PROFILES_DIR = PARAMS_DIR / "profiles"
+"""Import profiles (``seatscore ingest --profile``)."""
 ANALYSIS_PARAMS = PARAMS_DIR / "analysis.yaml"
 DATA_DIR = ROOT / "data"
 DEMO_DIR = DATA_DIR / "demo"

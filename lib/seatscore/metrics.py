@@ -807,8 +807,10 @@ def monthly_metrics(
             exact_fee = amount * r["month_weight"] / total_weight if amount is not None else None
             deduction = fee_deduction(contract, exact_fee, points)
         staffing_penalty = r["staffing_penalty_cny"]  # None: not assessable
-        payable = (
+        payable = (  # None: no amount stated, so no fee to pay or reduce
             r["nominal_fee_cny"] - deduction - (staffing_penalty or 0) - r["incident_penalty_cny"]
+            if r["nominal_fee_cny"] is not None
+            else None
         )
         seat_months = seats * r["month_weight"] if seats is not None else None
         out.append(
@@ -827,7 +829,7 @@ def monthly_metrics(
                 "penalised_person_days": r["penalised_person_days"],
                 "staffing_penalty_cny": staffing_penalty,
                 "incident_penalty_cny": r["incident_penalty_cny"],
-                "payable_cny": to_fen(payable),
+                "payable_cny": to_fen(payable) if payable is not None else None,
                 "payable_complete": r["month"] not in months_not_assessable,
                 "provisional": r["provisional"],
                 "seats": seats,

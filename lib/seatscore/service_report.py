@@ -205,6 +205,20 @@ def _target_text(r: dict) -> str:
     return "，".join(parts)
 
 
+def _unit_value(value: float | None, unit: str | None) -> str:
+    """A KPI figure in its unit: a share as a percent, seconds and minutes with their unit,
+    counts with thousands separators."""
+    if value is None:
+        return "—"
+    if unit == "share":
+        return pct(value)
+    if unit == "seconds":
+        return f"{value:,.0f} 秒"
+    if unit == "minutes":
+        return f"{value:,.1f} 分钟"
+    return f"{value:,.0f}"
+
+
 def targets_table(ctx: ReportContext) -> GT:
     """The month's service-level figures: each target of the contract and the general rates, the
     tickets behind them, the target, and whether it was met; figures the vendor reported in the
@@ -239,6 +253,23 @@ def targets_table(ctx: ReportContext) -> GT:
                 r["clause"] or "通用口径",
             )
         )
+    # Figures only the KPI ledger gives (SF311's calls answered, ASA …): listed with their source.
+    computed_keys = set(computed["key"].to_list())
+    for r in table.filter(
+        pl.col("source") == "ledger", ~pl.col("key").is_in(sorted(computed_keys))
+    ).iter_rows(named=True):
+        rows.append(
+            (
+                r["name_zh"],
+                "—（工单不含此项）",
+                f"{r['denominator']:,}" if r["denominator"] else "",
+                _target_text(r) if r["target_share"] is not None else "—",
+                {True: "✓ 达标", False: "✗ 未达标", None: "—"}[r["met_target"]],
+                _unit_value(r["value"], r["unit"]),
+                "",
+                r["clause"] or "月度指标台账",
+            )
+        )
     frame = pl.DataFrame(
         rows,
         schema=[
@@ -256,7 +287,7 @@ def targets_table(ctx: ReportContext) -> GT:
     note = (
         "比率 = 达到要求的工单 ÷ 计入的工单；未到期（时限未过且尚未发生）与缺少所需字段的工单不计入。"
         "时限含端点（“10分钟内”即不超过10分钟）。本月没有适用工单时比率无定义，不按 0 计。"
-        "乙方报告取自月度指标台账；差异 = 乙方报告 − 工单计算。"
+        "乙方报告取自月度指标台账（公开数据则为其公布值）；差异 = 乙方报告 − 工单计算。"
     )
     return _table(frame, f"服务指标（{month_zh(ctx.month)}）", note)
 
@@ -473,9 +504,7 @@ def load_analysis(
         messages = folder / "tipdm2020C_fujian4_messages_with_replies.xlsx"
         if not messages.exists():
             raise FileNotFoundError(f"{messages}: the TipDM messages are not there")
-        tickets = read_tipdm_messages(
-            messages, folder / "tipdm2020C_fujian1_category_taxonomy.xlsx"
-        )
+        tickets = read_tipdm_messages(messages)
         if month in ("", "latest"):
             month = _latest_full_month(tickets)
         return Analysis("TipDM 2020 留言板（真实公开数据）", tickets, month, None)

@@ -1,0 +1,430 @@
+"""Ingest (seatscore ingest): CSV and Excel ledgers as people keep them, quarantine, no loss, no
+duplicates, corrected files, interrupted loads, and the two real datasets through their profiles.
+
+Contract facts used (params/contracts/karamay-grid-2024.yaml, from seed 004's sister contract):
+service period 2024-09-20 – 2025-09-19 (一 (二)); posts assessor 测评岗, emergency 应急岗, seat
+坐席岗; rule items wrong_report 测评错报 0.5 points per case (附件2 二 (一)) and
+wrong_report_serious 错报案件造成严重后果, discretionary 5–15 points (附件2 二 (一)).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+
+from seatscore import config, db
+from seatscore.cli import main
+from seatscore.contracts import load_contracts
+from seatscore.errors import IngestError
+from seatscore.ingest import ingest
+
+K = "karamay-grid-2024"
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+SF311 = REAL / "sf311_call_metrics_by_month_2007-2017.csv"
+TIPDM = REAL / "tipdm2020C_fujian4_messages_with_replies.xlsx"
+
+
+@pytest.fixture
+def empty_db(tmp_path) -> Path:
+    """A database with the five contracts and no ledger rows."""
+    path = tmp_path / "seatscore.duckdb"
+    db.build(path, load_contracts(), demo_dir=None)
+    return path
+
+
+def rows(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.sql(sql).fetchall()
+
+
+def snapshot(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table, for "the database did not change"."""
+    tables = [*db.LEDGER_TABLES, "loads", "quarantine", "contracts"]
+    return {t: sorted(map(str, rows(path, f"SELECT * FROM {t}"))) for t in tables}
+
+
+def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# ---------------------------------------------------------------- clean files
+
+
+def test_clean_excel_with_chinese_headers_title_row_and_merged_dates(empty_db, tmp_path):
+    # A staffing sheet as a vendor keeps it: a title row, Chinese headers, a 序号 counter, the date
+    # merged down over the three posts, the posts by their Chinese names, a count stored as 3.0.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "10月考勤"
+    sheet.append(["克拉玛依 2024年10月 人员在岗情况"])
+    sheet.append(["序号", "日期", "岗位", "应到人数", "实到人数", "备注"])
+    sheet.append([1, dt.date(2024, 10, 8), "测评岗", 4, 4, None])
+    sheet.append([2, None, "应急岗", 2, 2.0, None])
+    sheet.append([3, None, "坐席岗", 10, 9, "1人病假"])
+    sheet.append([4, "2024年10月9日", "seat", "10", " 10 ", None])
+    sheet.merge_cells("B3:B5")
+    path = tmp_path / "考勤.xlsx"
+    book.save(path)
+
+    [result] = ingest([path], empty_db, kind="staffing", contract_id=K)
+
+    assert (result.rows_read, result.loaded, result.rejected) == (4, 4, 0)
+    assert result.merged_cells == 2 and result.sheet == "10月考勤"
+    loaded = rows(
+        empty_db,
+        "SELECT service_date, post_id, required, present, note, source_sheet, source_row "
+        "FROM staffing_daily ORDER BY source_row",
+    )
+    assert loaded == [
+        (dt.date(2024, 10, 8), "assessor", 4, 4, None, "10月考勤", 3),
+        (dt.date(2024, 10, 8), "emergency", 2, 2, None, "10月考勤", 4),
+        (dt.date(2024, 10, 8), "seat", 10, 9, "1人病假", "10月考勤", 5),
+        (dt.date(2024, 10, 9), "seat", 10, 10, None, "10月考勤", 6),
+    ]
+
+
+def test_gbk_csv_as_chinese_excel_saves_it(empty_db, tmp_path):
+    # 测评错报 is wrong_report, fixed at 0.5 points per case (附件2 二 (一)): a 扣分 of 1 for two
+    # cases is the rule's own total, so it is read as "computed from the rule" (empty).
+    text = (
+        "合同编号,日期,考核项目,次数,扣分,备注\n"
+        f"{K},2024/10/8,测评错报,2,1,两件错报\n"
+        f"{K},2024-10-09,wrong_report_serious,1,8,造成投诉\n"
+    )
+    path = write_csv(tmp_path / "扣分台账.csv", text, encoding="gbk")
+
+    [result] = ingest([path], empty_db, kind="deductions")
+
+    assert (result.loaded, result.rejected) == (2, 0)
+    assert rows(
+        empty_db,
+        "SELECT event_date, item_id, occurrences, assessed_points, note FROM deduction_events "
+        "ORDER BY event_date",
+    ) == [
+        (dt.date(2024, 10, 8), "wrong_report", 2, None, "两件错报"),
+        (dt.date(2024, 10, 9), "wrong_report_serious", 1, Decimal("8.00"), "造成投诉"),
+    ]
+
+
+def test_utf8_with_bom_tickets(empty_db, tmp_path):
+    text = (
+        "\ufeff工单编号,受理时间,派发时间,办结时间,紧急程度,问题类别,来电号码\n"
+        "T1,2024/10/8 9:00,2024/10/8 9:05,2024/10/9 10:00,一般,市容环境,13812345678\n"
+        "T2,2024年10月9日 10:00,,,紧急,供水,\n"
+    )
+    path = write_csv(tmp_path / "tickets.csv", text)
+    [result] = ingest([path], empty_db, kind="tickets", contract_id=K)
+    assert result.loaded == 2
+    assert rows(
+        empty_db, "SELECT ticket_id, received_at, priority, closed_at FROM tickets ORDER BY 1"
+    ) == [
+        ("T1", dt.datetime(2024, 10, 8, 9, 0), "ordinary", dt.datetime(2024, 10, 9, 10, 0)),
+        ("T2", dt.datetime(2024, 10, 9, 10, 0), "urgent", None),
+    ]
+
+
+# ---------------------------------------------------------------- every error, quarantined
+
+
+def test_each_error_is_quarantined_with_its_reason_and_good_rows_load(empty_db, tmp_path):
+    text = (
+        "工单编号,受理时间,办结时间,紧急程度,问题类别,合同编号\n"
+        f"G1,2024-10-08 09:00,2024-10-08 12:00,一般,供水,{K}\n"  # row 2: good
+        f"B1,2024-13-45 09:00,,一般,供水,{K}\n"  # row 3: impossible date
+        f"B2,2024-10-08 09:00,,一般,,{K}\n"  # row 4: category empty
+        f"B3,2024-10-08 09:00,2024-10-07 09:00,一般,供水,{K}\n"  # row 5: closed before received
+        f"B4,2023-01-05 09:00,,一般,供水,{K}\n"  # row 6: before the service period
+        "B5,2024-10-08 09:00,,一般,供水,nobody-2024\n"  # row 7: unknown contract
+        f"G1,2024-10-08 09:00,2024-10-08 12:00,一般,供水,{K}\n"  # row 8: repeats row 2
+        f"D1,2024-10-08 10:00,,一般,供水,{K}\n"  # rows 9, 10: same ticket, other values
+        f"D1,2024-10-08 11:00,,一般,供水,{K}\n"
+        f"G2,2024-10-09 09:00,,普通,供水,{K}\n"  # row 11: good
+    )
+    path = write_csv(tmp_path / "tickets.csv", text)
+    [result] = ingest([path], empty_db, kind="tickets", quarantine_dir=tmp_path / "q")
+
+    assert result.rows_read == 10 and result.loaded == 2 and result.rejected == 8
+    assert rows(empty_db, "SELECT ticket_id, source_row FROM tickets ORDER BY 2") == [
+        ("G1", 2),
+        ("G2", 11),
+    ]
+    found = rows(
+        empty_db,
+        "SELECT source_row, column_name, value, code FROM quarantine ORDER BY source_row",
+    )
+    assert found == [
+        (3, "受理时间", "2024-13-45 09:00", "unreadable"),
+        (4, "问题类别", None, "required"),
+        (5, "办结时间", "2024-10-07 09:00", "rule"),
+        (6, "受理时间", "2023-01-05 09:00", "outside_period"),
+        (7, "合同编号", "nobody-2024", "unknown_contract"),
+        (8, "工单编号", "G1", "duplicate"),
+        (9, "工单编号", "D1", "conflict"),
+        (10, "工单编号", "D1", "conflict"),
+    ]
+    # The report file carries the same, with the file, and the whole row stays in the database.
+    report = result.quarantine_file.read_text(encoding="utf-8-sig").splitlines()
+    assert report[0] == "file,sheet,row,column,value,code,reason"
+    assert len(report) == 9 and report[1].endswith(
+        'cannot read as a time (2025-10-01 08:05[:00], 2025/10/1 8:05)"'
+    )
+    [(raw,)] = rows(empty_db, "SELECT row_json FROM quarantine WHERE source_row = 7")
+    assert json.loads(raw)["合同编号"] == "nobody-2024"
+
+
+def test_counts_fractional_negative_and_percent_shares(empty_db, tmp_path):
+    staffing = (
+        "日期,岗位,应到人数,实到人数\n"
+        "2024-10-08,seat,10,9.5\n"  # row 2: half a person
+        "2024-10-08,assessor,4,-1\n"  # row 3: negative
+        "2024-10-08,emergency,2,2\n"  # row 4: good
+    )
+    [result] = ingest(
+        [write_csv(tmp_path / "s.csv", staffing)], empty_db, kind="staffing", contract_id=K
+    )
+    assert result.loaded == 1
+    assert rows(empty_db, "SELECT source_row, code, reason FROM quarantine ORDER BY 1") == [
+        (2, "unreadable", "cannot read as a whole number"),
+        (3, "rule", "must not be negative"),
+    ]
+    # Shares: "43.7%" and 43.7 in a column of percents are 0.437; 0.5 among percents is
+    # ambiguous (0.5 % or 50 %?); a column of plain numbers all ≤ 1 is shares already.
+    kpis = (
+        "月份,指标,数值\n"
+        "2024-10,callback_rate,43.7%\n"
+        "2024-11,callback_rate,43.7\n"
+        "2024-12,callback_rate,0.5\n"
+        "2024-10,satisfaction_rate,0.9\n"
+        "2024-11,satisfaction_rate,0.95\n"
+    )
+    [result] = ingest([write_csv(tmp_path / "k.csv", kpis)], empty_db, kind="kpis", contract_id=K)
+    assert rows(empty_db, "SELECT month, metric, value FROM kpi_monthly ORDER BY 2, 1") == [
+        ("2024-10", "callback_rate", 0.437),
+        ("2024-11", "callback_rate", 0.437),
+        ("2024-10", "satisfaction_rate", 0.9),
+        ("2024-11", "satisfaction_rate", 0.95),
+    ]
+    assert rows(empty_db, "SELECT source_row, code FROM quarantine WHERE path LIKE '%k.csv'") == [
+        (4, "ambiguous_percent")
+    ]
+
+
+def test_unknown_column_stops_the_file_and_writes_nothing(empty_db, tmp_path):
+    before = snapshot(empty_db)
+    path = write_csv(
+        tmp_path / "t.csv",
+        "工单编号,受理时间,紧急程度,问题类别,神秘列\nT1,2024-10-08 09:00,一般,供水,x\n",
+    )
+    with pytest.raises(IngestError, match=r"unknown column\(s\) '神秘列' \(column E\)"):
+        ingest([path], empty_db, kind="tickets", contract_id=K)
+    assert snapshot(empty_db) == before
+
+
+# ---------------------------------------------------------------- no loss, no duplicates
+
+
+def test_same_file_twice_changes_nothing(empty_db, tmp_path):
+    path = write_csv(
+        tmp_path / "t.csv",
+        f"合同编号,工单编号,受理时间,紧急程度,问题类别\n{K},T1,2024-10-08 09:00,一般,供水\n",
+    )
+    ingest([path], empty_db, kind="tickets")
+    before = snapshot(empty_db)
+    [again] = ingest([path], empty_db, kind="tickets")
+    assert again.status == "unchanged" and snapshot(empty_db) == before
+    # The same rows under another file name: identical rows are already there, none doubles.
+    copy = write_csv(
+        tmp_path / "copy.csv", path.read_text() + f"{K},T2,2024-10-09 09:00,一般,供水\n"
+    )
+    [other] = ingest([copy], empty_db, kind="tickets")
+    assert (other.loaded, other.already, other.rejected) == (1, 1, 0)
+    assert rows(empty_db, "SELECT count(*) FROM tickets") == [(2,)]
+
+
+def test_corrected_file_replaces_its_rows_and_keeps_the_history(empty_db, tmp_path):
+    path = tmp_path / "扣分.csv"
+    write_csv(
+        path,
+        f"合同编号,日期,考核项目,次数\n{K},2024-10-08,wrong_report,2\n{K},2024-10-09,wrong_report,1\n",
+    )
+    [first] = ingest([path], empty_db, kind="deductions")
+    write_csv(path, f"合同编号,日期,考核项目,次数\n{K},2024-10-08,wrong_report,3\n")
+    [second] = ingest([path], empty_db, kind="deductions")
+
+    assert second.status == "replaced" and second.replaced_load == first.load_id
+    assert rows(empty_db, "SELECT event_date, occurrences FROM deduction_events") == [
+        (dt.date(2024, 10, 8), 3)
+    ]
+    history = rows(empty_db, "SELECT load_id, rows, replaced_by FROM loads ORDER BY load_id")
+    assert history == [(first.load_id, 2, second.load_id), (second.load_id, 1, None)]
+
+
+def test_interrupted_ingest_leaves_the_database_as_it_was(empty_db, tmp_path, monkeypatch):
+    good = write_csv(
+        tmp_path / "a.csv", f"合同编号,日期,考核项目,次数\n{K},2024-10-08,wrong_report,2\n"
+    )
+    ingest([good], empty_db, kind="deductions")
+    before = snapshot(empty_db)
+    calls = []
+    real_insert = db._insert
+
+    def dies_on_the_second_insert(con, table, frame):
+        calls.append(table)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the operator's Ctrl-C, half-way through the writes
+        real_insert(con, table, frame)
+
+    monkeypatch.setattr(db, "_insert", dies_on_the_second_insert)
+    corrected = write_csv(
+        tmp_path / "a.csv", f"合同编号,日期,考核项目,次数\n{K},2024-10-08,wrong_report,5\n"
+    )
+    with pytest.raises(KeyboardInterrupt):
+        ingest([corrected], empty_db, kind="deductions")
+    assert len(calls) == 2 and snapshot(empty_db) == before
+
+
+def test_cli_summary_and_exit_status(empty_db, tmp_path, capsys):
+    path = write_csv(
+        tmp_path / "s.csv",
+        "日期,岗位,应到人数,实到人数\n2024-10-08,seat,10,9\n2024-10-08,seat,10,8\n",
+    )
+    code = main(["ingest", str(path), "--db", str(empty_db), "--kind", "staffing", "--contract", K])
+    out = capsys.readouterr().out
+    assert code == 1  # a row was rejected; the other loaded
+    assert "2 row(s) read; loaded 0" in out and "rejected, conflict: 2" in out
+    assert (
+        "total: 2 row(s) read, 0 loaded, 0 already in the database, 2 rejected (conflict 2)" in out
+    )
+
+
+# ---------------------------------------------------------------- the real datasets
+
+needs_real = pytest.mark.skipif(
+    not SF311.exists() or not TIPDM.exists(), reason=f"real data not present at {REAL}"
+)
+
+
+@needs_real
+def test_sf311_through_its_profile(empty_db, tmp_path):
+    [result] = ingest(
+        [SF311], empty_db, profile_path=config.PROFILES_DIR / "sf311-call-metrics.yaml"
+    )
+    # 129 rows, 128 distinct months: May 2015 twice with different figures (the data's README).
+    assert result.rows_read == 129
+    months = rows(
+        empty_db,
+        "SELECT count(DISTINCT month) FROM (SELECT month FROM kpi_monthly UNION ALL "
+        "SELECT strftime(strptime(json_extract_string(row_json, '$.Month'), "
+        "'%m/%d/%Y %I:%M:%S %p'), '%Y-%m') FROM quarantine)",
+    )
+    assert months == [(128,)]
+    # Both May 2015 rows are in quarantine (4 figures each), none is in the ledger.
+    assert rows(empty_db, "SELECT DISTINCT source_row, code FROM quarantine ORDER BY 1") == [
+        (9, "conflict"),
+        (104, "conflict"),
+    ]
+    assert rows(empty_db, "SELECT count(*) FROM kpi_monthly WHERE month = '2015-05'") == [(0,)]
+    # December 2015, the file's row 2: 71042, 43.7%, 138, 8.3%.
+    assert rows(
+        empty_db,
+        "SELECT metric, value FROM kpi_monthly WHERE month = '2015-12' ORDER BY metric",
+    ) == [
+        ("answered_within_60s_share", 0.437),
+        ("average_speed_of_answer_s", 138.0),
+        ("calls_answered", 71042.0),
+        ("transferred_share", 0.083),
+    ]
+    # The params state only what is known; the contract row is there, the amount not stated.
+    assert rows(
+        empty_db,
+        "SELECT amount_cny, service_start FROM contracts WHERE contract_id = 'sf311-call-centre'",
+    ) == [(None, dt.date(2007, 4, 1))]
+
+
+@needs_real
+def test_tipdm_messages_through_their_profile(empty_db):
+    [result] = ingest([TIPDM], empty_db, profile_path=config.PROFILES_DIR / "tipdm-messages.yaml")
+    assert (result.loaded, result.rejected) == (2816, 0)
+    assert rows(
+        empty_db,
+        "SELECT count(*), count(caller_phone), min(source_row), max(source_row) FROM tickets "
+        "WHERE contract_id = 'tipdm-messages'",
+    ) == [(2816, 0, 2, 2817)]
+    # The file's row 2: 留言编号 2549, 留言主题 "A2区景蓉华苑物业管理有问题", 留言时间
+    # 2019/4/25 9:32:09, 答复时间 2019/5/10 14:56:53; 物业 is under 城乡建设 in the tree.
+    assert rows(
+        empty_db,
+        "SELECT ticket_id, received_at, replied_at, summary, district, category, priority "
+        "FROM tickets WHERE source_row = 2",
+    ) == [
+        (
+            "2549",
+            dt.datetime(2019, 4, 25, 9, 32, 9),
+            dt.datetime(2019, 5, 10, 14, 56, 53),
+            "A2区景蓉华苑物业管理有问题",
+            "A2区",
+            "城乡建设",
+            "ordinary",
+        )
+    ]
+
+
+@needs_real
+def test_sf311_is_reported_like_a_contract_with_its_rules_not_assessable(empty_db, tmp_path):
+    ingest([SF311], empty_db, profile_path=config.PROFILES_DIR / "sf311-call-metrics.yaml")
+    out = tmp_path / "reports"
+    code = main(
+        [
+            "render",
+            "--db",
+            str(empty_db),
+            "--contract",
+            "sf311-call-centre",
+            "--month",
+            "2015-12",
+            "--out",
+            str(out),
+            "--quiet",
+            "--workers",
+            "1",
+        ]
+    )
+    assert code == 0
+    page = (out / "2015-12" / "sf311-call-centre.html").read_text(encoding="utf-8")
+    # The published figures of 2015-12 (the file's row 2), and no score or fee: none is stated.
+    assert "71,042" in page and "43.70%" in page and "138 秒" in page and "8.30%" in page
+    assert "合同无月度评分" in page and "非外包合同，无合同金额" in page
+
+
+def test_readme_documents_every_ledger_schema_and_alias():
+    # The README's "Ledger schemas" is generated from seatscore.ledgers.KINDS; keep them equal.
+    from seatscore.ledgers import schema_markdown
+
+    assert schema_markdown() in (config.ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_unknown_rule_item_and_discretionary_points_out_of_range(empty_db, tmp_path):
+    # wrong_report_serious is discretionary, 5–15 points (附件2 二 (一)): 20 is outside it.
+    text = (
+        "日期,考核项目,次数,扣分\n"
+        "2024-10-08,no_such_item,1,\n"
+        "2024-10-08,wrong_report_serious,1,20\n"
+        "2024-10-08,wrong_report_serious,1,15\n"
+    )
+    [result] = ingest(
+        [write_csv(tmp_path / "d.csv", text)], empty_db, kind="deductions", contract_id=K
+    )
+    assert result.loaded == 1
+    assert rows(
+        empty_db, "SELECT source_row, column_name, code, reason FROM quarantine ORDER BY 1"
+    ) == [
+        (2, "考核项目", "reference", f"{K} has no rule item 'no_such_item'"),
+        (3, "扣分", "reference", "20.00 is outside 5–15 (附件2 二 (一))"),
+    ]
