@@ -47,4 +47,4 @@ lab: build ## Open the notebooks in JupyterLab
 	$(BIN)/seatscore lab
 
 clean: ## Remove built data, reports and the virtual environment
-	rm -rf $(VENV) data/demo $(DB) $(DB).wal reports/*/ reports/index.html
+	rm -rf $(VENV) data/demo data/quarantine $(DB) $(DB).wal reports/*/ reports/index.html
