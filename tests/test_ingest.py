@@ -428,3 +428,10 @@ def test_unknown_rule_item_and_discretionary_points_out_of_range(empty_db, tmp_p
         (2, "考核项目", "reference", f"{K} has no rule item 'no_such_item'"),
         (3, "扣分", "reference", "20.00 is outside 5–15 (附件2 二 (一))"),
     ]
+
+
+def test_a_value_under_no_header_stops_the_file(empty_db, tmp_path):
+    # Row 2 has a sixth cell where the header has five: it is reported, not cut off.
+    text = "日期,岗位,应到人数,实到人数,备注\n2024-10-08,seat,10,9,,迟到2人\n"
+    with pytest.raises(IngestError, match=r"\(no header, column F\)"):
+        ingest([write_csv(tmp_path / "s.csv", text)], empty_db, kind="staffing", contract_id=K)

@@ -324,8 +324,11 @@ def _split_header(table: Table, kind: LedgerKind, profile: Profile | None) -> _M
                 f"of a {kind.name} ledger ({expected}). Give header_row and rename in an import "
                 "profile (--profile)."
             )
-    headers = [c or "" for c in grid[at]]
     body = grid[at + 1 :]
+    # Cells right of the last header still count: a value there with no header is reported,
+    # never cut off.
+    width = max([len(grid[at]), *(len(r) for r in body)])
+    headers = [c or "" for c in grid[at]] + [""] * (width - len(grid[at]))
     table.header = headers
     numbers, rows, blank = [], [], 0
     for offset, row in enumerate(body):
