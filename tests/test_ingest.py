@@ -358,7 +358,8 @@ def test_tipdm_messages_through_their_profile(empty_db):
         "WHERE contract_id = 'tipdm-messages'",
     ) == [(2816, 0, 2, 2817)]
     # The file's row 2: 留言编号 2549, 留言主题 "A2区景蓉华苑物业管理有问题", 留言时间
-    # 2019/4/25 9:32:09, 答复时间 2019/5/10 14:56:53; 物业 is under 城乡建设 in the tree.
+    # 2019/4/25 9:32:09, 答复时间 2019/5/10 14:56:53; the tree (attachment 1) has 城乡建设 >
+    # 住房保障与房地产 > 物业服务, and 物业服务 without its generic ending 服务 is 物业.
     assert rows(
         empty_db,
         "SELECT ticket_id, received_at, replied_at, summary, district, category, priority "

@@ -30,6 +30,7 @@ one transaction, so a failure leaves the database exactly as it was.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -277,8 +278,7 @@ def build(
     with connect(db_path) as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            _drop_outdated_tables(con)
-            con.execute(SCHEMA)
+            ensure_schema(con)
             _replace_contracts(con, contracts_frame, posts_frame)
             for table in LEDGER_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE source = ?", [DEMO_SOURCE])
@@ -354,7 +354,6 @@ def upsert_contract(con: duckdb.DuckDBPyConnection, contract: Contract, params_f
     contracts_frame, posts_frame = _contract_frames(
         {contract.contract_id: contract}, params_file.parent
     )
-    con.execute(SCHEMA)
     con.execute("DELETE FROM contracts WHERE contract_id = ?", [contract.contract_id])
     con.execute("DELETE FROM posts WHERE contract_id = ?", [contract.contract_id])
     _insert(con, "contracts", contracts_frame)
@@ -382,12 +381,17 @@ def record_load(con: duckdb.DuckDBPyConnection, **row: object) -> None:
     _insert(con, "loads", frame)
 
 
+def with_contract_key(tickets: pl.DataFrame) -> pl.DataFrame:
+    """Tickets with :data:`CLUSTER_KEY` added (:func:`contract_key` of each row's contract)."""
+    keys = {cid: contract_key(cid) for cid in tickets["contract_id"].drop_nulls().unique()}
+    key = pl.col("contract_id").replace_strict(keys, return_dtype=pl.Int64).alias(CLUSTER_KEY)
+    return tickets.with_columns(key)
+
+
 def _clustered(tickets: pl.DataFrame) -> pl.DataFrame:
     """Tickets with :data:`CLUSTER_KEY` added, ordered by it and receipt time (the layout the
     zone maps need; see the module text)."""
-    keys = {cid: contract_key(cid) for cid in tickets["contract_id"].unique().to_list()}
-    key = pl.col("contract_id").replace_strict(keys, return_dtype=pl.Int64).alias(CLUSTER_KEY)
-    return tickets.with_columns(key).sort(CLUSTER_KEY, "received_at", maintain_order=True)
+    return with_contract_key(tickets).sort(CLUSTER_KEY, "received_at", maintain_order=True)
 
 
 def _contract_filter(contract_ids: Sequence[str]) -> tuple[str, dict[str, object]]:
@@ -404,6 +408,27 @@ def _contract_filter(contract_ids: Sequence[str]) -> tuple[str, dict[str, object
     return f"{CLUSTER_KEY} IN ({', '.join(keys)}) AND contract_id IN ({', '.join(ids)})", params
 
 
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Make the tables this Seatscore writes (inside the caller's transaction), first dropping
+    demo-only tables an older one made (:func:`_drop_outdated_tables`)."""
+    _drop_outdated_tables(con)
+    con.execute(SCHEMA)
+
+
+@functools.cache
+def _expected_columns() -> dict[str, list[str]]:
+    """Each table's columns as this Seatscore makes them (read from the DDL once)."""
+    expected = {kind.table: _table_columns(kind) for kind in KINDS.values()}
+    scratch = duckdb.connect()
+    try:
+        scratch.execute(CONTRACT_SCHEMA)
+        for table in ("loads", "quarantine"):
+            expected[table] = [r[0] for r in scratch.sql(f"DESCRIBE {table}").fetchall()]
+    finally:
+        scratch.close()
+    return expected
+
+
 def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Drop a ledger table (or the load history) made by an older Seatscore (other columns) if it
     holds only demo rows.
@@ -414,18 +439,12 @@ def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
     existing = {
         r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
     }
-    expected = {kind.table: _table_columns(kind) for kind in KINDS.values()}
-    scratch = duckdb.connect()
-    scratch.execute(CONTRACT_SCHEMA)
-    for table in ("loads", "quarantine"):
-        expected[table] = [r[0] for r in scratch.sql(f"DESCRIBE {table}").fetchall()]
-    scratch.close()
-    for table, columns in expected.items():
+    for table, columns in _expected_columns().items():
         if table not in existing:
             continue
-        if [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()] == columns:
-            continue
         described = [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()]
+        if described == columns:
+            continue
         others = (
             query(
                 con,

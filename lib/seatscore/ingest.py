@@ -60,6 +60,7 @@ from seatscore.ledgers import (
     KINDS,
     KPIS,
     PENALTIES,
+    SHARE_METRICS,
     STAFFING,
     LedgerKind,
     Problem,
@@ -75,14 +76,13 @@ LARGE_FILE_ROWS = 50_000
 IGNORED_HEADERS = ("序号",)
 """Headers never loaded: a row counter is not data."""
 _HEADER_SEARCH_ROWS = 20
-_SHARE_METRICS = {k for k, m in METRICS.items() if m.unit == "share"}
 
 
 # ---------------------------------------------------------------- profiles
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Extract(_Model):
@@ -177,9 +177,9 @@ class Table:
 
     path: Path
     sheet: str | None
-    header: list[str]
-    rows: list[list[str | None]]
-    row_numbers: list[int]
+    sha256: str  # of the whole file
+    rows: list[list[str | None]]  # as read: every row; after _split_header, the rows under it
+    row_numbers: list[int] = field(default_factory=list)
     blank_rows: int = 0
     merged_cells: int = 0
 
@@ -232,8 +232,8 @@ def read_tables(path: Path, sheet: str | None = None, encoding: str | None = Non
         except OSError as exc:
             raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
         text = _decode(path, data, encoding)
-        grid = [[cell for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
-        return [_table(path, None, grid, 0)]
+        grid = [[_cell_text(c) for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
+        return [Table(path, None, hashlib.sha256(data).hexdigest(), grid)]
     if suffix in (".xlsx", ".xlsm", ".xls"):
         import python_calamine
 
@@ -241,6 +241,7 @@ def read_tables(path: Path, sheet: str | None = None, encoding: str | None = Non
             book = python_calamine.CalamineWorkbook.from_path(str(path))
         except Exception as exc:  # calamine raises its own error types for every format problem
             raise IngestError(f"{path}: cannot read the workbook: {exc}") from exc
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
         names = book.sheet_names
         if sheet is not None and sheet not in names:
             raise IngestError(f"{path}: no sheet {sheet!r}; the workbook has {', '.join(names)}")
@@ -255,16 +256,11 @@ def read_tables(path: Path, sheet: str | None = None, encoding: str | None = Non
                         if (r, c) != (r0, c0) and grid[r][c] in ("", None):
                             grid[r][c] = grid[r0][c0]
                             merged += 1
-            table = _table(path, name, [[_cell_text(v) for v in row] for row in grid], merged)
-            if table.rows or table.header:
-                tables.append(table)
+            text = [[_cell_text(v) for v in row] for row in grid]
+            if text:
+                tables.append(Table(path, name, sha, text, merged_cells=merged))
         return tables
     raise IngestError(f"{path}: not a CSV or Excel (.xlsx) file")
-
-
-def _table(path: Path, sheet: str | None, grid: list[list], merged: int) -> Table:
-    cleaned = [[_cell_text(c) for c in row] for row in grid]
-    return Table(path, sheet, header=[], rows=cleaned, row_numbers=[], merged_cells=merged)
 
 
 # ---------------------------------------------------------------- mapping the header
@@ -309,7 +305,7 @@ def _split_header(table: Table, kind: LedgerKind, profile: Profile | None) -> _M
             raise IngestError(f"{_where(table)}: header_row {profile.header_row} is past the end")
     else:
         at = None
-        for i, row in enumerate(grid[: _HEADER_SEARCH_ROWS * 3]):
+        for i, row in enumerate(grid[:_HEADER_SEARCH_ROWS]):
             cells = [_normal_header(c) for c in row if c is not None]
             if not cells:
                 continue
@@ -329,7 +325,6 @@ def _split_header(table: Table, kind: LedgerKind, profile: Profile | None) -> _M
     # never cut off.
     width = max([len(grid[at]), *(len(r) for r in body)])
     headers = [c or "" for c in grid[at]] + [""] * (width - len(grid[at]))
-    table.header = headers
     numbers, rows, blank = [], [], 0
     for offset, row in enumerate(body):
         if all(c is None for c in row):
@@ -390,8 +385,8 @@ def _where(table: Table) -> str:
 @dataclass
 class Shaped:
     """A table as canonical text columns, one row per ledger row, with where each came from:
-    ``_row`` (the file's row number), ``_source`` (header per canonical column, JSON) and
-    ``_raw`` (the whole source row, JSON)."""
+    ``_row`` (the file's row number), ``_raw`` (the whole source row, JSON) and, for wide KPIs,
+    ``_value_header`` (the metric's column). ``headers`` names each canonical column's source."""
 
     frame: pl.DataFrame
     headers: dict[str, str]  # canonical column → header as written (for problem reports)
@@ -404,7 +399,6 @@ def _shape(
     kind: LedgerKind,
     profile: Profile | None,
     contract_id: str | None,
-    data_dir: Path,
 ) -> Shaped:
     headers = mapping.headers
     progress = tqdm(
@@ -454,7 +448,7 @@ def _shape(
             frame = frame.with_columns(source[src].str.extract(extract.pattern).alias(name))
             named[name] = extract.source
         if profile.categories is not None:
-            frame = frame.with_columns(_categories(table, profile.categories, source, data_dir))
+            frame = frame.with_columns(_categories(table, profile.categories, source))
             named["category"] = profile.categories.source
         for name, value in profile.constants.items():
             if name in frame.columns:
@@ -513,11 +507,8 @@ def _with_format(kind: LedgerKind, name: str, fmt: str) -> pl.Expr:
     """Parse ``name`` with a fixed strptime format and write it the canonical way."""
     dtype = next(c.dtype for c in kind.columns if c.name == name)
     parsed = pl.col(name).str.strip_chars().str.to_datetime(fmt, strict=False)
-    out = {
-        "month": parsed.dt.strftime("%Y-%m"),
-    }.get(name)
-    if out is None:
-        out = parsed.dt.strftime("%Y-%m-%d" if dtype == pl.Date() else "%Y-%m-%d %H:%M:%S")
+    canonical = "%Y-%m" if name == "month" else "%Y-%m-%d" if dtype == pl.Date() else None
+    out = parsed.dt.strftime(canonical or "%Y-%m-%d %H:%M:%S")
     return pl.when(parsed.is_not_null()).then(out).otherwise(pl.col(name)).alias(name)
 
 
@@ -531,11 +522,11 @@ def _normal_month(text: pl.Expr) -> pl.Expr:
     return pl.when(parts.struct.field("1").is_not_null()).then(month).otherwise(text).alias("month")
 
 
-def _categories(table: Table, taxonomy: Taxonomy, source: pl.DataFrame, data_dir: Path) -> pl.Expr:
+def _categories(table: Table, taxonomy: Taxonomy, source: pl.DataFrame) -> pl.Expr:
     from seatscore.sources import categories_from_taxonomy
 
     tree = Path(taxonomy.file)
-    tree = tree if tree.is_absolute() else data_dir / tree
+    tree = tree if tree.is_absolute() else table.path.parent / tree
     if not tree.exists():
         raise IngestError(
             f"{_where(table)}: the category tree {tree} is not there (categories.file in the "
@@ -556,7 +547,7 @@ def _percent_problems(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Problem]]
     text = pl.col("value").str.strip_chars(" \t\u3000\u00a0")
     is_pct = text.str.ends_with("%") | text.str.ends_with("％")
     number = text.str.replace(r"[%％]$", "").str.replace_all(",", "").cast(pl.Float64, strict=False)
-    share = pl.col("metric").is_in(sorted(_SHARE_METRICS))
+    share = pl.col("metric").is_in(sorted(SHARE_METRICS))
     plain_share = share & ~is_pct & number.is_not_null()
     per_cent_scale = (plain_share & (number > 1)).any().over("metric")
     frame = frame.with_columns(
@@ -698,40 +689,29 @@ def _same_key_problems(kind: LedgerKind, typed: pl.DataFrame) -> list[Problem]:
 
 
 def _database_key_check(
-    con: duckdb.DuckDBPyConnection, kind: LedgerKind, typed: pl.DataFrame
+    con: duckdb.DuckDBPyConnection, kind: LedgerKind, checked: pl.DataFrame
 ) -> tuple[list[int], list[Problem]]:
-    """Rows whose natural key the database already holds: identical ones (indexes returned, to be
-    skipped) and different ones (``conflict`` problems naming the file and row that holds it)."""
-    if not kind.natural_key or typed.is_empty():
+    """Rows of ``checked`` (typed, with its index ``_i``) whose natural key the database already
+    holds: identical ones (their ``_i``, to be skipped) and different ones (``conflict``
+    problems naming the file and row that holds it)."""
+    if not kind.natural_key or checked.is_empty():
         return [], []
     key = list(kind.natural_key)
     values = [c.name for c in kind.columns]
-    con.register("_incoming", typed.with_row_index("_i").to_arrow())
+    on = " AND ".join(f"t.{k} = i.{k}" for k in key)
+    if kind.name == "tickets":  # the cluster key lets the zone maps skip other contracts
+        checked = db.with_contract_key(checked)
+        on = f"t.{db.CLUSTER_KEY} = i.{db.CLUSTER_KEY} AND {on}"
+    con.register("_incoming", checked.to_arrow())
     try:
-        on = " AND ".join(f"t.{k} = i.{k}" for k in key)
-        if kind.name == "tickets":
-            keys = {cid: db.contract_key(cid) for cid in typed["contract_id"].drop_nulls().unique()}
-            con.register(
-                "_keys",
-                pl.DataFrame(
-                    {"contract_id": list(keys), "_key": list(keys.values())},
-                    schema={"contract_id": pl.String, "_key": pl.Int64},
-                ).to_arrow(),
-            )
-            on = f"t.{db.CLUSTER_KEY} = k._key AND " + on
-            join = "JOIN _keys k ON k.contract_id = i.contract_id JOIN"
-        else:
-            join = "JOIN"
         same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM i.{c}" for c in values)
         found = con.sql(
             f"""SELECT i._i AS i, ({same}) AS same, t.source_file AS file, t.source_sheet AS sheet,
                        t.source_row AS row
-                FROM _incoming i {join} {kind.table} t ON {on}"""
+                FROM _incoming i JOIN {kind.table} t ON {on}"""
         ).pl()
     finally:
         con.unregister("_incoming")
-        if kind.name == "tickets":
-            con.unregister("_keys")
     identical = found.filter(pl.col("same"))["i"].to_list()
     problems = [
         Problem(
@@ -814,7 +794,6 @@ class _Prepared:
     shaped: Shaped
     typed: pl.DataFrame
     problems: list[Problem]
-    sha256: str
     result: TableResult
 
 
@@ -860,21 +839,37 @@ def ingest(
     with db.connect(db_path) as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            db._drop_outdated_tables(con)
-            con.execute(db.SCHEMA)
+            db.ensure_schema(con)
             if params_contract is not None:
                 db.upsert_contract(con, *params_contract)
             contracts = db.load_contracts(con)
-            prepared = [
-                _prepare(t, spec, profile, contract_id, contracts)
-                for path in map(Path, files)
-                for t in read_tables(
+            results = []
+            for path in map(Path, files):
+                for table in read_tables(
                     path,
                     sheet or (profile.sheet if profile else None),
                     profile.encoding if profile else None,
-                )
-            ]
-            results = [_load(con, p, profile_file, profile_sha, contracts) for p in prepared]
+                ):
+                    active = _active_loads(con, spec, table.sheet)
+                    same = active.filter(
+                        (pl.col("sha256") == table.sha256)
+                        & pl.col("profile_sha256").eq_missing(pl.lit(profile_sha, dtype=pl.String))
+                    )
+                    if same.height:  # the same bytes again: not even parsed
+                        results.append(
+                            TableResult(
+                                path=db._display_path(path),
+                                sheet=table.sheet,
+                                kind=spec.name,
+                                status="unchanged",
+                                same_as_load=same["load_id"][0],
+                            )
+                        )
+                        continue
+                    prepared = _prepare(table, spec, profile, contract_id, contracts)
+                    results.append(
+                        _load(con, prepared, active, profile_file, profile_sha, contracts)
+                    )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -892,7 +887,7 @@ def _typed(
     """A table's header mapped, shaped and parsed: the kind's typed columns plus ``_row``,
     ``_raw`` (and ``_value_header`` for wide KPIs), with the percent and parse problems."""
     mapping = _split_header(table, kind, profile)
-    shaped = _shape(table, mapping, kind, profile, contract_id, table.path.parent)
+    shaped = _shape(table, mapping, kind, profile, contract_id)
     frame, problems = shaped.frame, []
     if kind is KPIS:
         frame, problems = _percent_problems(frame)
@@ -910,7 +905,6 @@ def _prepare(
     contract_id: str | None,
     contracts: dict[str, Contract],
 ) -> _Prepared:
-    sha = hashlib.sha256(table.path.read_bytes()).hexdigest()
     shaped, typed, problems = _typed(table, kind, profile, contract_id)
     typed = _resolve_names(kind, typed, contracts)
     problems += rule_problems(kind, typed)
@@ -926,33 +920,35 @@ def _prepare(
         merged_cells=table.merged_cells,
         empty_cells=shaped.empty_cells,
     )
-    return _Prepared(table, kind, shaped, typed, problems, sha, result)
+    return _Prepared(table, kind, shaped, typed, problems, result)
 
 
-def _load(
-    con: duckdb.DuckDBPyConnection,
-    p: _Prepared,
-    profile_file: Path | None,
-    profile_sha: str | None,
-    contracts: dict[str, Contract],
-) -> TableResult:
-    result, kind = p.result, p.kind
-    active = db.query(
+def _active_loads(
+    con: duckdb.DuckDBPyConnection, kind: LedgerKind, sheet: str | None
+) -> pl.DataFrame:
+    """The ingested loads of this kind and sheet whose rows are in the ledger (not replaced)."""
+    return db.query(
         con,
         """SELECT load_id, path, sha256, profile_sha256 FROM loads
            WHERE kind = $kind AND sheet IS NOT DISTINCT FROM $sheet AND replaced_by IS NULL
              AND source = $source""",
         kind=kind.name,
-        sheet=p.table.sheet,
+        sheet=sheet,
         source=db.INGEST_SOURCE,
     )
-    same = active.filter(
-        (pl.col("sha256") == p.sha256)
-        & pl.col("profile_sha256").eq_missing(pl.lit(profile_sha, dtype=pl.String))
-    )
-    if same.height:
-        result.status, result.same_as_load = "unchanged", same["load_id"][0]
-        return result
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    p: _Prepared,
+    active: pl.DataFrame,
+    profile_file: Path | None,
+    profile_sha: str | None,
+    contracts: dict[str, Contract],
+) -> TableResult:
+    """Write one prepared table (inside the caller's transaction): replace the previous version
+    of the same file, skip or reject keys the database holds, insert, record the load."""
+    result, kind = p.result, p.kind
     load_id = db.next_load_id(con)
     result.load_id = load_id
     previous = active.filter(pl.col("path") == result.path)
@@ -969,17 +965,12 @@ def _load(
             "UPDATE loads SET replaced_by = ?, replaced_at = ? WHERE load_id = ?",
             [load_id, now, old],
         )
-    problems = list(p.problems)
+    indexed = p.typed.with_row_index("_i")
+    checked = indexed.filter(~pl.col("_i").is_in(sorted({q.index for q in p.problems})))
+    identical, conflicts = _database_key_check(con, kind, checked)
+    problems = p.problems + conflicts
     rejected_idx = {q.index for q in problems}
-    candidates = p.typed.with_row_index("_i").filter(~pl.col("_i").is_in(sorted(rejected_idx)))
-    identical, conflicts = _database_key_check(con, kind, candidates.drop("_i"))
-    # _database_key_check numbers the candidates 0..; map back to the frame's own indexes
-    position = candidates["_i"].to_list()
-    identical = [position[i] for i in identical]
-    problems += [Problem(position[q.index], q.column, q.code, q.reason) for q in conflicts]
-    rejected_idx = {q.index for q in problems}
-    skip = rejected_idx | set(identical)
-    accepted = p.typed.with_row_index("_i").filter(~pl.col("_i").is_in(sorted(skip)))
+    accepted = indexed.filter(~pl.col("_i").is_in(sorted(rejected_idx | set(identical))))
     rows = accepted.select(
         *[c.name for c in kind.columns],
         pl.lit(db.INGEST_SOURCE).alias("source"),
@@ -1010,7 +1001,7 @@ def _load(
         path=result.path,
         sheet=p.table.sheet,
         kind=kind.name,
-        sha256=p.sha256,
+        sha256=p.table.sha256,
         profile=db._display_path(profile_file) if profile_file else None,
         profile_sha256=profile_sha,
         contract_ids=result.contract_ids,

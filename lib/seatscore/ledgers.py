@@ -353,6 +353,9 @@ PAYMENTS = LedgerKind(
     ),
 )
 
+SHARE_METRICS = frozenset(k for k, m in METRICS.items() if m.unit == "share")
+"""Metric keys whose values are shares 0–1 (a KPI row's ``value`` is checked against 0–1)."""
+
 KINDS: dict[str, LedgerKind] = {
     k.name: k for k in (STAFFING, DEDUCTIONS, PENALTIES, TICKETS, KPIS, PAYMENTS)
 }
@@ -591,9 +594,7 @@ def rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[Problem]:
             (pl.col("distance_km") < 0, "distance_km", "must not be negative"),
         ]
     if kind is KPIS:
-        share = pl.col("metric").replace_strict(
-            {k: m.unit == "share" for k, m in METRICS.items()}, default=False
-        )
+        share = pl.col("metric").is_in(sorted(SHARE_METRICS))
         checks += [
             (~pl.col("month").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$"), "month", "must be YYYY-MM"),
             (
