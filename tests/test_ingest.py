@@ -436,3 +436,15 @@ def test_a_value_under_no_header_stops_the_file(empty_db, tmp_path):
     text = "日期,岗位,应到人数,实到人数,备注\n2024-10-08,seat,10,9,,迟到2人\n"
     with pytest.raises(IngestError, match=r"\(no header, column F\)"):
         ingest([write_csv(tmp_path / "s.csv", text)], empty_db, kind="staffing", contract_id=K)
+
+
+def test_an_empty_sheet_beside_the_ledger_is_not_a_table(empty_db, tmp_path):
+    # Excel's new workbooks carry empty sheets; "every sheet with data" must pass them by.
+    book = openpyxl.Workbook()
+    book.active.append(["日期", "岗位", "应到人数", "实到人数"])
+    book.active.append([dt.date(2024, 10, 8), "seat", 10, 10])
+    book.create_sheet("Sheet2")["C5"] = " "  # a stray space: a cell, but no value
+    path = tmp_path / "s.xlsx"
+    book.save(path)
+    results = ingest([path], empty_db, kind="staffing", contract_id=K)
+    assert [(r.sheet, r.loaded) for r in results] == [("Sheet", 1)]

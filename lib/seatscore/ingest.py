@@ -257,7 +257,7 @@ def read_tables(path: Path, sheet: str | None = None, encoding: str | None = Non
                             grid[r][c] = grid[r0][c0]
                             merged += 1
             text = [[_cell_text(v) for v in row] for row in grid]
-            if text:
+            if any(c is not None for row in text for c in row):  # an empty sheet is no table
                 tables.append(Table(path, name, sha, text, merged_cells=merged))
         return tables
     raise IngestError(f"{path}: not a CSV or Excel (.xlsx) file")
