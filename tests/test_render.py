@@ -1,15 +1,20 @@
-"""Batch rendering: kernel start-up failures are retried, a notebook's own error is not, and the
-pool returns results in the order of the jobs. (Rendering real reports is in test_report.py.)"""
+"""Batch rendering: kernel start-up failures are retried, a notebook's own error is not, the pool
+returns results in the order of the jobs, and a warm kernel serves many reports without carrying
+names from one to the next. (Rendering real reports is in test_report.py.)"""
 
 from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
 
+import nbformat
 import papermill
 import pytest
 
-from seatscore import config, db, files, render
+from seatscore import config, db, files, kernel, render
 from seatscore.files import atomic_write
 
 
@@ -57,6 +62,18 @@ def test_notebook_error_is_not_retried(monkeypatch, tmp_path):
     assert not target.exists()
 
 
+def _kernel_pids() -> set[int]:
+    """Running ipykernel processes (Linux /proc)."""
+    pids = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"ipykernel_launcher" in cmdline.read_bytes():
+                pids.add(int(cmdline.parent.name))
+        except OSError:  # the process ended while we looked
+            pass
+    return pids
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_results_come_back_in_job_order(demo_db, tmp_path, workers):
     # Months outside the service periods fail fast inside the notebook; the order still holds.
@@ -71,12 +88,96 @@ def test_results_come_back_in_job_order(demo_db, tmp_path, workers):
     assert (tmp_path / "index.html").exists()
 
 
+def test_a_pool_worker_shuts_its_kernel_down_when_it_exits(demo_db, tmp_path):
+    # The pool as render_all builds it. Without the worker's finalizer the kernel would outlive
+    # its worker until it noticed the orphaning (ipykernel polls its parent every second).
+    before = _kernel_pids()
+    with ProcessPoolExecutor(1, get_context("spawn"), initializer=render._start_worker) as pool:
+        job = render.RenderJob(
+            "karamay-grid-2024", "2030-01"
+        )  # fails fast, after the kernel starts
+        result = pool.submit(render._render_in_worker, job, demo_db, tmp_path).result()
+        assert not result.ok and len(_kernel_pids() - before) == 1  # the worker's, kept warm
+    assert _kernel_pids() <= before
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    """A notebook whose first cell declares the parameter ``label`` and then the given cells."""
+    nb = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell('label = ""')
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def test_reports_share_one_warm_kernel_but_not_its_names(tmp_path):
+    leaves = _notebook(tmp_path / "leaves.ipynb", "left_behind = label")
+    checks = _notebook(
+        tmp_path / "checks.ipynb",
+        "assert 'left_behind' not in globals(), 'a name from the previous report'",
+        "print('report', label)",
+    )
+    with kernel.WarmKernel() as warm:
+        assert (
+            render.execute_to_html(leaves, {"label": "a"}, tmp_path / "a.html", "a", warm) is None
+        )
+        assert (
+            render.execute_to_html(checks, {"label": "b"}, tmp_path / "b.html", "b", warm) is None
+        )
+        assert warm.started == 1 and warm.used == 2
+    assert "report b" in (tmp_path / "b.html").read_text(encoding="utf-8")
+    assert warm.km is None  # closed with the block
+
+
+def test_a_kernel_is_replaced_after_its_quota_of_reports(monkeypatch, tmp_path):
+    monkeypatch.setattr(kernel, "REPORTS_PER_KERNEL", 1)
+    plain = _notebook(tmp_path / "plain.ipynb", "print(label)")
+    with kernel.WarmKernel() as warm:
+        for label in ("a", "b"):
+            target = tmp_path / f"{label}.html"
+            assert render.execute_to_html(plain, {"label": label}, target, label, warm) is None
+        assert warm.started == 2
+
+
+def test_a_warm_kernel_that_cannot_start_is_tried_three_times(monkeypatch, tmp_path):
+    plain = _notebook(tmp_path / "plain.ipynb", "print(label)")
+    with kernel.WarmKernel("no-such-kernel") as warm:
+        starts = []
+        start = warm._start
+        monkeypatch.setattr(warm, "_start", lambda timeout: starts.append(1) or start(timeout))
+        error = render.execute_to_html(plain, {"label": "a"}, tmp_path / "a.html", "a", warm)
+    assert error.startswith("NoSuchKernel") and len(starts) == render.KERNEL_START_ATTEMPTS
+    assert warm.started == 0 and warm.km is None
+    assert (tmp_path / "a.failed.ipynb").exists() and not (tmp_path / "a.html").exists()
+
+
+def test_a_report_that_kills_its_kernel_fails_alone(tmp_path):
+    """The kernel dies: tried on a new kernel up to three times, the notebook as far as it ran is
+    kept, and the next report renders on a fresh kernel."""
+    dies = _notebook(tmp_path / "dies.ipynb", "import os\nos._exit(1)")
+    plain = _notebook(tmp_path / "plain.ipynb", "print(label)")
+    with kernel.WarmKernel() as warm:
+        error = render.execute_to_html(dies, {"label": "x"}, tmp_path / "dies.html", "x", warm)
+        assert error.startswith("DeadKernelError") and warm.started == render.KERNEL_START_ATTEMPTS
+        assert not (tmp_path / "dies.html").exists()
+        kept = nbformat.read(tmp_path / "dies.failed.ipynb", as_version=4)
+        assert kept.cells[-1].source == "import os\nos._exit(1)"
+        assert render.execute_to_html(plain, {"label": "y"}, tmp_path / "y.html", "y", warm) is None
+        assert warm.started == render.KERNEL_START_ATTEMPTS + 1
+
+
 def _fake_render(monkeypatch, fail: set[str] = frozenset()) -> list[tuple[str, str]]:
     """Replace one report's rendering by writing a stub page (or failing for the contract ids in
     ``fail``); the manifest logic around it is real. Returns the (contract, month) rendered."""
     calls = []
 
-    def render_one(job, db_path, out_dir):
+    def render_one(job, db_path, out_dir, warm=None):
         calls.append((job.contract_id, job.month))
         if job.contract_id in fail:
             return render.RenderResult(job, None, "boom")
@@ -178,6 +279,7 @@ def test_a_report_over_its_time_is_stopped_and_the_next_one_renders(monkeypatch,
     slow = render.render_all(jobs, demo_db, tmp_path, progress=False, workers=1)
     assert not slow[0].ok and slow[0].error.startswith("ReportTimeout: the report took longer")
     assert not (tmp_path / "2024-10" / "karamay-grid-2024.html").exists()
+    assert (tmp_path / "2024-10" / "karamay-grid-2024.failed.ipynb").exists()  # what ran, kept
     monkeypatch.setattr(render, "REPORT_TIMEOUT_S", 600)
     again = render.render_all(jobs, demo_db, tmp_path, progress=False, workers=1)
     assert again[0].ok and (tmp_path / "2024-10" / "karamay-grid-2024.html").exists()

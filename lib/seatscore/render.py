@@ -1,10 +1,12 @@
 """Batch rendering: the report notebook, once per contract-month, through papermill to HTML.
 
-Reports render in parallel, one process per core, each report with its own kernel. Each report
-is executed by papermill into a temporary notebook, exported with nbconvert without
-code, and written to ``reports/<YYYY-MM>/<contract_id>.html`` through a temporary file and a rename,
-so a report is complete or absent. A report that fails keeps papermill's executed notebook next to
-where the HTML would be (``<contract_id>.failed.ipynb``) and does not stop the others.
+Reports render in parallel, one process per core, each process executing report after report
+on one warm kernel (:mod:`seatscore.kernel`: no kernel start and no imports per report, the
+namespace emptied between reports). Each report is executed by papermill into a temporary
+notebook, exported with nbconvert without code, and written to
+``reports/<YYYY-MM>/<contract_id>.html`` through a temporary file and a rename, so a report is
+complete or absent. A report that fails keeps papermill's executed notebook next to where the HTML
+would be (``<contract_id>.failed.ipynb``) and does not stop the others.
 """
 
 from __future__ import annotations
@@ -20,37 +22,21 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from multiprocessing import get_context
+from multiprocessing import get_context, util
 from pathlib import Path
 
 import nbformat
 import papermill
-import zmq
-from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from tqdm import tqdm
 
-from seatscore import config, db, manifest
+from seatscore import config, db, kernel, manifest
 from seatscore.config import TIMEZONE
 from seatscore.errors import SeatscoreError
 from seatscore.files import atomic_write
 from seatscore.periods import month_key, parse_month, service_months
 from seatscore.scorecard import write_index
-
-KERNEL = "python3"
-
-
-class _KernelManager(AsyncKernelManager):
-    """Encrypts the kernel's local sockets (CurveZMQ) where the kernel supports it.
-
-    ipykernel ≥ 7.3 warns on every start over unencrypted TCP, which buries the progress bar.
-    """
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        if zmq.has("curve"):
-            self.transport_encryption = "auto"
 
 
 @dataclass(frozen=True)
@@ -137,6 +123,7 @@ def plan_jobs(
 TEMPLATES = Path(__file__).parent / "templates" / "nbconvert"
 
 
+@cache
 def _exporter() -> HTMLExporter:
     """nbconvert's HTML exporter with Seatscore's template: no code, no CDN script, print CSS."""
     exporter = HTMLExporter(
@@ -189,10 +176,25 @@ def _deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _execute(notebook: Path, parameters: dict, executed: Path, failed: Path) -> str | None:
-    """Run papermill into ``executed``, retrying a kernel that fails to start or dies, within
-    :data:`REPORT_TIMEOUT_S` in all. Returns None, or the error (the executed notebook, if any,
-    moved to ``failed``)."""
+def _execute(
+    notebook: Path,
+    parameters: dict,
+    executed: Path,
+    failed: Path,
+    warm: kernel.WarmKernel | None = None,
+) -> str | None:
+    """Run papermill into ``executed`` (on ``warm``'s kernel, or on a kernel of its own),
+    retrying a kernel that fails to start or dies, within :data:`REPORT_TIMEOUT_S` in all.
+    Returns None, or the error (the executed notebook, if any, moved to ``failed``)."""
+    if warm is None:
+        on_kernel = {"kernel_manager_class": kernel.KernelManager, "cwd": str(config.NOTEBOOKS_DIR)}
+    else:
+        on_kernel = {
+            "engine_name": kernel.ENGINE,
+            "warm": warm,
+            "request_save_on_cell_execute": False,
+            "failure_path": str(executed),
+        }
     try:
         with _deadline(REPORT_TIMEOUT_S):
             for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
@@ -201,17 +203,22 @@ def _execute(notebook: Path, parameters: dict, executed: Path, failed: Path) -> 
                         str(notebook),
                         str(executed),
                         parameters=parameters,
-                        kernel_name=KERNEL,
-                        kernel_manager_class=_KernelManager,
+                        kernel_name=kernel.KERNEL,
                         progress_bar=False,
-                        cwd=str(config.NOTEBOOKS_DIR),
                         start_timeout=KERNEL_START_TIMEOUT_S,
                         execution_timeout=CELL_TIMEOUT_S,
+                        **on_kernel,
                     )
                     return None
-                except (papermill.PapermillExecutionError, ReportTimeout):
+                except papermill.PapermillExecutionError:
                     raise
-                except Exception:  # kernel start and death errors: try again
+                except ReportTimeout:
+                    if warm is not None:  # the kernel may still be running the report
+                        warm.close()
+                    raise
+                except Exception:  # kernel start and death errors: try again on a new kernel
+                    if warm is not None:
+                        warm.close()
                     if attempt == KERNEL_START_ATTEMPTS:
                         raise
     except Exception as exc:
@@ -223,9 +230,16 @@ def _execute(notebook: Path, parameters: dict, executed: Path, failed: Path) -> 
     return None
 
 
-def execute_to_html(notebook: Path, parameters: dict, target: Path, title: str) -> str | None:
-    """Execute ``notebook`` with ``parameters`` (papermill, in ``notebooks/``) and write it as
-    HTML to ``target`` atomically. Returns None, or the error: then papermill's executed notebook
+def execute_to_html(
+    notebook: Path,
+    parameters: dict,
+    target: Path,
+    title: str,
+    warm: kernel.WarmKernel | None = None,
+) -> str | None:
+    """Execute ``notebook`` with ``parameters`` (papermill, in ``notebooks/``; on ``warm``'s
+    kernel if given, else on a kernel started and shut down for it) and write it as HTML to
+    ``target`` atomically. Returns None, or the error: then papermill's executed notebook
     is kept beside the target as ``<name>.failed.ipynb`` and no HTML is written.
 
     A kernel that fails to start or dies is tried again, up to :data:`KERNEL_START_ATTEMPTS`
@@ -235,7 +249,7 @@ def execute_to_html(notebook: Path, parameters: dict, target: Path, title: str) 
     failed = target.with_suffix(".failed.ipynb")
     with tempfile.TemporaryDirectory(prefix="seatscore-") as tmp:
         executed = Path(tmp) / f"{target.stem}.ipynb"
-        error = _execute(notebook, parameters, executed, failed)
+        error = _execute(notebook, parameters, executed, failed, warm)
         if error is not None:
             return error
         executed_nb = nbformat.read(executed, as_version=4)
@@ -246,8 +260,14 @@ def execute_to_html(notebook: Path, parameters: dict, target: Path, title: str) 
     return None
 
 
-def render_one(job: RenderJob, db_path: Path, out_dir: Path = config.REPORTS_DIR) -> RenderResult:
-    """Execute and export one report. Never raises for a failing notebook: see ``error``."""
+def render_one(
+    job: RenderJob,
+    db_path: Path,
+    out_dir: Path = config.REPORTS_DIR,
+    warm: kernel.WarmKernel | None = None,
+) -> RenderResult:
+    """Execute and export one report (on ``warm``'s kernel if given). Never raises for a failing
+    notebook: see ``error``."""
     target = out_dir / manifest.report_key(job.contract_id, job.month)
     parameters = {
         "contract_id": job.contract_id,
@@ -256,7 +276,7 @@ def render_one(job: RenderJob, db_path: Path, out_dir: Path = config.REPORTS_DIR
         "chart_renderer": "svg",
     }
     error = execute_to_html(
-        config.REPORT_NOTEBOOK, parameters, target, f"{job.contract_id} {job.month}"
+        config.REPORT_NOTEBOOK, parameters, target, f"{job.contract_id} {job.month}", warm
     )
     return RenderResult(job, None if error else target, error)
 
@@ -306,17 +326,35 @@ def render_comparison(
     return RenderResult(RenderJob("comparison", "all"), None if error else target, error)
 
 
-def _render_guarded(job: RenderJob, db_path: Path, out_dir: Path) -> RenderResult:
+def _render_guarded(
+    job: RenderJob, db_path: Path, out_dir: Path, warm: kernel.WarmKernel | None
+) -> RenderResult:
     """:func:`render_one`, with an export or write failure turned into a failed result so that it
     does not stop the other reports (a :class:`SeatscoreError`, bad input, still stops the run)."""
     try:
-        return render_one(job, db_path, out_dir)
+        return render_one(job, db_path, out_dir, warm)
     except SeatscoreError:
         raise
     except Exception as exc:
         return RenderResult(
             job, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=2)}"
         )
+
+
+_worker_kernel: kernel.WarmKernel | None = None
+"""A pool worker's kernel, kept for every report the worker renders."""
+
+
+def _start_worker() -> None:
+    """Pool initializer: the worker's warm kernel, shut down when the worker exits (pool workers
+    leave through multiprocessing's finalizers, not ``atexit``)."""
+    global _worker_kernel
+    _worker_kernel = kernel.WarmKernel()
+    util.Finalize(_worker_kernel, _worker_kernel.close, exitpriority=10)
+
+
+def _render_in_worker(job: RenderJob, db_path: Path, out_dir: Path) -> RenderResult:
+    return _render_guarded(job, db_path, out_dir, _worker_kernel)
 
 
 def default_workers() -> int:
@@ -335,8 +373,10 @@ def render_all(
     """Render every job whose inputs changed since ``out_dir/manifest.json`` recorded it (all with
     ``force``), ``workers`` at a time (default: :func:`default_workers`) in separate processes, with
     one progress bar here; then update the manifest and rewrite the index. Results come back in
-    the order of ``jobs``, unchanged reports as ``skipped``. Each report runs its own kernel
-    (papermill), so one report's failure or crash does not touch the others."""
+    the order of ``jobs``, unchanged reports as ``skipped``. Each worker executes its reports
+    on one warm kernel (:class:`seatscore.kernel.WarmKernel`), its namespace emptied before each
+    report and the kernel replaced after a crash or a timeout, so one report's failure does not
+    touch the others."""
     recorded = manifest.load(out_dir)
     wanted = manifest.entries(jobs, db_path)
     keys = {job: manifest.report_key(job.contract_id, job.month) for job in jobs}
@@ -348,12 +388,15 @@ def render_all(
     bar = tqdm(total=len(todo), desc="报告", unit="份", disable=not progress or not todo)
     workers = max(1, min(workers or default_workers(), len(todo) or 1))
     if workers == 1:
-        for job in todo:
-            done[job] = _render_guarded(job, db_path, out_dir)
-            bar.update()
+        with kernel.WarmKernel() as warm:
+            for job in todo:
+                done[job] = _render_guarded(job, db_path, out_dir, warm)
+                bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_render_guarded, job, db_path, out_dir): job for job in todo}
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker
+        ) as pool:
+            futures = {pool.submit(_render_in_worker, job, db_path, out_dir): job for job in todo}
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
                 bar.update()
