@@ -123,8 +123,8 @@ class WarmEngine(Engine):
     """papermill's nbclient engine, on the :class:`WarmKernel` passed as ``warm=``.
 
     Meant to run with ``request_save_on_cell_execute=False`` (papermill then writes the notebook
-    once at the end, not twice per cell: ~0.6 s a report); when the kernel dies or the report is
-    stopped, what ran is still saved, to ``failure_path``.
+    once at the end, not twice per cell: ~0.6 s a report); when the kernel cannot start or dies,
+    or the report is stopped, what ran is still saved, to ``failure_path``.
     """
 
     @classmethod
@@ -137,7 +137,8 @@ class WarmEngine(Engine):
         stderr_file=None,
         start_timeout=60,
         execution_timeout=None,
-        warm: WarmKernel | None = None,
+        *,
+        warm: WarmKernel,
         failure_path: str | None = None,
         **kwargs,
     ):
