@@ -633,7 +633,7 @@ def parser() -> argparse.ArgumentParser:
         "--workers",
         type=_positive,
         default=None,
-        help="reports rendered at once, each in its own process (default: one per core)",
+        help="processes rendering at once, each on one warm kernel (default: one per core)",
     )
     rend.add_argument(
         "--force",
