@@ -146,11 +146,12 @@ def test_each_error_is_quarantined_with_its_reason_and_good_rows_load(empty_db, 
         f"D1,2024-10-08 10:00,,一般,供水,{K}\n"  # rows 9, 10: same ticket, other values
         f"D1,2024-10-08 11:00,,一般,供水,{K}\n"
         f"G2,2024-10-09 09:00,,普通,供水,{K}\n"  # row 11: good
+        f"B6,2024/10/8,,一般,供水,{K}\n"  # row 12: a date where a time is due
     )
     path = write_csv(tmp_path / "tickets.csv", text)
     [result] = ingest([path], empty_db, kind="tickets", quarantine_dir=tmp_path / "q")
 
-    assert result.rows_read == 10 and result.loaded == 2 and result.rejected == 8
+    assert result.rows_read == 11 and result.loaded == 2 and result.rejected == 9
     assert rows(empty_db, "SELECT ticket_id, source_row FROM tickets ORDER BY 2") == [
         ("G1", 2),
         ("G2", 11),
@@ -168,15 +169,41 @@ def test_each_error_is_quarantined_with_its_reason_and_good_rows_load(empty_db, 
         (8, "工单编号", "G1", "duplicate"),
         (9, "工单编号", "D1", "conflict"),
         (10, "工单编号", "D1", "conflict"),
+        (12, "受理时间", "2024/10/8", "date_only"),
     ]
     # The report file carries the same, with the file, and the whole row stays in the database.
     report = result.quarantine_file.read_text(encoding="utf-8-sig").splitlines()
     assert report[0] == "file,sheet,row,column,value,code,reason"
-    assert len(report) == 9 and report[1].endswith(
+    assert len(report) == 10 and report[1].endswith(
         'cannot read as a time (2025-10-01 08:05[:00], 2025/10/1 8:05)"'
     )
     [(raw,)] = rows(empty_db, "SELECT row_json FROM quarantine WHERE source_row = 7")
     assert json.loads(raw)["合同编号"] == "nobody-2024"
+    assert "a date without a time of day" in report[9]
+
+
+def test_excel_date_cells_are_midnight_and_date_text_is_not_a_time(empty_db, tmp_path):
+    # An Excel date cell is a day number, 00:00 of that day (a real ticket at midnight looks the
+    # same); the text 2024/10/8 states no time and is rejected. A staffing date cell is a date.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["工单编号", "受理时间", "紧急程度", "问题类别"])
+    sheet.append(["M1", dt.date(2024, 10, 8), "一般", "供水"])
+    sheet.append(["M2", dt.datetime(2024, 10, 8, 0, 0), "一般", "供水"])
+    sheet.append(["M3", dt.datetime(2024, 10, 8, 9, 30), "一般", "供水"])
+    sheet.append(["M4", "2024/10/8", "一般", "供水"])
+    path = tmp_path / "工单.xlsx"
+    book.save(path)
+    [result] = ingest([path], empty_db, kind="tickets", contract_id=K)
+    assert (result.loaded, result.rejected) == (3, 1)
+    assert rows(empty_db, "SELECT ticket_id, received_at FROM tickets ORDER BY 1") == [
+        ("M1", dt.datetime(2024, 10, 8, 0, 0)),
+        ("M2", dt.datetime(2024, 10, 8, 0, 0)),
+        ("M3", dt.datetime(2024, 10, 8, 9, 30)),
+    ]
+    assert rows(empty_db, "SELECT source_row, value, code FROM quarantine") == [
+        (5, "2024/10/8", "date_only")
+    ]
 
 
 def test_counts_fractional_negative_and_percent_shares(empty_db, tmp_path):
@@ -375,6 +402,11 @@ def test_tipdm_messages_through_their_profile(empty_db):
             "ordinary",
         )
     ]
+    # Row 1141 (留言编号 27610): 留言时间 2018/3/19 10:05:04, 答复时间 the bare date 2018/4/24,
+    # read as 00:00 because the profile says so (formats: replied_at).
+    assert rows(
+        empty_db, "SELECT ticket_id, received_at, replied_at FROM tickets WHERE source_row = 1141"
+    ) == [("27610", dt.datetime(2018, 3, 19, 10, 5, 4), dt.datetime(2018, 4, 24, 0, 0))]
 
 
 @needs_real

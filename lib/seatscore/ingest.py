@@ -197,8 +197,12 @@ def _cell_text(value: object) -> str | None:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d" if value.time() == dt.time() else "%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date | dt.time):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        # Excel stores a day number, which is 00:00 of that day (calamine gives a date for any
+        # whole number, whatever the cell's format); date columns take the zero time too.
+        return f"{value.isoformat()} 00:00:00"
+    if isinstance(value, dt.time):
         return value.isoformat()
     text = str(value)
     return text if text.strip(" \t\r\n\u3000\u00a0") else None

@@ -361,7 +361,11 @@ KINDS: dict[str, LedgerKind] = {
 }
 
 _MAX_LISTED = 10
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
+"""A time needs its time of day: a bare date is not read as 00:00 (an import profile may say it
+is, with ``formats``)."""
+_MIDNIGHT = r"\s+0{1,2}:00(?::00)?$"
+"""A date column also takes a date with a zero time (spreadsheets store dates as midnight)."""
 # 2025/10/1, 2025.10.01, 2025年10月1日, optionally followed by a time; rewritten YYYY-MM-DD first.
 _DATE_PARTS = r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
 _TRUE = ["true", "1", "是", "yes", "y", "√", "✓", "有"]
@@ -401,7 +405,7 @@ def _number(text: pl.Expr) -> pl.Expr:
 def _cast(column: Column, raw: pl.Expr) -> pl.Expr:
     text = _text(raw)
     if column.dtype == pl.Date():
-        return _normal_date(text).str.to_date("%Y-%m-%d", strict=False)
+        return _normal_date(text).str.replace(_MIDNIGHT, "").str.to_date("%Y-%m-%d", strict=False)
     if isinstance(column.dtype, pl.Datetime):
         text = _normal_date(text)
         parsed = [text.str.to_datetime(f, strict=False, time_unit="us") for f in _DATETIME_FORMATS]
@@ -457,11 +461,18 @@ def _problems(
     return [Problem(row, column, code, message) for row in rows]
 
 
+_DATE_ONLY = (
+    "a date without a time of day: write the time (2025-10-01 08:05), or state in an import "
+    "profile what a bare date means (formats: {column: '%Y/%m/%d'} reads it as 00:00)"
+)
+
+
 def parse_values(kind: LedgerKind, raw: pl.DataFrame) -> tuple[pl.DataFrame, list[Problem]]:
     """Text columns (``raw``, one per canonical column, all ``pl.String``; a missing optional
     column may be absent) → the kind's typed frame, and a :class:`Problem` for every value that
     cannot be read as its type (code ``unreadable``; fractional counts and money with more than
-    two decimals are unreadable) or is empty where required (code ``required``)."""
+    two decimals are unreadable; a bare date where a time is due, code ``date_only``: no time of
+    day is assumed) or is empty where required (code ``required``)."""
     raw = raw.with_columns(
         pl.lit(None, dtype=pl.String).alias(c.name) for c in kind.columns if c.name not in raw
     )
@@ -470,6 +481,12 @@ def parse_values(kind: LedgerKind, raw: pl.DataFrame) -> tuple[pl.DataFrame, lis
     for c in kind.columns:
         present = _text(pl.col(c.name)).is_not_null()
         unreadable = raw.select((present & typed[c.name].is_null()).fill_null(False)).to_series()
+        if isinstance(c.dtype, pl.Datetime):
+            date_only = raw.select(
+                _normal_date(_text(pl.col(c.name))).str.contains(r"^\d{4}-\d{2}-\d{2}$")
+            ).to_series()
+            problems += _problems(raw, unreadable & date_only, c.name, _DATE_ONLY, "date_only")
+            unreadable = unreadable & ~date_only
         problems += _problems(
             raw, unreadable, c.name, f"cannot read as {type_name(c.dtype)}", "unreadable"
         )
