@@ -482,9 +482,11 @@ def parse_values(kind: LedgerKind, raw: pl.DataFrame) -> tuple[pl.DataFrame, lis
         present = _text(pl.col(c.name)).is_not_null()
         unreadable = raw.select((present & typed[c.name].is_null()).fill_null(False)).to_series()
         if isinstance(c.dtype, pl.Datetime):
-            date_only = raw.select(
-                _normal_date(_text(pl.col(c.name))).str.contains(r"^\d{4}-\d{2}-\d{2}$")
-            ).to_series()
+            date_only = (
+                raw.select(_normal_date(_text(pl.col(c.name))).str.contains(r"^\d{4}-\d{2}-\d{2}$"))
+                .to_series()
+                .fill_null(False)
+            )
             problems += _problems(raw, unreadable & date_only, c.name, _DATE_ONLY, "date_only")
             unreadable = unreadable & ~date_only
         problems += _problems(
