@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
@@ -89,13 +87,12 @@ def test_results_come_back_in_job_order(demo_db, tmp_path, workers):
 
 
 def test_a_pool_worker_shuts_its_kernel_down_when_it_exits(demo_db, tmp_path):
-    # The pool as render_all builds it. Without the worker's finalizer the kernel would outlive
-    # its worker until it noticed the orphaning (ipykernel polls its parent every second).
+    # render_all's pool. Without the worker's finalizer the kernel would outlive its worker
+    # until it noticed the orphaning (ipykernel polls its parent every second).
     before = _kernel_pids()
-    with ProcessPoolExecutor(1, get_context("spawn"), initializer=render._start_worker) as pool:
-        job = render.RenderJob(
-            "karamay-grid-2024", "2030-01"
-        )  # fails fast, after the kernel starts
+    with render.worker_pool(1) as pool:
+        # A month outside the service period fails fast, after the kernel has started.
+        job = render.RenderJob("karamay-grid-2024", "2030-01")
         result = pool.submit(render._render_in_worker, job, demo_db, tmp_path).result()
         assert not result.ok and len(_kernel_pids() - before) == 1  # the worker's, kept warm
     assert _kernel_pids() <= before

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from seatscore import __version__, config
@@ -532,10 +533,7 @@ def _ingest(args: argparse.Namespace) -> int:
     read = sum(r.rows_read for r in results if r.status != "unchanged")
     loaded = sum(r.loaded for r in results)
     rejected = sum(r.rejected for r in results)
-    reasons: dict[str, int] = {}
-    for r in results:
-        for code, n in r.reasons.items():
-            reasons[code] = reasons.get(code, 0) + n
+    reasons = sum((r.reasons for r in results), Counter())
     by_reason = ", ".join(f"{code} {n:,}" for code, n in sorted(reasons.items()))
     print(
         f"total: {read:,} row(s) read, {loaded:,} loaded, "

@@ -340,9 +340,8 @@ def _split_header(table: Table, kind: LedgerKind, profile: Profile | None) -> _M
     canonical, sources, unknown, doubled = {}, {}, [], []
     for pos, header in enumerate(headers):
         name = _normal_header(header)
-        column_has_data = any(len(r) > pos and r[pos] is not None for r in rows)
         if not name:
-            if column_has_data:
+            if any(r[pos] is not None for r in rows):  # rows are padded to the headers
                 unknown.append(f"(no header, column {_column_letter(pos)})")
             continue
         if name in ignored:
@@ -613,11 +612,9 @@ def _resolve_names(
         pairs, schema={"contract_id": pl.String, column: pl.String, "_id": pl.String}, orient="row"
     ).unique(["contract_id", column], keep="none")
     typed = (
-        typed.with_row_index("_order")
-        .join(names, on=["contract_id", column], how="left")
-        .sort("_order")
+        typed.join(names, on=["contract_id", column], how="left", maintain_order="left")
         .with_columns(pl.coalesce("_id", column).alias(column))
-        .drop("_id", "_order")
+        .drop("_id")
     )
     if kind is DEDUCTIONS:
         fixed = [
@@ -637,9 +634,7 @@ def _resolve_names(
             orient="row",
         )
         typed = (
-            typed.with_row_index("_order")
-            .join(points, on=["contract_id", "item_id"], how="left")
-            .sort("_order")
+            typed.join(points, on=["contract_id", "item_id"], how="left", maintain_order="left")
             .with_columns(
                 pl.when(
                     (pl.col("assessed_points") == pl.col("_points"))
@@ -649,7 +644,7 @@ def _resolve_names(
                 .otherwise(pl.col("assessed_points"))
                 .alias("assessed_points")
             )
-            .drop("_points", "_order")
+            .drop("_points")
         )
     return typed
 

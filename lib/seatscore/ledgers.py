@@ -481,7 +481,7 @@ def parse_values(kind: LedgerKind, raw: pl.DataFrame) -> tuple[pl.DataFrame, lis
     for c in kind.columns:
         present = _text(pl.col(c.name)).is_not_null()
         unreadable = raw.select((present & typed[c.name].is_null()).fill_null(False)).to_series()
-        if isinstance(c.dtype, pl.Datetime):
+        if isinstance(c.dtype, pl.Datetime) and unreadable.any():
             date_only = (
                 raw.select(_normal_date(_text(pl.col(c.name))).str.contains(r"^\d{4}-\d{2}-\d{2}$"))
                 .to_series()

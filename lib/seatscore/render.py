@@ -211,15 +211,13 @@ def _execute(
                     )
                     return None
                 except papermill.PapermillExecutionError:
-                    raise
-                except ReportTimeout:
-                    if warm is not None:  # the kernel may still be running the report
-                        warm.close()
-                    raise
-                except Exception:  # kernel start and death errors: try again on a new kernel
+                    raise  # the notebook's own error: the kernel is fine, nothing to retry
+                except Exception as exc:
+                    # A kernel that did not start or died is tried again on a new one; after a
+                    # timeout the kernel may still be running the report, so it goes too.
                     if warm is not None:
                         warm.close()
-                    if attempt == KERNEL_START_ATTEMPTS:
+                    if isinstance(exc, ReportTimeout) or attempt == KERNEL_START_ATTEMPTS:
                         raise
     except Exception as exc:
         failed.parent.mkdir(parents=True, exist_ok=True)
@@ -357,6 +355,15 @@ def _render_in_worker(job: RenderJob, db_path: Path, out_dir: Path) -> RenderRes
     return _render_guarded(job, db_path, out_dir, _worker_kernel)
 
 
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """The rendering processes: spawned (forking a process that holds ZMQ sockets and DuckDB's
+    threads is unsafe), each with its warm kernel (:func:`_start_worker`); submit
+    :func:`_render_in_worker`."""
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker
+    )
+
+
 def default_workers() -> int:
     """Processes to render with: the cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -393,9 +400,7 @@ def render_all(
                 done[job] = _render_guarded(job, db_path, out_dir, warm)
                 bar.update()
     else:
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker
-        ) as pool:
+        with worker_pool(workers) as pool:
             futures = {pool.submit(_render_in_worker, job, db_path, out_dir): job for job in todo}
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
