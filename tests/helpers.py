@@ -32,7 +32,30 @@ def staffing_days(
     ]
 
 
-def run(contract, staffing=None, deductions=None, penalties=None, tickets=None):
+def roster_days(
+    contract_id: str, post_id: str, start: dt.date, days: int, on_roster: int
+) -> list[dict]:
+    """Daily-form roster rows: ``on_roster`` persons on ``post_id`` for ``days`` days."""
+    return [
+        {
+            "contract_id": contract_id,
+            "post_id": post_id,
+            "service_date": start + dt.timedelta(days=i),
+            "on_roster": on_roster,
+        }
+        for i in range(days)
+    ]
+
+
+def run(
+    contract,
+    staffing=None,
+    deductions=None,
+    penalties=None,
+    tickets=None,
+    roster=None,
+    payments=None,
+):
     """Monthly metrics of ``contract`` from hand-built ledgers; a missing ledger is empty."""
     return monthly_metrics(
         contract,
@@ -40,6 +63,8 @@ def run(contract, staffing=None, deductions=None, penalties=None, tickets=None):
         deductions if deductions is not None else ledger("deductions"),
         penalties if penalties is not None else ledger("penalties"),
         tickets if tickets is not None else ledger("tickets"),
+        roster=roster if roster is not None else ledger("roster"),
+        payments=payments if payments is not None else ledger("payments"),
     )
 
 

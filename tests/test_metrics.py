@@ -9,7 +9,7 @@ import polars as pl
 
 from seatscore.metrics import below_target_points
 
-from helpers import ledger, run, staffing_days
+from helpers import ledger, roster_days, run, staffing_days
 
 
 def month_row(metrics, month: str) -> dict:
@@ -29,6 +29,7 @@ def deduction(cid: str, day: dt.date, item: str, n: int = 1, points: str | None 
 def test_000_full_month_with_1_8_points_lost(contracts):
     # 附件二 第四章: late dispatch 0.5 × 2, dress code 0.1 × 3, late reply 0.5 × 1 = 1.8 points.
     # 第二章 六: score = 100 − 1.8 = 98.2. 第三章 二: 100 CNY per 0.1 point → 1,800 CNY.
+    # 五 1: July's fee is 1,869,400 / 365 × 31 days = 158,770.958… → 158,770.96 CNY.
     cid = "haidian-dispatch-2026"
     day = dt.date(2026, 7, 10)
     events = ledger(
@@ -43,7 +44,8 @@ def test_000_full_month_with_1_8_points_lost(contracts):
     assert row["points_lost"] == Decimal("1.8")
     assert row["score"] == Decimal("98.2")
     assert row["fee_deduction_cny"] == Decimal("1800.00")
-    assert row["payable_cny"] == Decimal("155783.33") - Decimal("1800.00")
+    assert row["fee_deduction_cny"] == Decimal("1800.00")
+    assert row["payable_cny"] == Decimal("158770.96") - Decimal("1800.00")
 
 
 def test_003_full_month_with_4_5_points_lost(contracts):
@@ -64,29 +66,31 @@ def test_003_full_month_with_4_5_points_lost(contracts):
 
 
 def test_003_staffing_points_capped_at_20(contracts):
-    # 附件2 一: seats (17 minimum) at 16 present is below 98 % × 17 = 16.66 → 2 points a day;
-    # 11 days = 22 points, capped at the section's 20. 一 (四): 168,333.33… × 80 % = 134,666.67.
+    # 附件2 一: the seat post (17 minimum) with 16 on the roster (实有人数) is 低于 98 % × 17 =
+    # 16.66 → 2 points a day; 11 days = 22 points, capped at the section's 20.
+    # 一 (四): November's fee 168,333.33 − 168,333.33 × 20 % (33,666.666 → 33,666.67) = 134,666.66.
     cid = "karamay-grid-2024"
-    staffing = ledger("staffing", staffing_days(cid, "seat", dt.date(2024, 11, 1), 11, 17, 16))
-    metrics = run(contracts[cid], staffing=staffing)
+    roster = ledger("roster", roster_days(cid, "seat", dt.date(2024, 11, 1), 11, 16))
+    metrics = run(contracts[cid], roster=roster)
     row = month_row(metrics, "2024-11")
     cats = metrics.categories.filter(
         (pl.col("month") == "2024-11") & (pl.col("category_id") == "staffing")
     ).row(0, named=True)
     assert (cats["points_raw"], cats["points"]) == (Decimal(22), Decimal(20))
     assert row["score"] == Decimal(80)
-    assert row["payable_cny"] == Decimal("134666.67")
+    assert row["fee_deduction_cny"] == Decimal("33666.67")
+    assert row["payable_cny"] == Decimal("134666.66")
 
 
 def test_003_at_98_percent_is_not_short(contracts):
-    # 98 % of the assessor post's minimum of 3 is 2.94: 3 present is fine, 2 present is short.
+    # 98 % of the assessor post's minimum of 3 is 2.94: 3 on the roster is fine, 2 is 低于 it.
     cid = "karamay-grid-2024"
-    staffing = ledger(
-        "staffing",
-        staffing_days(cid, "assessor", dt.date(2024, 12, 1), 2, 3, 3)
-        + staffing_days(cid, "assessor", dt.date(2024, 12, 3), 1, 3, 2),
+    roster = ledger(
+        "roster",
+        roster_days(cid, "assessor", dt.date(2024, 12, 1), 2, 3)
+        + roster_days(cid, "assessor", dt.date(2024, 12, 3), 1, 2),
     )
-    assert month_row(run(contracts[cid], staffing=staffing), "2024-12")["points_lost"] == Decimal(2)
+    assert month_row(run(contracts[cid], roster=roster), "2024-12")["points_lost"] == Decimal(2)
 
 
 def test_below_target_whole_steps():
@@ -132,16 +136,33 @@ def test_003_dispatch_accuracy_from_tickets(contracts):
     assert any("无定义" in r for r in april)
 
 
+def full_roster_000(start: dt.date, days: int) -> list[dict]:
+    """000's two posts at full strength: 8 + 8 = the 16 persons of 一 (二)."""
+    cid = "haidian-dispatch-2026"
+    return roster_days(cid, "emergency_duty", start, days, 8) + roster_days(
+        cid, "dispatch_analysis", start, days, 8
+    )
+
+
+def with_vacancy(rows: list[dict], post: str, first: dt.date, last: dt.date, short: int) -> list:
+    return [
+        {**r, "on_roster": r["on_roster"] - short}
+        if r["post_id"] == post and first <= r["service_date"] <= last
+        else r
+        for r in rows
+    ]
+
+
 def test_000_vacancy_penalty_counts_official_working_days(contracts):
     # 六 4: a vacancy not filled within 5 working days costs 300 CNY per person per day after.
-    # One person missing 2026-09-30 .. 2026-10-16. 2026 notice: Oct 1–7 off, Sat Oct 10 worked.
-    # Working days after Sep 30: Oct 8, 9, 10, 12, 13 → grace ends Oct 13; Oct 14, 15, 16 are
-    # penalised: 3 person-days × 300 = 900 CNY, in October. (Monday–Friday would give 9 days.)
+    # One person off the roster 2026-09-30 .. 2026-10-16 (a vacancy spanning National Day).
+    # 2026 notice: Oct 1–7 off, Sat Oct 10 worked. Working days after Sep 30: Oct 8, 9, 10, 12,
+    # 13 → grace ends Oct 13; Oct 14, 15, 16 are charged: 3 × 300 = 900 CNY, in October.
+    # (Monday–Friday would give 9 days.)
     cid = "haidian-dispatch-2026"
-    staffing = ledger(
-        "staffing", staffing_days(cid, "emergency_duty", dt.date(2026, 9, 30), 17, 8, 7)
-    )
-    metrics = run(contracts[cid], staffing=staffing)
+    rows = full_roster_000(dt.date(2026, 9, 20), 40)
+    rows = with_vacancy(rows, "emergency_duty", dt.date(2026, 9, 30), dt.date(2026, 10, 16), 1)
+    metrics = run(contracts[cid], roster=ledger("roster", rows))
     october = month_row(metrics, "2026-10")
     assert october["gap_person_days"] == 16
     assert october["penalised_person_days"] == 3
@@ -155,10 +176,14 @@ def test_000_vacancy_in_2027_is_provisional(contracts):
     # 03-10: working days after Mar 1 are Mar 2, 3, 4, 5, 8 → grace ends Mar 8; Mar 9 and 10 are
     # penalised: 2 × 300 = 600 CNY, provisional.
     cid = "haidian-dispatch-2026"
-    staffing = ledger(
-        "staffing", staffing_days(cid, "emergency_duty", dt.date(2027, 3, 1), 10, 8, 7)
+    rows = with_vacancy(
+        full_roster_000(dt.date(2027, 3, 1), 10),
+        "emergency_duty",
+        dt.date(2027, 3, 1),
+        dt.date(2027, 3, 10),
+        1,
     )
-    metrics = run(contracts[cid], staffing=staffing)
+    metrics = run(contracts[cid], roster=ledger("roster", rows))
     row = month_row(metrics, "2027-03")
     assert row["staffing_penalty_cny"] == Decimal("600.00")
     assert row["provisional"] is True
@@ -216,13 +241,14 @@ def test_002_gap_rate_not_stated(contracts):
 
 
 def test_cost_per_seat_month(contracts):
-    # 004: 6,695,568 / 12 / 48 = 11,624.25; 000 partial June: 72,698.89 / (16 × 14/30) = 9,736.46.
+    # 004: 6,695,568 / 12 / 48 = 11,624.25; 000 partial June (五 1: 1,869,400 / 365 × 14 =
+    # 71,703.01): 71,703.01 / (16 × 14/30) = 9,603.08.
     assert month_row(run(contracts["haidian-hotline-2022"]), "2022-05")[
         "cost_per_seat_month_nominal_cny"
     ] == Decimal("11624.25")
     assert month_row(run(contracts["haidian-dispatch-2026"]), "2026-06")[
         "cost_per_seat_month_nominal_cny"
-    ] == Decimal("9736.46")
+    ] == Decimal("9603.08")
     # 002 states no headcount: 5×8 + 7×24 + 5×8 + 7×8 = 304 seat-hours a week ÷ 40 = 7.6 seats;
     # 2,031,500 / 12 / 7.6 = 22,275.22.
     metrics = run(contracts["beijing-enforcement-2025"])
@@ -232,9 +258,11 @@ def test_cost_per_seat_month(contracts):
     assert row["cost_per_seat_month_nominal_cny"] == Decimal("22275.22")
 
 
-def test_000_two_months_below_80_trigger_termination(contracts):
-    # 六 6: two consecutive months under 80 points. 21 absences × 1 point (附件二 第四章 三 1)
-    # in each of July and August 2026 → 79 points twice.
+def test_000_two_months_below_80_is_a_breach_with_a_cure_period(contracts):
+    # 六 6: two consecutive months 低于 80 points, then 7 days after the buyer's notice to put it
+    # right. 21 absences × 1 point (附件二 第四章 三 1) in July and August 2026 → 79 twice:
+    # July is a warning, August a breach (the notice can only follow August's assessment), and
+    # September back at 100 puts it right.
     cid = "haidian-dispatch-2026"
     events = ledger(
         "deductions",
@@ -246,5 +274,9 @@ def test_000_two_months_below_80_trigger_termination(contracts):
     triggers = run(contracts[cid], deductions=events).triggers.filter(
         pl.col("trigger_id") == "two_months_below_80"
     )
-    by_month = dict(zip(triggers["month"], triggers["triggered"], strict=True))
-    assert (by_month["2026-07"], by_month["2026-08"], by_month["2026-09"]) == (False, True, False)
+    by_month = dict(zip(triggers["month"], triggers["state"], strict=True))
+    assert (by_month["2026-07"], by_month["2026-08"], by_month["2026-09"]) == (
+        "warning",
+        "breach",
+        "clear",
+    )

@@ -23,14 +23,26 @@ def fee(contracts, contract_id: str, month: str) -> Decimal:
 
 
 def test_000_partial_first_month(contracts):
-    # 000 四 2 (1,869,400) and 七 1 (from 2026-06-17): June serves 17..30 = 14 of 30 days.
-    # 1,869,400 / 12 × 14 / 30 = 72,698.888… → 72,698.89
-    assert fee(contracts, "haidian-dispatch-2026", "2026-06") == Decimal("72698.89")
+    # 000 四 2 (1,869,400), 七 1 (from 2026-06-17) and 五 1's day rate (合同总金额/365天 × 天数):
+    # June serves 17..30 = 14 days. 1,869,400 / 365 × 14 = 71,703.0136… → 71,703.01
+    assert fee(contracts, "haidian-dispatch-2026", "2026-06") == Decimal("71703.01")
 
 
 def test_000_full_month(contracts):
-    # 1,869,400 / 12 = 155,783.333… → 155,783.33
-    assert fee(contracts, "haidian-dispatch-2026", "2026-07") == Decimal("155783.33")
+    # 五 1: 1,869,400 / 365 × 31 = 158,770.9589… → 158,770.96; a 30-day month 153,649.32.
+    assert fee(contracts, "haidian-dispatch-2026", "2026-07") == Decimal("158770.96")
+    assert fee(contracts, "haidian-dispatch-2026", "2026-09") == Decimal("153649.32")
+
+
+def test_003_quarter_adds_up_to_a_quarter_of_the_amount(contracts):
+    # 一 (四): monthly assessment, quarterly settlement. Q4 2024 is 2,020,000 / 4 = 505,000.00;
+    # its months 168,333.33 + 168,333.33 and December takes the 尾差: 168,333.34.
+    c = "karamay-grid-2024"
+    assert [fee(contracts, c, m) for m in ("2024-10", "2024-11", "2024-12")] == [
+        Decimal("168333.33"),
+        Decimal("168333.33"),
+        Decimal("168333.34"),
+    ]
 
 
 def test_003_partial_first_month(contracts):
@@ -60,9 +72,17 @@ def test_months_add_up_to_the_amount(contracts, contract_id, months, amount):
 
 
 def test_last_month_takes_the_balance(contracts):
-    # 000 June 2027 serves 16/30 of 155,783.33…: exactly 83,084.44…; it takes the 4 fen left by
-    # rounding the other twelve months: 1,869,400 − 72,698.89 − 11 × 155,783.33 = 83,084.48.
-    assert fee(contracts, "haidian-dispatch-2026", "2027-06") == Decimal("83084.48")
+    # 000 June 2027 serves 16 days: exactly 1,869,400 / 365 × 16 = 81,946.301…; it takes the
+    # balance of the other twelve months' rounding: 1,869,400 − 71,703.01 − 7 × 158,770.96
+    # (31-day months) − 3 × 153,649.32 (30-day) − 143,406.03 (Feb 2027) = 81,946.28.
+    fees = [
+        Decimal("71703.01"),
+        *[Decimal("158770.96")] * 7,
+        *[Decimal("153649.32")] * 3,
+        Decimal("143406.03"),
+    ]
+    assert Decimal("1869400.00") - sum(fees) == Decimal("81946.28")
+    assert fee(contracts, "haidian-dispatch-2026", "2027-06") == Decimal("81946.28")
 
 
 def test_allocate_and_rounding():

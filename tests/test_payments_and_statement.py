@@ -13,7 +13,7 @@ from seatscore.cli import main
 from seatscore.payments import payment_schedule, schedule_balances
 from seatscore.statement import month_statement, rule_catalogue
 
-from helpers import ledger, run, staffing_days
+from helpers import ledger, roster_days, run, staffing_days
 
 
 def events(cid, *rows):
@@ -78,31 +78,32 @@ def test_004_first_payment_in_advance_next_one_absorbs(contracts):
 
 
 def test_003_quarterly_settlement_pays_the_months_less_deductions(contracts):
-    # 一 (四), read as calendar quarters: Q4 2024 = Oct + Nov + Dec fees = 3 × 168,333.33 = 504,999.99
-    # (each month rounded; the last month of the contract takes the balance). 4.5 points in
-    # November → 168,333.33 − 160,758.33 = 7,575.00 off: paid 497,424.99.
+    # 一 (四), read as calendar quarters: Q4 2024 = a quarter of 2,020,000 = 505,000.00 (the
+    # months 168,333.33 + 168,333.33 + 168,333.34). 4.5 points in November → 168,333.33 × 4.5 % =
+    # 7,574.99985 → 7,575.00 off: paid 505,000.00 − 7,575.00 = 497,425.00.
     cid = "karamay-grid-2024"
     c = contracts[cid]
     metrics = run(c, deductions=KARAMAY_NOVEMBER_4_5_POINTS)
     schedule = payment_schedule(c, metrics.months)
     q4 = schedule.filter(pl.col("through") == "2024-12").row(0, named=True)
-    assert q4["nominal_cny"] == Decimal("504999.99")
-    assert q4["paid_cny"] == Decimal("497424.99")
+    assert q4["nominal_cny"] == Decimal("505000.00")
+    assert q4["paid_cny"] == Decimal("497425.00")
     assert schedule.height == 5 and schedule_balances(c, schedule)
 
 
 def test_termination_warned_the_month_before(contracts):
-    # 003 四 (四): three consecutive months under 85, or four in twelve. Two months under 85
-    # (20 points of staffing each) → warned in the second; a third fires it.
+    # 003 四 (四): three consecutive months 85分以下, or four in twelve. Two months at 80 (20
+    # points of staffing each: 16 of 17 seats on the roster for 10 days) → warned in the second;
+    # a third fires it.
     cid = "karamay-grid-2024"
     c = contracts[cid]
-    staffing = ledger(
-        "staffing",
-        staffing_days(cid, "seat", dt.date(2024, 10, 1), 10, 17, 16)
-        + staffing_days(cid, "seat", dt.date(2024, 11, 1), 10, 17, 16)
-        + staffing_days(cid, "seat", dt.date(2024, 12, 1), 10, 17, 16),
+    roster = ledger(
+        "roster",
+        roster_days(cid, "seat", dt.date(2024, 10, 1), 10, 16)
+        + roster_days(cid, "seat", dt.date(2024, 11, 1), 10, 16)
+        + roster_days(cid, "seat", dt.date(2024, 12, 1), 10, 16),
     )
-    metrics = run(c, staffing=staffing)
+    metrics = run(c, roster=roster)
     november = month_statement(c, metrics, "2024-11")["flags"]
     december = month_statement(c, metrics, "2024-12")["flags"]
     assert any(f.startswith("终止预警") and "连续3个月" in f for f in november)
@@ -127,6 +128,8 @@ def test_statement_keys_and_money_strings(contracts):
         "penalties",
         "payable_cny",
         "flags",
+        "triggers",
+        "termination_exposure",
         "provisional",
         "lines",
     }
@@ -145,7 +148,8 @@ def test_statement_keys_and_money_strings(contracts):
 
 def test_catalogue_lists_every_rule(contracts):
     rules = {r["rule_id"]: r for r in rule_catalogue(contracts["haidian-hotline-2022"])}
-    assert rules["staffing_penalty"]["amount_cny"] == "300.00"
+    assert rules["seat_gap"]["amount_cny"] == "300.00"
+    assert rules["seat_gap"]["basis"] == "attendance"
     assert rules["post_left"]["amount_cny"] == "1000.00"
     assert (
         rules["city_assessment_deduction"]["amount_min_cny"],

@@ -11,16 +11,17 @@ import pytest
 from seatscore.errors import LedgerError
 from seatscore.ledgers import PENALTIES, check_references, read_ledger
 
-from helpers import ledger, run, staffing_days
+from helpers import ledger, run
 
 
-def month(contract, when: str, staffing=(), deductions=(), penalties=(), tickets=()):
+def month(contract, when: str, staffing=(), deductions=(), penalties=(), tickets=(), roster=()):
     metrics = run(
         contract,
         ledger("staffing", list(staffing)),
         ledger("deductions", list(deductions)),
         ledger("penalties", list(penalties)),
         ledger("tickets", list(tickets)),
+        roster=ledger("roster", list(roster)),
     )
     return metrics, metrics.months.filter(pl.col("month") == when).row(0, named=True)
 
@@ -46,38 +47,50 @@ def p(cid, day, penalty, n=1, amount=None):
 
 
 def test_000_whole_month(contracts):
-    # October 2026, full month 155,783.33 (1,869,400 / 12).
+    # October 2026, 五 1: 1,869,400 / 365 × 31 = 158,770.96.
     # 附件二 第四章 一 1: late dispatch 0.5 × 3 = 1.5; 三 1: absence 1 × 2 = 2;
     # 四 (二) 1: an unlisted violation the panel set at 1.0 → 4.5 points, score 95.5, 4,500 CNY.
-    # 六 4: one person missing 2026-09-30 .. 10-16 → 900 CNY in October (see test_metrics), and the
-    # 20,000 CNY penalty of 六 4 for five vacancies over ten working days, recorded once.
-    # Payable 155,783.33 − 4,500 − 900 − 20,000 = 130,383.33.
+    # 六 4: one person off the roster 2026-09-30 .. 10-16 → 900 CNY in October (test_metrics);
+    # 六 5: a person without a labour contract, 20,000 CNY, recorded. (六 4's 20,000 for five
+    # vacancies overdue is computed from the roster: test_staffing.)
+    # Payable 158,770.96 − 4,500 − 900 − 20,000 = 133,370.96.
     cid = "haidian-dispatch-2026"
+    roster = [
+        {
+            "contract_id": cid,
+            "post_id": post,
+            "service_date": dt.date(2026, 9, 20) + dt.timedelta(days=i),
+            "on_roster": 8 - (post == "emergency_duty" and 10 <= i <= 26),
+        }
+        for post in ("emergency_duty", "dispatch_analysis")
+        for i in range(40)
+    ]
     _, row = month(
         contracts[cid],
         "2026-10",
-        staffing=staffing_days(cid, "emergency_duty", dt.date(2026, 9, 30), 17, 8, 7),
+        roster=roster,
         deductions=[
             d(cid, dt.date(2026, 10, 9), "late_dispatch", 3),
             d(cid, dt.date(2026, 10, 12), "absence", 2),
             d(cid, dt.date(2026, 10, 20), "other_violation", 1, "1.0"),
         ],
-        penalties=[p(cid, dt.date(2026, 10, 28), "vacancy_5_for_10_working_days")],
+        penalties=[p(cid, dt.date(2026, 10, 28), "no_labour_relation")],
     )
     assert row["score"] == Decimal("95.5")
     assert row["fee_deduction_cny"] == Decimal("4500.00")
     assert row["staffing_penalty_cny"] == Decimal("900.00")
     assert row["incident_penalty_cny"] == Decimal("20000.00")
-    assert row["payable_cny"] == Decimal("130383.33")
+    assert row["payable_cny"] == Decimal("133370.96")
 
 
 def test_003_whole_month_with_caps(contracts):
-    # March 2025, 2,020,000 / 12 = 168,333.33….
-    # 附件2 一: seats at 16 of 17 on 11 days → 22 points, capped at 20.
+    # March 2025, the last month of Q1 2025: 505,000.00 − 2 × 168,333.33 = 168,333.34.
+    # 附件2 一: 16 of 17 seats on the roster on 11 days → 22 points, capped at 20.
     # 二 (一): wrong reports 0.5 × 4 = 2, one serious case the buyer set at 10 → assessors 12 (cap 15).
     # 二 (二): late coordination 0.5 × 40 = 20 → capped at the emergency post's 15.
     # 二 (三) 1 (2): 47 of 50 dispatched correctly = 94 %, 4 points under 98 % → 2 points.
-    # Lost 20 + 12 + 15 + 2 = 49 → score 51; 一 (四): 168,333.33… × 51 % = 85,850.00.
+    # Lost 20 + 12 + 15 + 2 = 49 → score 51; 一 (四): 168,333.34 × 49 % = 82,483.3366 → 82,483.34
+    # off; payable 168,333.34 − 82,483.34 = 85,850.00.
     cid = "karamay-grid-2024"
     tickets = [
         {
@@ -93,7 +106,15 @@ def test_003_whole_month_with_caps(contracts):
     metrics, row = month(
         contracts[cid],
         "2025-03",
-        staffing=staffing_days(cid, "seat", dt.date(2025, 3, 1), 11, 17, 16),
+        roster=[
+            {
+                "contract_id": cid,
+                "post_id": "seat",
+                "service_date": dt.date(2025, 3, 1) + dt.timedelta(days=i),
+                "on_roster": 16,
+            }
+            for i in range(11)
+        ],
         deductions=[
             d(cid, dt.date(2025, 3, 3), "wrong_report", 4),
             d(cid, dt.date(2025, 3, 4), "wrong_report_serious", 1, "10"),
@@ -110,6 +131,7 @@ def test_003_whole_month_with_caps(contracts):
     assert cats["emergency"] == (Decimal(20), Decimal(15))
     assert cats["dispatch_accuracy"] == (Decimal(2), Decimal(2))
     assert row["points_lost"] == Decimal(49) and row["score"] == Decimal(51)
+    assert row["fee_deduction_cny"] == Decimal("82483.34")
     assert row["payable_cny"] == Decimal("85850.00")
 
 

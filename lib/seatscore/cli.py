@@ -600,7 +600,7 @@ def parser() -> argparse.ArgumentParser:
     ing.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
     ing.add_argument(
         "--kind",
-        choices=["deductions", "kpis", "payments", "penalties", "staffing", "tickets"],
+        choices=["deductions", "kpis", "payments", "penalties", "roster", "staffing", "tickets"],
         help="which ledger (seatscore.ledgers.KINDS; or give --profile)",
     )
     ing.add_argument("--contract", metavar="ID", help="contract id for rows that give none")

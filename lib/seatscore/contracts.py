@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from seatscore import config
 from seatscore.errors import ContractFileError, UnknownContract
+from seatscore.thresholds import operator_of
 
 T = TypeVar("T")
 
@@ -31,6 +32,19 @@ Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Share = Annotated[Decimal, Field(ge=0, le=1, description="A share 0–1, not a percent")]
 Money = Annotated[Decimal, Field(ge=0, decimal_places=2, description="CNY, to the fen")]
 Points = Annotated[Decimal, Field(ge=0, le=100, description="Points on the 100-point sheet")]
+StaffingBasis = Literal["roster", "attendance"]
+"""What a staffing rule counts: ``roster`` — persons on the roster (在册/实有人数) against the
+contract's minimum, as vacancies that run on calendar days until filled (000 六 4, 003 附件2 一);
+``attendance`` — persons present against persons required that day (应到/实到), as absences
+(004 三 (一) 5 "缺口人次", 002 四 3 "缺勤…按实际缺员人数和天数")."""
+
+
+def _check_word(word: str | None, field: str) -> None:
+    if word is not None:
+        try:
+            operator_of(word)
+        except ValueError as exc:
+            raise ValueError(f"{field}: {exc}") from None
 
 
 class _Model(BaseModel):
@@ -146,6 +160,11 @@ class PaymentMilestone(_Model):
     due_zh: str
     through: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")] | None = None
     through_note: str | None = None
+    condition_zh: str | None = Field(
+        default=None,
+        description="A condition the payment depends on (000 尾款 如无违约事项): with a breach on "
+        "record by the month, the payment is shown as at risk",
+    )
     clause: Clause
     note: str | None = None
 
@@ -185,8 +204,9 @@ class RuleItem(_Model):
       short of ``target_share``; capped by the item's category.
     - ``linear``: a measured share scored linearly between ``floor_share`` (all ``points`` lost)
       and ``target_share`` (none lost); common in other hotline contracts.
-    - ``staffing_daily``: ``points`` per post-day on which present staff fall below
-      ``threshold_share`` of the post's minimum headcount.
+    - ``staffing_daily``: ``points`` per post-day on which the post's staff ("``threshold_word``
+      ``threshold_share``" of its minimum headcount, e.g. 低于 98 %) count; ``basis`` says whether
+      the roster (实有人数) or attendance is counted (003 附件2 一: roster).
     - ``repeat_reports``: ``points`` per location reported ``min_reports`` or more times within
       ``window_hours`` without an instant prompt to the unit on the ground (000 附件二 第四章 一 2);
       computed from the tickets' ``location`` and ``repeat_prompted``. An unstated window makes
@@ -204,6 +224,10 @@ class RuleItem(_Model):
     target_share: Term[Decimal] | None = None
     step_pct_points: Decimal | None = None
     threshold_share: Share | None = None
+    threshold_word: str | None = Field(
+        default=None, description="The contract's word for threshold_share: 低于, 不足, 以下 …"
+    )
+    basis: StaffingBasis | None = None
     floor_share: Share | None = None
     measure: str | None = Field(
         default=None,
@@ -220,12 +244,13 @@ class RuleItem(_Model):
             "discretionary": [],
             "below_target": ["points", "target_share", "step_pct_points", "measure"],
             "linear": ["points", "target_share", "floor_share", "measure"],
-            "staffing_daily": ["points", "threshold_share"],
+            "staffing_daily": ["points", "threshold_share", "threshold_word", "basis"],
             "repeat_reports": ["points", "min_reports", "window_hours"],
         }[self.kind]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
             raise ValueError(f"kind {self.kind} needs {', '.join(missing)}")
+        _check_word(self.threshold_word, "threshold_word")
         target = self.target_share.value if self.target_share is not None else None
         if self.kind == "linear" and target is not None and self.floor_share >= target:
             raise ValueError(f"floor_share {self.floor_share} must be below target_share {target}")
@@ -295,13 +320,28 @@ class FeeFormula(_Model):
 
 
 class StaffingPenalty(_Model):
-    """CNY per missing person per day (a staffing gap, 缺岗), after an optional grace period."""
+    """CNY per missing person per day, after an optional grace period.
 
+    ``basis: roster``: each vacancy (a rise of a post's roster gap) is charged for every calendar
+    day it stays open after its own grace of ``grace_working_days`` official working days, the day
+    it opened not counted (000 六 4). ``basis: attendance``: each person-day short of the day's
+    required staff is charged (004 三 (一) 5 "按缺口人次、按天计算"); a grace period does not apply.
+    """
+
+    rule_id: Identifier = "staffing_penalty"
+    name_zh: str = "缺岗扣款"
     kind: Literal["cny_per_person_day"] = "cny_per_person_day"
+    basis: StaffingBasis
     rate_cny: Term[Decimal]
     grace_working_days: int = Field(default=0, ge=0)
     clause: Clause
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _grace_on_roster(self) -> StaffingPenalty:
+        if self.basis == "attendance" and self.grace_working_days:
+            raise ValueError("a grace period belongs to a vacancy: use basis roster")
+        return self
 
 
 class Penalty(_Model):
@@ -325,26 +365,134 @@ class Penalty(_Model):
 class TerminationTrigger(_Model):
     """When the buyer may end the contract.
 
-    ``consecutive_months_below``: ``months`` consecutive monthly scores under ``threshold_points``.
-    ``months_below_within``: ``months`` scores under the threshold within ``window_months``.
-    ``other``: described by ``text_zh`` only.
+    Kinds (each threshold with the contract's own word, :mod:`seatscore.thresholds`):
+
+    - ``consecutive_months_below``: ``months`` consecutive monthly scores "``threshold_word``
+      ``threshold_points``" (000 六 6 低于 80; 003 四 (四) 85分以下, which includes 85).
+    - ``months_below_within``: ``months`` such scores within ``window_months`` months.
+    - ``staffing_gap``: on some day the roster is short by "``count_word`` ``min_persons``"
+      persons in all (000 六 6 "人员缺岗5人（含）以上").
+    - ``vacancies_overdue``: "``count_word`` ``min_persons``" vacancies at once each overdue (past
+      its grace period) by ``overdue_working_days`` official working days or more (000 六 4
+      "人员空缺达到5人及以上且逾期10个工作日及以上"); ``penalty_id`` names the money penalty charged
+      when it fires.
+    - ``other``: described by ``text_zh`` only; not evaluated.
+
+    ``cure_days``: the days after the buyer's notice the vendor has to put things right before
+    the buyer may terminate (000 六 6: 7 days); null where the contract gives none.
     """
 
     trigger_id: Identifier
-    kind: Literal["consecutive_months_below", "months_below_within", "other"]
+    kind: Literal[
+        "consecutive_months_below",
+        "months_below_within",
+        "staffing_gap",
+        "vacancies_overdue",
+        "other",
+    ]
     threshold_points: Points | None = None
+    threshold_word: str | None = None
     months: int | None = Field(default=None, ge=1)
     window_months: int | None = Field(default=None, ge=1)
+    min_persons: int | None = Field(default=None, ge=1)
+    count_word: str | None = None
+    overdue_working_days: int | None = Field(default=None, ge=0)
+    penalty_id: Identifier | None = None
+    cure_days: int | None = Field(default=None, ge=0)
     text_zh: str
     clause: Clause
 
     @model_validator(mode="after")
     def _fields(self) -> TerminationTrigger:
-        if self.kind != "other" and (self.threshold_points is None or self.months is None):
-            raise ValueError(f"kind {self.kind} needs threshold_points and months")
-        if self.kind == "months_below_within" and self.window_months is None:
-            raise ValueError("kind months_below_within needs window_months")
+        needs = {
+            "consecutive_months_below": ["threshold_points", "threshold_word", "months"],
+            "months_below_within": [
+                "threshold_points",
+                "threshold_word",
+                "months",
+                "window_months",
+            ],
+            "staffing_gap": ["min_persons", "count_word"],
+            "vacancies_overdue": ["min_persons", "count_word", "overdue_working_days"],
+            "other": [],
+        }[self.kind]
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"kind {self.kind} needs {', '.join(missing)}")
+        _check_word(self.threshold_word, "threshold_word")
+        _check_word(self.count_word, "count_word")
         return self
+
+
+TerminationMoneyKind = Literal[
+    "forfeit_unpaid",
+    "refund_unserved",
+    "refund_paid_multiple",
+    "damages_share_of_amount",
+    "damages_fixed",
+]
+
+
+class TerminationMoney(_Model):
+    """Money that moves if the contract ends this way, seen from the buyer (a positive amount is
+    money the vendor loses or owes).
+
+    - ``forfeit_unpaid``: fees earned but not yet paid are not paid (000 六 4, 六 6 "未向乙方支付的
+      费用，不再支付").
+    - ``refund_unserved``: fees paid beyond those earned for the time served are refunded
+      (000 六 7 "退还已收的乙方尚未履行期间对应的服务费用").
+    - ``refund_paid_multiple``: ``multiple`` × all fees paid (001 六 7 "双倍返还" = 2; 002 七 2
+      "退还甲方已支付的全部费用" = 1).
+    - ``damages_share_of_amount``: ``share`` × the contract amount (003 五 (二) 5 %).
+    - ``damages_fixed``: ``amount_cny`` (000 六 4: 20,000).
+    """
+
+    kind: TerminationMoneyKind
+    name_zh: str
+    multiple: Decimal | None = Field(default=None, gt=0)
+    share: Share | None = None
+    amount_cny: Money | None = None
+    clause: Clause
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _sized(self) -> TerminationMoney:
+        needs = {
+            "refund_paid_multiple": "multiple",
+            "damages_share_of_amount": "share",
+            "damages_fixed": "amount_cny",
+        }.get(self.kind)
+        if needs is not None and getattr(self, needs) is None:
+            raise ValueError(f"kind {self.kind} needs {needs}")
+        return self
+
+
+class TerminationCase(_Model):
+    """One way the contract can end early and the money that moves with it.
+
+    ``triggers``: the termination triggers that open this case (empty for a case that no
+    assessment fires, such as the vendor quitting, 001 六 7)."""
+
+    case_id: Identifier
+    name_zh: str
+    triggers: list[Identifier] = []
+    money: list[TerminationMoney]
+    clause: Clause
+    note: str | None = None
+
+
+class NominalFee(_Model):
+    """How a month's nominal fee is obtained where the contract states it.
+
+    ``day_rate``: the amount ÷ ``days_per_year`` per day served (000 五 1 "合同总金额/365天×项目
+    实际执行天数"). Without this term a month is its share of the amount by the fraction of the
+    month served (:func:`seatscore.periods.nominal_monthly_fees`).
+    """
+
+    kind: Literal["day_rate"]
+    days_per_year: int = Field(ge=1)
+    clause: Clause
+    note: str | None = None
 
 
 class TicketScope(_Model):
@@ -408,7 +556,9 @@ class Contract(_Model):
     staffing_penalties: list[StaffingPenalty]
     penalties: list[Penalty]
     termination_triggers: list[TerminationTrigger]
+    termination_cases: list[TerminationCase] = []
     service_level_targets: list[ServiceLevelTarget]
+    nominal_fee: NominalFee | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Contract:
@@ -427,6 +577,27 @@ class Contract(_Model):
                 total = sum((c.amount_cny for c in self.cost_breakdown), Decimal(0))
                 if total != amount:
                     raise ValueError(f"cost breakdown adds up to {total} CNY, not {amount}")
+        trigger_ids = {t.trigger_id for t in self.termination_triggers}
+        penalty_ids = {p.penalty_id for p in self.penalties}
+        for case in self.termination_cases:
+            for tid in case.triggers:
+                if tid not in trigger_ids:
+                    raise ValueError(f"termination case {case.case_id}: no trigger {tid!r}")
+        for t in self.termination_triggers:
+            if t.penalty_id is not None and t.penalty_id not in penalty_ids:
+                raise ValueError(f"trigger {t.trigger_id}: no penalty {t.penalty_id!r}")
+            if t.kind == "vacancies_overdue" and not any(
+                s.basis == "roster" for s in self.staffing_penalties
+            ):
+                raise ValueError(
+                    f"trigger {t.trigger_id}: vacancies_overdue needs a staffing penalty on the "
+                    "roster (its grace period says when a vacancy is overdue)"
+                )
+        rule_ids = [s.rule_id for s in self.staffing_penalties]
+        if len(set(rule_ids)) != len(rule_ids):
+            raise ValueError("staffing_penalties: give each rule its own rule_id")
+        if self.nominal_fee is not None and amount is None:
+            raise ValueError("nominal_fee needs a stated amount_cny")
         if self.fee_formula.kind != "none" and not self.assessment.stated:
             raise ValueError(f"fee formula {self.fee_formula.kind} needs an assessment")
         if self.fee_formula.kind == "share_of_monthly_fee" and amount is None:
@@ -467,7 +638,7 @@ def _format_validation_error(path: Path, error: ValidationError) -> str:
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         lines.append(f"  - field {field}: {problem['msg']}")
-    lines.append("Fix the file (see params/contracts/README.md for the fields) and run again.")
+    lines.append('Fix the file (the README\'s "Contracts as data" lists the fields) and run again.')
     return "\n".join(lines)
 
 
@@ -478,7 +649,9 @@ def load_contract(path: Path | str) -> Contract:
     ------
     ContractFileError
         The file is missing, is not YAML, or fails validation; the message names the file and
-        every offending field, or the contract id does not match the file name.
+        every offending field; a rule item's kind has no points function in the engine
+        (:data:`seatscore.metrics.POINTS_BY_KIND`); or the contract id does not match the file
+        name.
     """
     path = Path(path)
     try:
@@ -493,6 +666,16 @@ def load_contract(path: Path | str) -> Contract:
         contract = Contract.model_validate(raw)
     except ValidationError as exc:
         raise ContractFileError(_format_validation_error(path, exc)) from exc
+    from seatscore.metrics import unevaluable_rules  # the engine's registry of rule kinds
+
+    unevaluable = unevaluable_rules(contract)
+    if unevaluable:
+        raise ContractFileError(
+            f"{path}: {len(unevaluable)} rule(s) the engine cannot evaluate, so they would score "
+            "nothing:\n"
+            + "\n".join(f"  - {u}" for u in unevaluable)
+            + "\nGive each its points function, or change its kind."
+        )
     if contract.contract_id != path.stem:
         raise ContractFileError(
             f"{path}: field contract_id is {contract.contract_id!r} but the file is named "

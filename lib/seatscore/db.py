@@ -5,8 +5,8 @@ stored as TIMESTAMP without zone):
 
 - ``contracts``: one row per params file, with its SHA-256 and the validated terms as JSON.
 - ``posts``: posts with minimum headcount (NULL = not stated) and shift pattern.
-- ``staffing_daily``, ``deduction_events``, ``penalty_events``, ``tickets``, ``kpi_monthly``: the
-  ledgers, their
+- ``staffing_daily`` (attendance), ``roster``, ``deduction_events``, ``penalty_events``,
+  ``tickets``, ``kpi_monthly``, ``payments_made``: the ledgers, their
   columns generated from the ledger kinds of :mod:`seatscore.ledgers` (one definition of each
   column), plus ``source`` (``demo`` for the simulated ledgers), ``source_file`` and ``source_row``.
 - ``loads``: the load history, one row per ledger file (and sheet) loaded: path, sheet, kind,
@@ -514,12 +514,13 @@ def load_contracts(con: duckdb.DuckDBPyConnection) -> dict[str, Contract]:
 
 
 def latest_month_with_data(con: duckdb.DuckDBPyConnection, contract_id: str) -> str | None:
-    """The latest month (YYYY-MM) with a staffing, deduction, ticket or monthly KPI row of the
+    """The latest month (YYYY-MM) with an attendance, roster, deduction, ticket or KPI row of the
     contract; None when it has none. The month reports and the analysts' notebook default to."""
     found = query(
         con,
         """SELECT max(day) AS day FROM (
                SELECT max(service_date) AS day FROM staffing_daily WHERE contract_id = $cid UNION ALL
+               SELECT max(service_date) FROM roster WHERE contract_id = $cid UNION ALL
                SELECT max(event_date) FROM deduction_events WHERE contract_id = $cid UNION ALL
                SELECT max(strptime(month || '-01', '%Y-%m-%d'))::DATE FROM kpi_monthly
                  WHERE contract_id = $cid UNION ALL
@@ -574,11 +575,11 @@ def tickets_as_of(con: duckdb.DuckDBPyConnection, contract_id: str) -> dt.dateti
 
 
 def ledgers(con: duckdb.DuckDBPyConnection, contract_id: str) -> dict[str, pl.DataFrame]:
-    """All four ledgers of one contract, keyed as :func:`seatscore.metrics.monthly_metrics` takes
-    them: ``staffing``, ``deductions``, ``penalties``, ``tickets``."""
-    return {
-        k: ledger(con, k, contract_id) for k in ("staffing", "deductions", "penalties", "tickets")
-    }
+    """The ledgers of one contract, keyed as :func:`seatscore.metrics.monthly_metrics` takes
+    them: ``staffing`` (attendance), ``roster``, ``deductions``, ``penalties``, ``tickets``,
+    ``payments``."""
+    kinds = ("staffing", "roster", "deductions", "penalties", "tickets", "payments")
+    return {k: ledger(con, k, contract_id) for k in kinds}
 
 
 def ledger(con: duckdb.DuckDBPyConnection, kind: str, contract_id: str) -> pl.DataFrame:

@@ -1,7 +1,7 @@
 """Deterministic simulated ledgers for every contract's whole service period.
 
 The seeds hold no performance data, so the demo writes, per contract, the ledgers a buyer keeps
-(:mod:`seatscore.ledgers`): daily staffing, assessment deductions, money penalties, tickets, and
+(:mod:`seatscore.ledgers`): the roster and the attendance sheet, assessment deductions, money penalties, tickets, and
 the vendor's monthly figures where ``params/demo.yaml`` asks for them.
 The same ``seed`` gives byte-identical files. Simulation settings (volumes, rosters, how often
 things go wrong) are in ``params/demo.yaml``, apart from the contract terms; every report built from
@@ -23,7 +23,7 @@ import yaml
 
 from seatscore import config
 from seatscore.contracts import Contract
-from seatscore.ledgers import DEDUCTIONS, KPIS, PENALTIES, STAFFING, TICKETS, LedgerKind
+from seatscore.ledgers import DEDUCTIONS, KPIS, PENALTIES, ROSTER, STAFFING, TICKETS, LedgerKind
 from seatscore.periods import is_working_day
 from seatscore.service_levels import missed, repeated_reports, ticket_kpis
 
@@ -82,14 +82,19 @@ def _days(contract: Contract) -> list[dt.date]:
     ]
 
 
-def simulate_staffing(contract: Contract, settings: dict, rng: np.random.Generator) -> pl.DataFrame:
-    """Daily required and present staff per post, with occasional vacancy episodes."""
+def simulate_staffing(
+    contract: Contract, settings: dict, rng: np.random.Generator
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The roster (persons on each post every calendar day, with vacancy episodes: someone leaves
+    and is replaced some days later) and the attendance sheet (persons required and present on
+    the days the post is staffed: the roster less a few absences)."""
     days = _days(contract)
     roster = settings.get("roster", {})
     working_only = set(settings.get("working_days_only", []))
     episodes_per_month = settings["vacancy"]["episodes_per_post_month"]
     mean_days = settings["vacancy"]["mean_days"]
-    frames = []
+    absence = settings.get("absence_per_post_day", 0.0)
+    rosters, sheets = [], []
     for post in contract.posts:
         required = post.min_headcount.value or roster.get(post.post_id)
         if required is None:
@@ -100,21 +105,33 @@ def simulate_staffing(contract: Contract, settings: dict, rng: np.random.Generat
             length = int(rng.geometric(1 / mean_days))
             size = 2 if rng.random() < 0.1 and required > 2 else 1
             gap[start : start + length] = np.maximum(gap[start : start + length], size)
+        on_roster = (required - gap).astype(np.int32)
+        absent = np.minimum(rng.binomial(1, absence, size=len(days)).astype(np.int32), on_roster)
+        rosters.append(
+            pl.DataFrame(
+                {
+                    "contract_id": contract.contract_id,
+                    "post_id": post.post_id,
+                    "service_date": days,
+                    "on_roster": on_roster,
+                }
+            )
+        )
         keep = [not (post.post_id in working_only and not is_working_day(d)) for d in days]
-        frames.append(
+        sheets.append(
             pl.DataFrame(
                 {
                     "contract_id": contract.contract_id,
                     "service_date": days,
                     "post_id": post.post_id,
                     "required": np.full(len(days), required, dtype=np.int32),
-                    "present": (required - gap).astype(np.int32),
+                    "present": on_roster - absent,
                 }
             ).filter(pl.Series(keep))
         )
-    if not frames:
-        return pl.DataFrame(schema={c.name: c.dtype for c in STAFFING.columns})
-    return pl.concat(frames).with_columns(pl.lit(None, dtype=pl.String).alias("note"))
+    if not sheets:
+        return pl.DataFrame(schema=ROSTER.schema), pl.DataFrame(schema=STAFFING.schema)
+    return ROSTER.conform(pl.concat(rosters)), STAFFING.conform(pl.concat(sheets))
 
 
 def simulate_tickets(
@@ -423,8 +440,10 @@ def simulate_contract(
     salt = int.from_bytes(contract.contract_id.encode("utf-8"), "little") % (2**32)
     rng = np.random.default_rng([seed, salt])
     tickets = simulate_tickets(contract, settings, rng)
+    roster, attendance = simulate_staffing(contract, settings, rng)
     frames = {
-        STAFFING: simulate_staffing(contract, settings, rng),
+        ROSTER: roster,
+        STAFFING: attendance,
         DEDUCTIONS: simulate_deductions(contract, settings, tickets, rng),
         PENALTIES: simulate_penalties(contract, settings, rng),
     }

@@ -60,6 +60,7 @@ from seatscore.ledgers import (
     KINDS,
     KPIS,
     PENALTIES,
+    ROSTER,
     SHARE_METRICS,
     STAFFING,
     LedgerKind,
@@ -109,7 +110,7 @@ class Profile(_Model):
     no contract; it is registered with the data.
     """
 
-    kind: Literal["tickets", "staffing", "deductions", "penalties", "kpis", "payments"]
+    kind: Literal["tickets", "staffing", "roster", "deductions", "penalties", "kpis", "payments"]
     description: str = ""
     params: str | None = None
     encoding: str | None = None
@@ -597,12 +598,17 @@ def _resolve_names(
 ) -> pl.DataFrame:
     """Chinese names of posts, rule items and penalties read as their ids, per contract; a
     fixed-point item's 扣分 that equals its points (per occurrence or in all) read as empty."""
-    column = {STAFFING: "post_id", DEDUCTIONS: "item_id", PENALTIES: "penalty_id"}.get(kind)
+    column = {
+        STAFFING: "post_id",
+        ROSTER: "post_id",
+        DEDUCTIONS: "item_id",
+        PENALTIES: "penalty_id",
+    }.get(kind)
     if column is None:
         return typed
     pairs = []
     for cid, c in contracts.items():
-        if kind is STAFFING:
+        if kind in (STAFFING, ROSTER):
             pairs += [(cid, p.name_zh, p.post_id) for p in c.posts]
         elif kind is PENALTIES:
             pairs += [(cid, p.name_zh, p.penalty_id) for p in c.penalties]

@@ -95,7 +95,8 @@ STAFFING = LedgerKind(
     name="staffing",
     file_name="staffing_daily.csv",
     table="staffing_daily",
-    doc="One row per post per day: staff the roster requires and staff present (在岗).",
+    doc="The daily attendance sheet (应到/实到): one row per post per day, staff required that day "
+    "and staff present. It measures absence; a vacancy on the roster is the `roster` ledger's.",
     natural_key=("contract_id", "service_date", "post_id"),
     columns=(
         CONTRACT_ID,
@@ -109,6 +110,51 @@ STAFFING = LedgerKind(
         ),
         Column("required", pl.Int32(), True, "persons required that day", ("应到人数", "应到")),
         Column("present", pl.Int32(), True, "persons present that day", ("实到人数", "实到")),
+        NOTE,
+    ),
+)
+
+ROSTER = LedgerKind(
+    name="roster",
+    file_name="roster.csv",
+    table="roster",
+    doc="Persons on the roster (在册/实有人数), in either of two forms: a daily headcount per post "
+    "(service_date, post_id, on_roster) or the person list vendors keep (staff_id, post_id, "
+    "start_date, end_date; no names), from which the daily headcount is derived. Vacancies are "
+    "measured against it.",
+    natural_key=("contract_id", "service_date", "post_id"),
+    columns=(
+        CONTRACT_ID,
+        Column(
+            "post_id",
+            pl.String(),
+            True,
+            "post id from the contract params (or the post's Chinese name)",
+            ("岗位", "岗位编号", "岗位名称"),
+        ),
+        Column("service_date", pl.Date(), False, "daily form: the day", ("日期", "统计日期")),
+        Column(
+            "on_roster",
+            pl.Int32(),
+            False,
+            "daily form: persons on the roster of the post that day",
+            ("在册人数", "实有人数"),
+        ),
+        Column("staff_id", pl.String(), False, "person list: staff number", ("人员编号", "工号")),
+        Column(
+            "start_date",
+            pl.Date(),
+            False,
+            "person list: first day on the post",
+            ("到岗日期", "入职日期", "上岗日期"),
+        ),
+        Column(
+            "end_date",
+            pl.Date(),
+            False,
+            "person list: last day on the post (empty while still there)",
+            ("离岗日期", "离职日期"),
+        ),
         NOTE,
     ),
 )
@@ -357,7 +403,7 @@ SHARE_METRICS = frozenset(k for k, m in METRICS.items() if m.unit == "share")
 """Metric keys whose values are shares 0–1 (a KPI row's ``value`` is checked against 0–1)."""
 
 KINDS: dict[str, LedgerKind] = {
-    k.name: k for k in (STAFFING, DEDUCTIONS, PENALTIES, TICKETS, KPIS, PAYMENTS)
+    k.name: k for k in (STAFFING, ROSTER, DEDUCTIONS, PENALTIES, TICKETS, KPIS, PAYMENTS)
 }
 
 _MAX_LISTED = 10
@@ -586,6 +632,36 @@ def rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[Problem]:
             (pl.col("required") < 0, "required", "must not be negative"),
             (pl.col("present") < 0, "present", "must not be negative"),
         ]
+    if kind is ROSTER:
+        daily = pl.col("service_date").is_not_null() | pl.col("on_roster").is_not_null()
+        person = pl.any_horizontal(
+            pl.col(c).is_not_null() for c in ("staff_id", "start_date", "end_date")
+        )
+        checks += [
+            (
+                daily & person,
+                "service_date",
+                "mixes the two forms: a daily row has service_date and on_roster, a person row "
+                "staff_id, start_date and end_date",
+            ),
+            (
+                ~daily & ~person,
+                "service_date",
+                "is neither form: give service_date and on_roster, or staff_id and start_date",
+            ),
+            (
+                daily & (pl.col("service_date").is_null() | pl.col("on_roster").is_null()),
+                "on_roster",
+                "a daily row needs both service_date and on_roster",
+            ),
+            (
+                person & (pl.col("staff_id").is_null() | pl.col("start_date").is_null()),
+                "start_date",
+                "a person row needs staff_id and start_date",
+            ),
+            (pl.col("on_roster") < 0, "on_roster", "must not be negative"),
+            (pl.col("end_date") < pl.col("start_date"), "end_date", "is before start_date"),
+        ]
     if kind in (DEDUCTIONS, PENALTIES):
         checks.append((pl.col("occurrences") < 1, "occurrences", "must be at least 1"))
     if kind is PAYMENTS:
@@ -650,6 +726,7 @@ def key_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[Problem]:
 
 _DATE_COLUMN = {
     "staffing": "service_date",
+    "roster": "service_date",
     "deductions": "event_date",
     "penalties": "event_date",
     "tickets": "received_at",
@@ -752,7 +829,7 @@ def _row_reference_problems(
 ) -> Iterable[tuple[str, str]]:
     """(column, message) for each way ``row`` does not match ``contract``."""
     cid = contract.contract_id
-    if kind is STAFFING:
+    if kind in (STAFFING, ROSTER):
         if row["post_id"] not in {p.post_id for p in contract.posts}:
             yield "post_id", f"{cid} has no post {row['post_id']!r}"
     elif kind is DEDUCTIONS:
@@ -796,6 +873,14 @@ def _row_reference_problems(
         penalty = next((p for p in contract.penalties if p.penalty_id == row["penalty_id"]), None)
         if penalty is None:
             yield "penalty_id", f"{cid} has no penalty {row['penalty_id']!r}"
+            return
+        computed = [t for t in contract.termination_triggers if t.penalty_id == penalty.penalty_id]
+        if computed:
+            yield (
+                "penalty_id",
+                f"{penalty.penalty_id} is computed from the roster ({computed[0].clause}), not "
+                "recorded: load the roster instead",
+            )
             return
         amount = row["assessed_amount_cny"]
         ranged = penalty.amount_cny is None and penalty.share_of_amount is None

@@ -11,7 +11,8 @@ The parts: the contract's terms as the database holds them (its params file's SH
 validated terms), **all** the contract's ledger rows (a month's report also draws the trend of every
 month and the termination triggers over consecutive months, so a change in any month of the
 contract renders all its months again, and no other contract's), the report notebook, and the code
-(every file of the package and the versions of the libraries that draw the report). A report whose
+(every file of the package, ``params/analysis.yaml`` and the versions of the libraries that
+compute and draw the report, the working-day calendar included). A report whose
 entry matches and whose file exists is skipped; a failed report has no entry, so it is tried again.
 """
 
@@ -34,6 +35,7 @@ MANIFEST = "manifest.json"
 VERSION = 1
 LIBRARIES = (
     "altair",
+    "chinesecalendar",
     "duckdb",
     "great-tables",
     "nbconvert",
@@ -51,8 +53,12 @@ def _sha(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
-def code_digest(package_dir: Path = Path(__file__).parent) -> str:
-    """SHA-256 of the package's files (source and templates) and of the pinned libraries' versions."""
+def code_digest(
+    package_dir: Path = Path(__file__).parent, analysis: Path = config.ANALYSIS_PARAMS
+) -> str:
+    """SHA-256 of the package's files (source and templates), the analysis settings a report reads
+    (``params/analysis.yaml``) and the versions of the libraries that compute or draw a report
+    (``chinesecalendar`` among them: a new holiday notice changes working days)."""
     files = sorted(
         p
         for p in package_dir.rglob("*")
@@ -62,6 +68,7 @@ def code_digest(package_dir: Path = Path(__file__).parent) -> str:
     for path in files:
         parts += [path.relative_to(package_dir).as_posix(), path.read_bytes()]
     parts += [f"{name}=={metadata.version(name)}" for name in LIBRARIES]
+    parts += ["analysis", analysis.read_bytes() if analysis.exists() else b""]
     return _sha(*parts)
 
 

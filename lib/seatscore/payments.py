@@ -30,11 +30,15 @@ SCHEDULE_SCHEMA = {
     "paid_cny": pl.Decimal(14, 2),
     "carried_cny": pl.Decimal(14, 2),
     "complete": pl.Boolean,
+    "at_risk": pl.Boolean,
+    "at_risk_zh": pl.String,
     "note_zh": pl.String,
 }
 
 
-def payment_schedule(contract: Contract, months: pl.DataFrame) -> pl.DataFrame:
+def payment_schedule(
+    contract: Contract, months: pl.DataFrame, breaches: list[str] | None = None
+) -> pl.DataFrame:
     """One row per payment milestone.
 
     ``months`` is :attr:`seatscore.metrics.MonthlyMetrics.months` (``month``, ``nominal_fee_cny``,
@@ -43,7 +47,9 @@ def payment_schedule(contract: Contract, months: pl.DataFrame) -> pl.DataFrame:
     payment to months), ``nominal_cny`` (the milestone's amount, CNY), ``absorbed_cny``
     (deductions and penalties taken off it), ``paid_cny``, ``carried_cny`` (deductions left for
     the next payment), ``complete`` (false when a month it settles has a not-assessable rule or the
-    amount is not stated), ``note_zh``.
+    amount is not stated), ``at_risk`` / ``at_risk_zh`` (a payment conditional on no breach,
+    000 四 3 尾款 "如无违约事项", while ``breaches`` — :func:`seatscore.termination.breaches_on_record`
+    — is not empty: which breach), ``note_zh``.
     """
     by_month = {r["month"]: r for r in months.iter_rows(named=True)}
     rows = []
@@ -70,23 +76,33 @@ def payment_schedule(contract: Contract, months: pl.DataFrame) -> pl.DataFrame:
         if nominal is None and milestone.through is not None:
             nominal = sum((by_month[m]["nominal_fee_cny"] for m in settled), ZERO)
         if nominal is None:
-            rows.append(_row(milestone, settled, None, None, None, carried, False))
+            rows.append(_row(milestone, settled, None, None, None, carried, False, breaches))
             continue
         due = carried + deductions
         absorbed = min(due, nominal)
         carried = due - absorbed
         rows.append(
-            _row(milestone, settled, nominal, absorbed, nominal - absorbed, carried, complete)
+            _row(
+                milestone,
+                settled,
+                nominal,
+                absorbed,
+                nominal - absorbed,
+                carried,
+                complete,
+                breaches,
+            )
         )
         if milestone.through is not None:
             previous = milestone.through
     return pl.DataFrame(rows, schema=SCHEDULE_SCHEMA)
 
 
-def _row(milestone, settled, nominal, absorbed, paid, carried, complete) -> dict:
+def _row(milestone, settled, nominal, absorbed, paid, carried, complete, breaches) -> dict:
     notes = [n for n in (milestone.through_note, milestone.note) if n]
     if milestone.at_most:
         notes.append("合同金额为上限")
+    at_risk = bool(milestone.condition_zh and breaches)
     return {
         "label_zh": milestone.label_zh,
         "due_zh": milestone.due_zh,
@@ -98,6 +114,12 @@ def _row(milestone, settled, nominal, absorbed, paid, carried, complete) -> dict
         "paid_cny": paid,
         "carried_cny": carried if nominal is not None else None,
         "complete": complete,
+        "at_risk": at_risk,
+        "at_risk_zh": (
+            f"{milestone.condition_zh}：已有违约记录 {len(breaches)} 项（最近：{breaches[-1]}）"
+            if at_risk
+            else None
+        ),
         "note_zh": "；".join(notes) or None,
     }
 

@@ -1,9 +1,9 @@
 """Service months and the official Chinese working-day calendar.
 
 A service period rarely starts on the 1st, so its first and last calendar months are partial. A
-month's nominal fee is the contract amount shared out by the fraction of the month served
-(days served / days in the month): 000 (一 四 2, 七 1) serves 14 of June 2026's 30 days, so June
-carries 14/30 of one twelfth of 1,869,400 CNY = 72,698.89 CNY.
+month's nominal fee follows the contract's own day rate where it states one (000 五 1: 1,869,400 /
+365 × 14 days = 71,703.01 CNY for June 2026), and otherwise the fraction of the month served
+(:func:`nominal_monthly_fees`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import polars as pl
 
 from seatscore.contracts import Contract, ServicePeriod
 from seatscore.errors import CalendarNotAvailable
-from seatscore.money import allocate
+from seatscore.money import allocate, to_fen
 
 MONTH_FRAME_SCHEMA = {
     "month": pl.String,
@@ -79,13 +79,24 @@ def service_months(period: ServicePeriod) -> pl.DataFrame:
 
 
 def nominal_monthly_fees(contract: Contract) -> pl.DataFrame:
-    """The contract amount spread over its service months, exact to the fen.
+    """The contract amount spread over its service months, exact to the fen, adding up to it.
 
-    Each month's weight is ``service_days / days_in_month``; a full month is one. The nominal fee of
-    a month is ``amount × weight / Σ weights`` rounded half up to the fen, the last month taking the
-    balance so that the months add up to the amount exactly (:func:`seatscore.money.allocate`).
-    For a twelve-month period Σ weights is 12 and a full month is amount / 12, as 003 一 (四) writes
-    ("年度合同报价 ÷ 12"); 001 serves eleven whole months (二), so a month is amount / 11.
+    Three readings, the first that applies:
+
+    - **A stated day rate** (``nominal_fee: day_rate``; 000 五 1 "合同总金额/365天×项目实际执行天数"):
+      a month is amount ÷ days_per_year × days served, rounded half up; 000's June 2026 (14 days)
+      is 1,869,400 / 365 × 14 = 71,703.01.
+    - **Settlement periods without stated amounts** (every payment milestone has ``through`` and no
+      amount: 003's quarters, 一 (四)): the amount is first shared among the periods, then each
+      period among its months, each part rounded half up and the period's last month taking the
+      rounding difference (尾差), so a full quarter of 003 is 2,020,000 / 4 = 505,000.00 exactly
+      (168,333.33 + 168,333.33 + 168,333.34).
+    - Otherwise a month's weight is ``service_days / days_in_month`` (a full month is one) and its
+      fee is amount × weight / Σ weights; for a twelve-month period a full month is amount / 12
+      (003 一 (四) "年度合同报价 ÷ 12"); 001 serves eleven whole months (二), so amount / 11.
+
+    In every reading the last month takes the balance so that the months add up to the amount
+    (:func:`seatscore.money.allocate`).
 
     Returns the :func:`service_months` columns plus ``month_weight`` (Decimal, 0–1) and
     ``nominal_fee_cny`` (Decimal, CNY). With no stated amount, ``nominal_fee_cny`` is null.
@@ -96,11 +107,47 @@ def nominal_monthly_fees(contract: Contract) -> pl.DataFrame:
         for s, d in zip(months["service_days"], months["days_in_month"], strict=True)
     ]
     amount = contract.amount_cny.value
-    fees = allocate(amount, weights) if amount is not None else [None] * len(weights)
+    keys = months["month"].to_list()
+    if amount is None:
+        fees: list[Decimal | None] = [None] * len(weights)
+    elif contract.nominal_fee is not None:
+        days = months["service_days"].to_list()
+        per_year = contract.nominal_fee.days_per_year
+        fees = [to_fen(amount * d / per_year) for d in days[:-1]]
+        fees.append(to_fen(amount) - sum(fees, Decimal(0)))
+    elif (groups := _settlement_groups(contract, keys)) is not None:
+        group_weights = [sum((weights[i] for i in g), Decimal(0)) for g in groups]
+        totals = allocate(amount, group_weights)
+        fees = []
+        for group, total in zip(groups, totals, strict=True):
+            fees += allocate(total, [weights[i] for i in group])
+    else:
+        fees = allocate(amount, weights)
     return months.with_columns(
         pl.Series("month_weight", weights, dtype=pl.Decimal(20, 12)),
         pl.Series("nominal_fee_cny", fees, dtype=pl.Decimal(14, 2)),
     )
+
+
+def _settlement_groups(contract: Contract, months: list[str]) -> list[list[int]] | None:
+    """Month indices per payment milestone, when every milestone settles months (``through``)
+    and none states an amount or share; None otherwise."""
+    payments = contract.payments
+    if not payments or any(
+        m.through is None or m.amount_cny is not None or m.share is not None for m in payments
+    ):
+        return None
+    groups, start = [], 0
+    for milestone in payments:
+        end = start
+        while end < len(months) and months[end] <= milestone.through:
+            end += 1
+        if end > start:
+            groups.append(list(range(start, end)))
+        start = end
+    if start < len(months):
+        groups.append(list(range(start, len(months))))
+    return groups
 
 
 PROVISIONAL_RULE_ZH = "按周一至周五为工作日暂算（该年国务院节假日安排尚未收录）"

@@ -30,6 +30,8 @@ from seatscore.payments import payment_schedule
 from seatscore.periods import PROVISIONAL_RULE_ZH, parse_month
 from seatscore.privacy import mask_personal
 from seatscore.statement import flags, pts
+from seatscore.termination import breaches_on_record, termination_exposure
+from seatscore.thresholds import holds
 
 BLUE = "#1d4ed8"
 """The reports' colour for figures."""
@@ -188,25 +190,34 @@ def alerts(ctx: ReportContext) -> list[str]:
     below = [
         f"{t['text_zh']}：已计 {t['months_counted']}/{t['months_needed']} 个月"
         for t in triggers.iter_rows(named=True)
-        if not t["triggered"]
-        and t["months_counted"] != t["months_needed"] - 1
+        if t["state"] == "clear"
+        and t["threshold_points"] is not None
         and row["score"] is not None
-        and row["score"] < t["threshold_points"]
+        and holds(row["score"], t["threshold_word"] or "低于", t["threshold_points"])
     ]
     if below:
-        out.append(f"本月得分 {points_zh(row['score'])} 低于终止阈值（" + "；".join(below) + "）")
-    if row["gap_person_days"]:
-        if ctx.contract.staffing_penalties:
-            penalty = (
-                format_cny(row["staffing_penalty_cny"])
-                if row["staffing_penalty_cny"] is not None
-                else "无法评估"
-            )
-            out.append(f"人员缺岗 {row['gap_person_days']} 人·天，缺岗扣款 {penalty}")
-        else:
-            out.append(
-                f"人员缺岗 {row['gap_person_days']} 人·天（合同无按人·天扣款条款，见扣分明细）"
-            )
+        out.append(f"本月得分 {points_zh(row['score'])} 达到终止阈值（" + "；".join(below) + "）")
+    staffing_rows = (
+        ctx.metrics.staffing.filter(pl.col("month") == ctx.month)
+        if ctx.metrics.staffing is not None
+        else pl.DataFrame()
+    )
+    names = {r.rule_id: r for r in ctx.contract.staffing_penalties}
+    for r in staffing_rows.iter_rows(named=True):
+        rule = names[r["rule_id"]]
+        if not r["gap_person_days"]:
+            continue
+        money = (
+            format_cny(r["staffing_penalty_cny"])
+            if r["staffing_penalty_cny"] is not None
+            else "无法评估（金额未规定）"
+        )
+        what = (
+            f"人员空缺 {r['vacancies']} 人次、{r['gap_person_days']} 人·天（按在册人数）"
+            if rule.basis == "roster"
+            else f"出勤缺口 {r['gap_person_days']} 人·天"
+        )
+        out.append(f"{what}，{rule.name_zh} {money}（{rule.clause}）")
     return out
 
 
@@ -483,8 +494,10 @@ def lines(ctx: ReportContext) -> GT | HTML:
 
 
 def payments(ctx: ReportContext) -> GT | HTML:
-    """The payment milestones: amount, deductions absorbed, paid, carried."""
-    schedule = payment_schedule(ctx.contract, ctx.metrics.months)
+    """The payment milestones: amount, deductions absorbed, paid, carried, and whether a payment
+    conditional on no breach (000 四 3 尾款) is at risk, with the breach."""
+    breaches = breaches_on_record(ctx.contract, ctx.metrics, ctx.month)
+    schedule = payment_schedule(ctx.contract, ctx.metrics.months, breaches)
     if schedule.is_empty():
         return HTML("<p>合同未规定付款节点。</p>")
     frame = schedule.select(
@@ -506,12 +519,67 @@ def payments(ctx: ReportContext) -> GT | HTML:
                 ("carried_cny", "结转下期"),
             )
         ),
+        pl.col("at_risk_zh").fill_null("").alias("风险"),
         pl.col("clause").alias("条款"),
         pl.col("note_zh").fill_null("").alias("说明"),
     )
     return _table(
         frame, note="各期付款扣减其结算月份的考核扣款与违约扣款；“说明”列写明合同未写明时的理解。"
     )
+
+
+STATE_ZH = {"clear": "未触发", "warning": "预警", "breach": "违约（纠正期内）", "fired": "已触发"}
+
+
+def termination(ctx: ReportContext) -> list[GT | HTML]:
+    """The termination triggers' states this month and, when one is in warning, breach or
+    fired, what would move if the contract ended at the end of the month
+    (:func:`seatscore.termination.termination_exposure`)."""
+    states = ctx.metrics.triggers.filter(pl.col("month") == ctx.month)
+    if states.is_empty():
+        return [HTML("<p>合同未规定可按台账评估的终止条件。</p>")]
+    table = states.select(
+        pl.col("text_zh").alias("终止条件"),
+        pl.col("state").replace_strict(STATE_ZH).alias("状态"),
+        pl.col("since").fill_null("").alias("起始"),
+        pl.col("clause").alias("条款"),
+    )
+    parts: list[GT | HTML] = [_table(table, month_zh(ctx.month))]
+    live = set(states.filter(pl.col("state") != "clear")["trigger_id"].to_list())
+    exposure = termination_exposure(ctx.contract, ctx.metrics, ctx.month)
+    cases = [c for c in exposure["cases"] if live & {t["trigger_id"] for t in c["triggers"]}]
+    if not cases:
+        parts.append(HTML("<p>本月无终止条件处于预警、违约或触发状态。</p>"))
+        return parts
+    rows = [
+        {
+            "情形": case["name_zh"],
+            "项目": line["name_zh"],
+            "金额": format_cny(Decimal(line["amount_cny"])) if line["amount_cny"] else "无法评估",
+            "计算": line["detail_zh"],
+            "条款": line["clause"],
+            "说明": line["note"] or "",
+        }
+        for case in cases
+        for line in case["lines"]
+    ] or [
+        {
+            "情形": c["name_zh"],
+            "项目": "—",
+            "金额": "—",
+            "计算": "",
+            "条款": c["clause"],
+            "说明": c["note"] or "",
+        }
+        for c in cases
+    ]
+    note = (
+        f"若合同于{month_zh(ctx.month)}末解除：已完成服务应付 "
+        f"{format_cny(Decimal(exposure['earned_cny'])) if exposure['earned_cny'] else '无法评估'}，"
+        f"付款台账记录已付 {format_cny(Decimal(exposure['paid_cny']))}。正数为乙方损失或应付甲方的金额。"
+    )
+    parts.append(_table(pl.DataFrame(rows), "解约影响", note))
+    return parts
 
 
 def problem_tickets(ctx: ReportContext, limit: int = 20) -> GT | HTML:
@@ -561,11 +629,54 @@ def problem_tickets(ctx: ReportContext, limit: int = 20) -> GT | HTML:
     return _table(frame, month_zh(ctx.month), note)
 
 
-def staffing(ctx: ReportContext) -> GT | HTML:
+def staffing(ctx: ReportContext) -> list[GT | HTML]:
+    """Vacancies on the roster open in the month (each with its own grace) and the month's
+    attendance sheet per post (absences), kept apart (:mod:`seatscore.staffing`)."""
+    parts: list[GT | HTML] = []
+    vac = ctx.metrics.vacancies
+    names = {p.post_id: p.name_zh for p in ctx.contract.posts}
+    names["__all__"] = "全部岗位（合计）"
+    assessment = ctx.contract.assessment.value
+    uses_roster = any(r.basis == "roster" for r in ctx.contract.staffing_penalties) or any(
+        i.basis == "roster" for i in (assessment.items if assessment is not None else [])
+    )
+    if vac is not None and (uses_roster or not vac.episodes.is_empty()):
+        first = parse_month(ctx.month)
+        last = ctx.row["last_day"]
+        episodes = vac.episodes.filter(
+            (pl.col("opened") <= last) & (pl.col("last_day") >= first)
+        ).sort("opened")
+        if episodes.is_empty():
+            parts.append(HTML("<p>本月在册人数无空缺。</p>"))
+        else:
+            frame = episodes.select(
+                pl.col("group").replace_strict(names, default=pl.col("group")).alias("岗位"),
+                pl.col("opened").cast(pl.String).alias("空缺起始"),
+                pl.col("grace_end").cast(pl.String).alias("宽限至"),
+                pl.when(pl.col("still_open"))
+                .then(pl.lit("未补齐"))
+                .otherwise(pl.col("last_day").cast(pl.String))
+                .alias("空缺至"),
+            )
+            parts.append(
+                _table(
+                    frame,
+                    "在册人数空缺",
+                    "一人离岗即开一个空缺，补人先补最早的空缺；宽限期按国务院公布的工作日计（不含起始当日），"
+                    "宽限期后每个日历日计扣。",
+                )
+            )
+        unknown = vac.unknown.filter(pl.col("month") == ctx.month)
+        if unknown.height:
+            parts.append(
+                HTML(
+                    f"<p>在册人数缺 {int(unknown['days'].sum())} 天的记录，这些天的空缺无法计算。</p>"
+                )
+            )
     month_rows = ctx.staffing.filter(pl.col("service_date").dt.strftime("%Y-%m") == ctx.month)
     if month_rows.is_empty():
-        return HTML("<p>本月没有考勤台账。</p>")
-    names = {p.post_id: p.name_zh for p in ctx.contract.posts}
+        parts.append(HTML("<p>本月没有考勤台账。</p>"))
+        return parts
     minimum = {p.post_id: p.min_headcount.value for p in ctx.contract.posts}
     frame = (
         month_rows.group_by("post_id")
@@ -587,17 +698,22 @@ def staffing(ctx: ReportContext) -> GT | HTML:
             pl.col("days").alias("台账天数"),
             pl.col("required").alias("应到（人·天）"),
             pl.col("present").alias("实到（人·天）"),
-            pl.col("gap").alias("缺岗（人·天）"),
-            pl.col("gap_days").alias("有缺岗的天数"),
+            pl.col("gap").alias("缺勤（人·天）"),
+            pl.col("gap_days").alias("有缺勤的天数"),
         )
     )
     rules = "；".join(
-        f"{format_cny(r.rate_cny.value) if r.rate_cny.value is not None else '金额未规定'}/人·天"
+        f"{r.name_zh}："
+        + ("按在册人数空缺，" if r.basis == "roster" else "按出勤缺口，")
+        + f"{format_cny(r.rate_cny.value) if r.rate_cny.value is not None else '金额未规定'}/人·天"
         + (f"，{r.grace_working_days} 个工作日内补齐不计" if r.grace_working_days else "")
         + f"（{r.clause}）"
         for r in ctx.contract.staffing_penalties
     )
-    return _table(frame, month_zh(ctx.month), f"缺岗扣款规则：{rules or '合同无按人·天扣款条款'}")
+    parts.append(
+        _table(frame, f"{month_zh(ctx.month)}出勤", f"扣款规则：{rules or '合同无按人·天扣款条款'}")
+    )
+    return parts
 
 
 def cost_per_seat(ctx: ReportContext) -> GT:

@@ -15,6 +15,7 @@ from seatscore.contracts import Contract
 from seatscore.metrics import MonthlyMetrics
 from seatscore.money import to_fen
 from seatscore.periods import PROVISIONAL_RULE_ZH
+from seatscore.termination import termination_exposure
 
 
 def cny(value: Decimal | None) -> str | None:
@@ -36,7 +37,8 @@ def rule_catalogue(contract: Contract) -> list[dict]:
     Keys: ``rule_id``, ``kind``, ``name_zh``, ``clause``, ``unit_zh``, ``points`` (fixed points,
     or ``points_min``/``points_max`` for discretionary items), ``amount_cny`` (or ``amount_min_cny``
     / ``amount_max_cny`` / ``share_of_amount``), ``category``, ``category_cap``, ``target_share``,
-    ``floor_share``, ``threshold_share``, ``grace_working_days``, ``not_stated`` (what the
+    ``floor_share``, ``threshold_share``, ``threshold_word`` (the contract's word for it),
+    ``basis`` (``roster`` or ``attendance`` for staffing rules), ``grace_working_days``, ``not_stated`` (what the
     contract leaves open).
     """
     out = []
@@ -64,6 +66,8 @@ def rule_catalogue(contract: Contract) -> list[dict]:
                     "threshold_share": str(item.threshold_share)
                     if item.threshold_share is not None
                     else None,
+                    "threshold_word": item.threshold_word,
+                    "basis": item.basis,
                     "not_stated": target.note
                     if target is not None and target.value is None
                     else None,
@@ -72,9 +76,10 @@ def rule_catalogue(contract: Contract) -> list[dict]:
     for rule in contract.staffing_penalties:
         out.append(
             {
-                "rule_id": "staffing_penalty",
+                "rule_id": rule.rule_id,
                 "kind": "cny_per_person_day",
-                "name_zh": "缺岗扣款",
+                "basis": rule.basis,
+                "name_zh": rule.name_zh,
                 "clause": rule.clause,
                 "unit_zh": "每人每天",
                 "amount_cny": cny(rule.rate_cny.value),
@@ -102,16 +107,24 @@ def rule_catalogue(contract: Contract) -> list[dict]:
 
 
 def flags(contract: Contract, metrics: MonthlyMetrics, month: str) -> list[str]:
-    """The month's flags, most serious first: termination triggers fired or one month away,
-    rules not assessable, provisional working days."""
+    """The month's flags, most serious first: termination triggers fired, in breach (cure period
+    running) or one month away, rules not assessable, provisional working days."""
     out = []
     triggers = metrics.triggers.filter(pl.col("month") == month)
     for t in triggers.iter_rows(named=True):
-        if t["triggered"]:
-            out.append(f"终止条件已触发：{t['text_zh']}（{t['clause']}）")
-        elif t["months_counted"] == t["months_needed"] - 1:
+        since = f"，自 {t['since']} 起" if t["since"] else ""
+        if t["state"] == "fired":
+            out.append(f"终止条件已触发：{t['text_zh']}（{t['clause']}{since}）")
+        elif t["state"] == "breach":
             out.append(
-                f"终止预警：再有一个月低于 {pts(t['threshold_points'])} 分即触发“{t['text_zh']}”（{t['clause']}）"
+                f"违约：{t['text_zh']}，甲方通知后 {t['cure_days']} 天内未纠正即可解除合同"
+                f"（{t['clause']}{since}）"
+            )
+        elif t["state"] == "warning":
+            word = t["threshold_word"] or "低于"
+            out.append(
+                f"终止预警：再有一个月 {word} {pts(t['threshold_points'])} 分即触发“{t['text_zh']}”"
+                f"（{t['clause']}）"
             )
     for r in metrics.not_assessable.filter(pl.col("month") == month).iter_rows(named=True):
         out.append(f"无法评估：{r['rule']}（{r['clause']}）{r['reason']}")
@@ -119,6 +132,21 @@ def flags(contract: Contract, metrics: MonthlyMetrics, month: str) -> list[str]:
     if row["provisional"]:
         out.append(f"暂定：{PROVISIONAL_RULE_ZH}")
     return out
+
+
+def trigger_states(metrics: MonthlyMetrics, month: str) -> list[dict]:
+    """``[{trigger_id, state, clause, since}]`` for the month (``state``: ``clear``, ``warning``,
+    ``breach``, ``fired``; ``since``: the month or day the condition first held in its current
+    run, null when clear or warning)."""
+    return [
+        {
+            "trigger_id": r["trigger_id"],
+            "state": r["state"],
+            "clause": r["clause"],
+            "since": r["since"],
+        }
+        for r in metrics.triggers.filter(pl.col("month") == month).iter_rows(named=True)
+    ]
 
 
 def month_statement(contract: Contract, metrics: MonthlyMetrics, month: str) -> dict:
@@ -152,6 +180,8 @@ def month_statement(contract: Contract, metrics: MonthlyMetrics, month: str) -> 
         "payable_cny": cny(row["payable_cny"]),
         "payable_complete": row["payable_complete"],
         "flags": flags(contract, metrics, month),
+        "triggers": trigger_states(metrics, month),
+        "termination_exposure": termination_exposure(contract, metrics, month),
         "provisional": row["provisional"],
         "lines": [_line(r) for r in lines.iter_rows(named=True)],
     }
