@@ -131,10 +131,11 @@ def test_a_day_without_a_roster_figure_is_unknown_not_filled(contracts):
 
 
 def test_person_list_gives_the_same_vacancy(contracts):
-    # The person list vendors keep (工号, 岗位, 到岗日期, 离岗日期): 16 persons from the start;
-    # E1 leaves after 2026-06-30 (last day on the post), E9 replaces E1 from 2026-07-20. The
-    # emergency post is one short 07-01..07-19: grace ends 07-08, charged 07-09..07-19 =
-    # 11 days × 300 = 3,300.00.
+    # The person list vendors keep (工号, 岗位, 到岗日期, 离岗日期, 名单日期): 16 persons from the
+    # start; E1's last day on the post is 2026-06-30 and nobody has replaced E1 when the list is
+    # exported on 2026-07-31. The emergency post is one short from 07-01: grace ends 07-08,
+    # charged 07-09..07-31 = 23 days × 300 = 6,900.00. (Without 名单日期 the list would say
+    # nothing of the days after its last date.)
     start = dt.date(2026, 6, 17)
     people = [
         {
@@ -143,40 +144,26 @@ def test_person_list_gives_the_same_vacancy(contracts):
             "staff_id": f"{post[0].upper()}{i}",
             "start_date": start,
             "end_date": dt.date(2026, 6, 30) if (post, i) == ("emergency_duty", 1) else None,
+            "listed_on": dt.date(2026, 7, 31),
         }
         for post in ("emergency_duty", "dispatch_analysis")
         for i in range(1, 9)
     ]
-    people.append(
-        {
-            "contract_id": HAIDIAN,
-            "post_id": "emergency_duty",
-            "staff_id": "E9",
-            "start_date": dt.date(2026, 7, 20),
-            "end_date": None,
-        }
-    )
-    # a deduction on 07-31 says the data run to the end of July
-    deductions = ledger(
-        "deductions",
-        [
-            {
-                "contract_id": HAIDIAN,
-                "event_date": dt.date(2026, 7, 31),
-                "item_id": "dress_code",
-                "occurrences": 1,
-            }
-        ],
-    )
-    metrics = run(contracts[HAIDIAN], roster=ledger("roster", people), deductions=deductions)
+    metrics = run(contracts[HAIDIAN], roster=ledger("roster", people))
     july = month_row(metrics, "2026-07")
-    assert (july["penalised_person_days"], july["staffing_penalty_cny"]) == (11, Decimal("3300.00"))
+    assert (july["penalised_person_days"], july["staffing_penalty_cny"]) == (23, Decimal("6900.00"))
     assert (
         "2026-07"
         not in metrics.not_assessable.filter(pl.col("rule") == "vacancy_not_filled")[
             "month"
         ].to_list()
     )
+    # A replacement from 07-20 (E9) fills it: charged 07-09..07-19 = 11 days, 3,300.00.
+    people.append(
+        {**people[0], "staff_id": "E9", "start_date": dt.date(2026, 7, 20), "end_date": None}
+    )
+    july = month_row(run(contracts[HAIDIAN], roster=ledger("roster", people)), "2026-07")
+    assert (july["penalised_person_days"], july["staffing_penalty_cny"]) == (11, Decimal("3300.00"))
 
 
 def test_attendance_absences_are_not_vacancies(contracts):

@@ -155,6 +155,14 @@ ROSTER = LedgerKind(
             "person list: last day on the post (empty while still there)",
             ("离岗日期", "离职日期"),
         ),
+        Column(
+            "listed_on",
+            pl.Date(),
+            False,
+            "person list: the day the list is true for (its export date); the roster is known "
+            "through it",
+            ("名单日期", "截至日期", "统计截止日期"),
+        ),
         NOTE,
     ),
 )
@@ -635,7 +643,7 @@ def rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[Problem]:
     if kind is ROSTER:
         daily = pl.col("service_date").is_not_null() | pl.col("on_roster").is_not_null()
         person = pl.any_horizontal(
-            pl.col(c).is_not_null() for c in ("staff_id", "start_date", "end_date")
+            pl.col(c).is_not_null() for c in ("staff_id", "start_date", "end_date", "listed_on")
         )
         checks += [
             (
@@ -661,6 +669,7 @@ def rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[Problem]:
             ),
             (pl.col("on_roster") < 0, "on_roster", "must not be negative"),
             (pl.col("end_date") < pl.col("start_date"), "end_date", "is before start_date"),
+            (pl.col("listed_on") < pl.col("start_date"), "listed_on", "is before start_date"),
         ]
     if kind in (DEDUCTIONS, PENALTIES):
         checks.append((pl.col("occurrences") < 1, "occurrences", "must be at least 1"))

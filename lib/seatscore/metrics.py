@@ -493,6 +493,7 @@ def staffing_penalties(
                 .agg(
                     pl.col("ref")
                     .filter(pl.col("ref").struct.field("row").is_not_null())
+                    .unique(maintain_order=True)
                     .alias("rows")
                 )
             )
@@ -1000,6 +1001,7 @@ def monthly_metrics(
         (roster, "service_date"),
         (roster, "start_date"),
         (roster, "end_date"),
+        (roster, "listed_on"),
         (staffing, "service_date"),
         (deductions, "event_date"),
         (penalties, "event_date"),

@@ -23,8 +23,9 @@ Readings, each written down here so a finance officer can check them:
   share not stated), on the sum of all posts against the total.
 - **Person list.** A person is on the roster from ``start_date`` to ``end_date`` inclusive (the
   last day on the post); an empty ``end_date`` means still there. A post the list names is known
-  from the service start to ``known_through`` (the latest day any ledger of the contract
-  records); a post it does not name is unknown.
+  from the service start to ``known_through``: the latest day any ledger of the contract records,
+  the list's own ``listed_on`` (the day it was exported) included; a post it does not name is
+  unknown.
 """
 
 from __future__ import annotations
