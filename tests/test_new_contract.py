@@ -48,7 +48,7 @@ assessment:
         measure: callback_rate
         points: 10
         floor_share: "0.80"
-        target_share: {value: "0.95", clause: 附件 一 1}
+        target_share: {value: "0.95", word: 低于, clause: 附件 一 1}
         unit_zh: 按比例
         clause: 附件 一 1
       - {item_id: rude_reply, category: quality, name_zh: 态度生硬, kind: per_occurrence, points: 2, unit_zh: 每次, clause: 附件 一 2}

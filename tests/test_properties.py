@@ -61,9 +61,8 @@ def ledgers(draw, contract_id: str) -> dict[str, pl.DataFrame]:
                     "assessed_points": points,
                 }
             )
-    computed = {t.penalty_id for t in c.termination_triggers if t.penalty_id}
     penalties = []
-    choices = [p for p in c.penalties if p.penalty_id not in computed]
+    choices = list(c.penalties)
     for _ in range(draw(st.integers(0, 3)) if choices else 0):
         p = draw(st.sampled_from(choices))
         amount = None

@@ -179,25 +179,31 @@ def test_attendance_absences_are_not_vacancies(contracts):
 
 
 def test_five_vacancies_overdue_ten_working_days(contracts):
-    # 六 4, second sentence: "人员空缺达到5人及以上且逾期10个工作日及以上未及时补充" → 20,000 CNY and
-    # the buyer may terminate. Five persons off the roster from 2026-07-01: each is overdue from
-    # 07-09 (grace ended 07-08); the 10th working day after 07-08 is 07-22 (07-09, 10, 13, 14,
-    # 15, 16, 17, 20, 21, 22). From 07-22 all five are 10 working days overdue: fired, once.
-    # Staffing penalty: 5 × 23 days (07-09..07-31) × 300 = 34,500.
+    # 六 4, second sentence: "人员空缺达到5人及以上且逾期10个工作日及以上未及时补充的，甲方有权解除本
+    # 合同，未向乙方支付的费用，不再支付，乙方还应向甲方支付2万元违约金". Five persons off the roster
+    # from 2026-07-01: each is overdue from 07-09 (grace ended 07-08); the 10th working day after
+    # 07-08 is 07-22 (07-09, 10, 13, 14, 15, 16, 17, 20, 21, 22). From 07-22 all five are 10
+    # working days overdue: fired. The 20,000 comes with the termination, so it is in the
+    # termination case, not taken off July. Staffing penalty: 5 × 23 days (07-09..07-31) × 300 =
+    # 34,500.
     rows = short(
         full_roster(dt.date(2026, 6, 17), 50), dt.date(2026, 7, 1), dt.date(2026, 7, 31), 5
     )
     metrics = run(contracts[HAIDIAN], roster=ledger("roster", rows))
     july = month_row(metrics, "2026-07")
-    assert july["incident_penalty_cny"] == Decimal("20000.00")
+    assert july["incident_penalty_cny"] == Decimal("0.00")
     assert july["staffing_penalty_cny"] == Decimal("34500.00")
     assert state(metrics, "vacancy_5_for_10_working_days", "2026-07") == ("fired", "2026-07-22")
+    exposure = month_statement(contracts[HAIDIAN], metrics, "2026-07")["termination_exposure"]
+    case = next(c for c in exposure["cases"] if c["case_id"] == "vacancies_not_filled")
+    assert case["triggers"] == [{"trigger_id": "vacancy_5_for_10_working_days", "state": "fired"}]
+    damages = [line for line in case["lines"] if line["kind"] == "damages_fixed"]
+    assert damages[0]["amount_cny"] == "20000.00"
     # Four vacancies would not do ("5人及以上" includes 5, not 4).
     four = short(
         full_roster(dt.date(2026, 6, 17), 50), dt.date(2026, 7, 1), dt.date(2026, 7, 31), 4
     )
     metrics4 = run(contracts[HAIDIAN], roster=ledger("roster", four))
-    assert month_row(metrics4, "2026-07")["incident_penalty_cny"] == Decimal("0.00")
     assert state(metrics4, "vacancy_5_for_10_working_days", "2026-07")[0] == "clear"
 
 

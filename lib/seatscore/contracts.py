@@ -61,6 +61,11 @@ class Term(_Model, Generic[T]):
     value: T | None
     clause: str | None = None
     note: str | None = None
+    word: str | None = Field(
+        default=None,
+        description="For a threshold: the contract's own word (不低于, 低于, 以下, ≥ …), read by "
+        "seatscore.thresholds",
+    )
 
     @model_validator(mode="after")
     def _stated_or_explained(self) -> Term[T]:
@@ -68,6 +73,7 @@ class Term(_Model, Generic[T]):
             raise ValueError("value is null: add a note saying the contract does not state it")
         if self.value is not None and not self.clause:
             raise ValueError("value is stated: add the clause it comes from")
+        _check_word(self.word, "word")
         return self
 
     @property
@@ -251,6 +257,15 @@ class RuleItem(_Model):
         if missing:
             raise ValueError(f"kind {self.kind} needs {', '.join(missing)}")
         _check_word(self.threshold_word, "threshold_word")
+        if (
+            self.kind in ("below_target", "linear")
+            and self.target_share is not None
+            and self.target_share.stated
+            and self.target_share.word is None
+        ):
+            raise ValueError(
+                "target_share: add the contract's word for when points are lost (word: 低于)"
+            )
         target = self.target_share.value if self.target_share is not None else None
         if self.kind == "linear" and target is not None and self.floor_share >= target:
             raise ValueError(f"floor_share {self.floor_share} must be below target_share {target}")
@@ -374,8 +389,9 @@ class TerminationTrigger(_Model):
       persons in all (000 六 6 "人员缺岗5人（含）以上").
     - ``vacancies_overdue``: "``count_word`` ``min_persons``" vacancies at once each overdue (past
       its grace period) by ``overdue_working_days`` official working days or more (000 六 4
-      "人员空缺达到5人及以上且逾期10个工作日及以上"); ``penalty_id`` names the money penalty charged
-      when it fires.
+      "人员空缺达到5人及以上且逾期10个工作日及以上"). What it costs is in the termination case that
+      names it: 六 4 ties its 20,000 CNY to the termination ("甲方有权解除本合同…乙方还应向甲方支付
+      2万元违约金"), so it is not charged to the month.
     - ``other``: described by ``text_zh`` only; not evaluated.
 
     ``cure_days``: the days after the buyer's notice the vendor has to put things right before
@@ -397,7 +413,6 @@ class TerminationTrigger(_Model):
     min_persons: int | None = Field(default=None, ge=1)
     count_word: str | None = None
     overdue_working_days: int | None = Field(default=None, ge=0)
-    penalty_id: Identifier | None = None
     cure_days: int | None = Field(default=None, ge=0)
     text_zh: str
     clause: Clause
@@ -516,8 +531,10 @@ class TicketScope(_Model):
 class ServiceLevelTarget(_Model):
     """A service-level target: a time limit, a rate target, or both.
 
-    ``limit_minutes`` is the time limit (dispatch within 10 minutes); ``target_share`` the share
-    that must meet it or the rate to reach (0–1). Either may be unstated. ``metric`` names a
+    ``limit_minutes`` is the time limit (dispatch within 10 minutes, 以内: a dispatch at exactly
+    10 minutes meets it); ``target_share`` the share that must meet it or the rate to reach (0–1),
+    with the contract's ``word`` for meeting it (不低于 98 %: 98 % meets it). Either may be
+    unstated. ``metric`` names a
     measure of :mod:`seatscore.service_levels` (``dispatch_minutes``, ``reply_minutes``,
     ``callback_rate`` …); a suffix ``_urgent`` or ``_ordinary`` limits it to that priority.
     ``scope`` limits it to some tickets (000: district cases; 002: directly dispatched 6+N).
@@ -531,6 +548,18 @@ class ServiceLevelTarget(_Model):
     scope: TicketScope | None = None
     clause: Clause
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _target_word(self) -> ServiceLevelTarget:
+        if (
+            self.target_share is not None
+            and self.target_share.stated
+            and not self.target_share.word
+        ):
+            raise ValueError(
+                "target_share: add the contract's word for meeting it (word: 不低于, 达到, ≥ …)"
+            )
+        return self
 
 
 class Contract(_Model):
@@ -578,14 +607,11 @@ class Contract(_Model):
                 if total != amount:
                     raise ValueError(f"cost breakdown adds up to {total} CNY, not {amount}")
         trigger_ids = {t.trigger_id for t in self.termination_triggers}
-        penalty_ids = {p.penalty_id for p in self.penalties}
         for case in self.termination_cases:
             for tid in case.triggers:
                 if tid not in trigger_ids:
                     raise ValueError(f"termination case {case.case_id}: no trigger {tid!r}")
         for t in self.termination_triggers:
-            if t.penalty_id is not None and t.penalty_id not in penalty_ids:
-                raise ValueError(f"trigger {t.trigger_id}: no penalty {t.penalty_id!r}")
             if t.kind == "vacancies_overdue" and not any(
                 s.basis == "roster" for s in self.staffing_penalties
             ):

@@ -883,14 +883,6 @@ def _row_reference_problems(
         if penalty is None:
             yield "penalty_id", f"{cid} has no penalty {row['penalty_id']!r}"
             return
-        computed = [t for t in contract.termination_triggers if t.penalty_id == penalty.penalty_id]
-        if computed:
-            yield (
-                "penalty_id",
-                f"{penalty.penalty_id} is computed from the roster ({computed[0].clause}), not "
-                "recorded: load the roster instead",
-            )
-            return
         amount = row["assessed_amount_cny"]
         ranged = penalty.amount_cny is None and penalty.share_of_amount is None
         if ranged and amount is None:

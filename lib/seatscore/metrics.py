@@ -7,8 +7,9 @@ Decimal CNY rounded half up to the fen (:mod:`seatscore.money`); points are Deci
 Rules, each from the contract params (the clause is carried in the params file):
 
 - points per item: ``per_occurrence`` = occurrences × points; ``discretionary`` = occurrences ×
-  the assessed points in the ledger; ``staffing_daily`` = post-days with present staff below
-  ``threshold_share`` × the post's stated minimum × points (003 附件2 一); ``below_target`` =
+  the assessed points in the ledger; ``staffing_daily`` = post-days whose roster (``basis:
+  roster``; attendance with ``basis: attendance``) is "``threshold_word`` ``threshold_share``" ×
+  the post's stated minimum, × points (003 附件2 一: 低于 98 %); ``below_target`` =
   ⌊shortfall in percentage points / step⌋ × points, the shortfall measured on the month's tickets
   by :mod:`seatscore.service_levels` (003 附件2 二 (三) 1 (2)), the tickets that missed being the
   line's evidence; ``repeat_reports`` = locations reported 3+ times within the stated window and
@@ -16,11 +17,11 @@ Rules, each from the contract params (the clause is carried in the params file):
   to 0 … points, rounded to 0.01 point.
 - categories cap their points bottom-up ("扣完为止", 003 附件2); score = 100 − points lost.
 - fee deduction: ``cny_per_point`` × points (000 附件二 第三章 二); ``share_of_monthly_fee``: the
-  month's fee × points / 100 (003 一 (四)); the formula is evaluated exactly and rounded once, so
-  the payable fee of a full 003 month with 20 points lost is 2,020,000 / 12 × 80 % = 134,666.67.
-- staffing penalty: CNY per missing person per day, counting only days after the grace period of
-  working days from the first day of a vacancy (000 六 4: 5 working days, the first day not
-  counted; 004 三 (一) 5: none).
+  printed month's fee × points / 100 (003 一 (四)), rounded half up once, so a 003 month of
+  168,333.33 with 20 points lost pays 168,333.33 − 33,666.67 = 134,666.66.
+- staffing penalties (:func:`staffing_penalties`, every rule): on the roster, each vacancy's
+  calendar days after its own grace of working days (000 六 4: 5, the first day not counted;
+  :mod:`seatscore.staffing`); on attendance, each absent person-day (004 三 (一) 5).
 - money penalties: occurrences × the fixed amount, the assessed amount, or the share of the
   contract amount.
 - cost per seat-month: the month's fee ÷ (seats × the month's served fraction), on the minimum
@@ -590,39 +591,6 @@ def incident_penalties(contract: Contract, penalties: pl.DataFrame) -> pl.DataFr
     )
 
 
-def overdue_vacancy_penalties(contract: Contract, vac: staffing_mod.Vacancies) -> pl.DataFrame:
-    """Money penalties a ``vacancies_overdue`` trigger charges when it fires (000 六 4: 20,000 CNY
-    when 5 or more vacancies are each 10 or more working days overdue), one per run of days on
-    which it holds, in the month the run starts. Same columns as :func:`incident_penalties`."""
-    amounts = {p.penalty_id: p.amount_cny for p in contract.penalties}
-    rows = []
-    for trigger in contract.termination_triggers:
-        if trigger.kind != "vacancies_overdue" or trigger.penalty_id is None:
-            continue
-        amount = amounts.get(trigger.penalty_id)
-        days = staffing_mod.overdue_days(vac, trigger).filter("starts")
-        for month, n in days.group_by("month").agg(pl.len()).rows():
-            rows.append(
-                {
-                    "month": month,
-                    "penalty_id": trigger.penalty_id,
-                    "occurrences": n,
-                    "amount_cny": to_fen(amount * n) if amount is not None else None,
-                    "rows": [],
-                }
-            )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "month": pl.String,
-            "penalty_id": pl.String,
-            "occurrences": pl.Int64,
-            "amount_cny": MONEY,
-            "rows": ROWS,
-        },
-    )
-
-
 # ---------------------------------------------------------------- termination triggers
 
 TRIGGER_SCHEMA = {
@@ -1075,12 +1043,7 @@ def monthly_metrics(
         .cast(MONEY)
         .alias("staffing_penalty_cny"),
     )
-    penalty_lines = pl.concat(
-        [
-            incident_penalties(contract, penalties),
-            overdue_vacancy_penalties(contract, vac),
-        ]
-    ).sort("month", "penalty_id")
+    penalty_lines = incident_penalties(contract, penalties)
     incidents = penalty_lines.group_by("month").agg(
         pl.col("amount_cny").sum().cast(MONEY).alias("incident_penalty_cny")
     )

@@ -90,7 +90,9 @@ def nominal_monthly_fees(contract: Contract) -> pl.DataFrame:
       amount: 003's quarters, 一 (四)): the amount is first shared among the periods, then each
       period among its months, each part rounded half up and the period's last month taking the
       rounding difference (尾差), so a full quarter of 003 is 2,020,000 / 4 = 505,000.00 exactly
-      (168,333.33 + 168,333.33 + 168,333.34).
+      (168,333.33 + 168,333.33 + 168,333.34). The contract writes "÷ 12" and settles quarterly;
+      putting the 尾差 on the quarter's last month, so that the quarter paid is a quarter of the
+      amount, is a reading of that practice, not a clause.
     - Otherwise a month's weight is ``service_days / days_in_month`` (a full month is one) and its
       fee is amount × weight / Σ weights; for a twelve-month period a full month is amount / 12
       (003 一 (四) "年度合同报价 ÷ 12"); 001 serves eleven whole months (二), so amount / 11.

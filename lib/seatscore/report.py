@@ -316,12 +316,17 @@ def money(ctx: ReportContext) -> GT:
         if row["staffing_penalty_cny"] is not None
         else "无法评估"
     )
+    rate = ctx.contract.nominal_fee
+    amount = ctx.contract.amount_cny.value
+    fee_text = (
+        f"合同金额 {format_cny(amount)} ÷ {rate.days_per_year} 天 × 服务 {row['service_days']} 天"
+        f"（{rate.clause}）"
+        if rate is not None and amount is not None
+        else f"服务 {row['service_days']}/{row['days_in_month']} 天；合同金额按天数分摊到月"
+    )
+    roster_rules = [r for r in ctx.contract.staffing_penalties if r.basis == "roster"]
     rows = [
-        (
-            "名义月费",
-            format_cny(row["nominal_fee_cny"]),
-            f"服务 {row['service_days']}/{row['days_in_month']} 天；合同金额按天数分摊到月",
-        ),
+        ("名义月费", format_cny(row["nominal_fee_cny"]), fee_text),
         (
             "考核得分",
             points_zh(row["score"]) if row["score"] is not None else "—",
@@ -329,9 +334,14 @@ def money(ctx: ReportContext) -> GT:
         ),
         ("考核扣款", format_cny(row["fee_deduction_cny"]), _fee_text(ctx.contract)),
         (
-            "缺岗扣款",
+            "人员扣款",
             staffing,
-            f"缺岗 {row['gap_person_days']} 人·天，其中计罚 {row['penalised_person_days']} 人·天"
+            (
+                f"空缺 {row['gap_person_days']} 人·天（按在册人数），宽限期后计扣 "
+                if roster_rules
+                else f"缺勤 {row['gap_person_days']} 人·天，计扣 "
+            )
+            + f"{row['penalised_person_days']} 人·天"
             + (f"（暂定：{PROVISIONAL_RULE_ZH}）" if row["provisional"] else ""),
         ),
         ("违约扣款", format_cny(row["incident_penalty_cny"]), "按合同违约条款"),
@@ -544,8 +554,15 @@ def termination(ctx: ReportContext) -> list[GT | HTML]:
         pl.col("since").fill_null("").alias("起始"),
         pl.col("clause").alias("条款"),
     )
-    parts: list[GT | HTML] = [_table(table, month_zh(ctx.month))]
     live = set(states.filter(pl.col("state") != "clear")["trigger_id"].to_list())
+    if not live:
+        return [
+            HTML(
+                f"<p>{states.height} 项可按台账评估的终止条件本月均未触发，也无预警"
+                f"（{'、'.join(dict.fromkeys(states['clause'].to_list()))}）。</p>"
+            )
+        ]
+    parts: list[GT | HTML] = [_table(table, month_zh(ctx.month))]
     exposure = termination_exposure(ctx.contract, ctx.metrics, ctx.month)
     cases = [c for c in exposure["cases"] if live & {t["trigger_id"] for t in c["triggers"]}]
     if not cases:

@@ -34,6 +34,7 @@ from seatscore import config
 from seatscore.contracts import Contract, ServiceLevelTarget, TicketScope
 from seatscore.erlang import seats_needed, traffic_erlangs
 from seatscore.periods import service_months, shift_month
+from seatscore.thresholds import holds
 
 Unit = Literal["share", "minutes", "seconds", "count"]
 Grain = Literal["month", "week", "day"]
@@ -211,11 +212,21 @@ class Measure:
     priority: str | None
     clause: str | None
     note: str | None
+    target_word: str | None = None
 
     @classmethod
     def general(cls, metric: str) -> Measure:
         """A rate computed for every contract, with no target, limit or scope."""
         return cls(metric, metric, METRICS[metric].name_zh, *(None,) * 7)
+
+    def meets(self, value: Decimal | float | None) -> bool | None:
+        """Whether the share ``value`` (0–1; a float is read by its shortest decimal form) meets
+        the target in the contract's word (不低于 98 %: exactly 98 % does; a target without a
+        word reads as 不低于); None without both."""
+        if value is None or self.target_share is None:
+            return None
+        exact = value if isinstance(value, Decimal) else Decimal(str(value))
+        return holds(exact, self.target_word or "不低于", self.target_share)
 
     @property
     def info(self) -> MetricInfo:
@@ -244,6 +255,7 @@ def _from_target(t: ServiceLevelTarget) -> Measure:
         priority=priority,
         clause=t.clause,
         note=t.note,
+        target_word=t.target_share.word if t.target_share is not None else None,
     )
 
 
@@ -266,6 +278,7 @@ def contract_measures(contract: Contract) -> list[Measure]:
                     priority=None,
                     clause=t.clause,
                     note=t.note,
+                    target_word=t.target_share.word if t.target_share else None,
                 )
                 for k in THREE_RATES
             ]
@@ -627,9 +640,7 @@ def _measure_row(period: str, m: Measure, r: dict) -> dict:
         "denominator": total,
         "pending": r.get(f"{m.key}|pending", 0),
         "unmeasured": r.get(f"{m.key}|unmeasured", 0),
-        "met_target": value >= float(m.target_share)
-        if value is not None and m.target_share is not None
-        else None,
+        "met_target": m.meets(Decimal(met) / Decimal(total)) if total else None,
         "note": None if total else "本期无适用工单，比率无定义",
     }
 
@@ -697,9 +708,7 @@ def kpi_table(
                 "denominator": r.get("tickets"),
                 "limit_minutes": float(m.limit_minutes) if m and m.limit_minutes else None,
                 "target_share": float(m.target_share) if m and m.target_share else None,
-                "met_target": r["value"] >= float(m.target_share)
-                if m and m.target_share is not None
-                else None,
+                "met_target": m.meets(r["value"]) if m else None,
                 "clause": m.clause if m else None,
                 "note": r.get("note"),
                 "source": "ledger",
@@ -734,7 +743,7 @@ KPI_JSON_KEYS = {
     "value": "the figure; null when undefined (no ticket it applies to) or not measurable",
     "target_share": "the contract's target (share 0–1), null when it states none",
     "limit_minutes": "the contract's time limit, null when none",
-    "met_target": "value ≥ target_share; null without both",
+    "met_target": "value meets target_share in the contract's word (不低于, ≥, 达到: at or above); null without both",
     "tickets": "tickets (or calls) the figure is based on: the denominator of a rate",
     "numerator": "tickets that met the measure (rates from tickets only)",
     "pending": "tickets not yet due, left out",

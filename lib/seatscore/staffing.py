@@ -12,9 +12,16 @@ Readings, each written down here so a finance officer can check them:
 - **Episodes, first in first out.** Each rise of a post's gap (minimum − on roster, never below 0)
   opens that many vacancies on that day; each fall closes the oldest open ones. A vacancy's last
   day is the last day it was open; it is filled on the next day.
-- **Grace.** A vacancy opened on day *d* is charged from the day after the *g*-th official working
-  day after *d* (*d* not counted; make-up working days 调休 count, holidays do not:
-  :func:`seatscore.periods.nth_working_day_after`).
+- **Grace.** A vacancy opened on day *d* (its first vacant day) is charged from the day after the
+  *g*-th official working day after *d*: *d* is not counted, as 民法典 第二百零一条 counts a period
+  ("开始的当日不计入"); make-up working days 调休 count, holidays do not
+  (:func:`seatscore.periods.nth_working_day_after`). A post short from the first day of service
+  gets the same grace, though 000 六 4 speaks of "人员变动": the reading that charges least.
+- **Overdue (000 六 4 second sentence).** "逾期10个工作日及以上" is read as 10 or more official
+  working days past the vacancy's own grace (so 15 working days after it opened), and "人员空缺
+  达到5人及以上" as 5 or more such vacancies open on the same day. Other readings (10 working days
+  from the vacancy's opening; 5 vacancies at once for 10 working days) are possible and would fire
+  earlier; the trigger's state and ``since`` day let the buyer check it against the roster.
 - **Unknown is not zero.** A day with no roster figure for a post (no daily row, and no person list
   for the post) is unknown: open vacancies stay open through it (their grace does not start
   again), it is not charged, and the month is reported incomplete.

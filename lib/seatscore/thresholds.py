@@ -2,7 +2,10 @@
 
 民法典 第一千二百五十九条: "民法所称的'以上''以下''以内''届满'，包括本数；所称的'不满''超过''以外'，
 不包括本数。" Contracts follow the same drafting, so each threshold in the params carries the word
-the contract wrote, and this table is the one place that turns a word into a comparison:
+the contract wrote, and this table is the one place that turns a word into a comparison. The
+article names 以上, 以下, 以内, 届满, 不满 and 超过; the other words (低于, 不足, 高于, 不低于, 不少于,
+至少, 达到, 保证, 不超过, ≥, ≤) are read by their ordinary meaning, which agrees with it (低于 80
+excludes 80 as 不满 80 does):
 
 ======  =====  =====================================================================
 word    op     example
@@ -14,8 +17,13 @@ word    op     example
 不足    <      "不足98%"
 不满    <      民法典 1259
 以上    ≥      000 六 4 "5人及以上" — 5 counts
-不低于  ≥      "不低于98%" — 98 % is enough
+不低于  ≥      003 附件2 二 (一) "不得低于98%" — 98 % is enough
+不少于  ≥      "每周不少于3次"
+至少    ≥      "至少3次"
 达到    ≥      "达到5人"
+保证    ≥      002 四 22 (1) "处理率应保证 100%"
+≥       ≥      002 四 22 (3) "回访的比例 ≥ 20%"
+≤       ≤      as written
 届满    ≥      民法典 1259
 超过    >      "超过10分钟" — 10 minutes is not over
 高于    >      "高于"
@@ -40,7 +48,12 @@ WORDS: dict[str, str] = {
     "不满": "<",
     "以上": ">=",
     "不低于": ">=",
+    "不少于": ">=",
+    "至少": ">=",
     "达到": ">=",
+    "保证": ">=",
+    "≥": ">=",
+    "≤": "<=",
     "届满": ">=",
     "超过": ">",
     "高于": ">",
