@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,10 @@ def contracts() -> dict[str, Contract]:
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory, contracts) -> Path:
-    """A database with the contracts and seed-7 demo ledgers, in a temporary folder."""
+    """A database with the contracts and seed-7 demo ledgers as of 2027-06-30 (after every
+    service period: the whole of each), in a temporary folder."""
     root = tmp_path_factory.mktemp("demo")
-    write_demo_data(contracts, seed=7, out_dir=root / "demo")
+    write_demo_data(contracts, seed=7, out_dir=root / "demo", as_of=dt.date(2027, 6, 30))
     path = root / "seatscore.duckdb"
     db.build(path, contracts, demo_dir=root / "demo")
     return path

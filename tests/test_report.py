@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -78,8 +79,18 @@ def test_failed_report_is_kept_and_listed(rendered):
 
 
 def test_plan_all_months(demo_db):
-    jobs = render.plan_jobs(demo_db, "all")
-    assert len(jobs) == 13 + 11 + 13 + 13 + 12
+    # On 2026-11-30 (Beijing) 000's months from 2026-11 on have not ended: 5 of its 13 months
+    # (2026-06 … 2026-10) and every month of the other four, 54 reports; --open-month adds
+    # November 2026 and, for a date-less plan, every later month too.
+    today = dt.date(2026, 11, 30)
+    jobs = render.plan_jobs(demo_db, "all", today=today)
+    assert len(jobs) == 5 + 11 + 13 + 13 + 12
+    assert render.RenderJob("haidian-dispatch-2026", "2026-11") not in jobs
+    opened = render.plan_jobs(demo_db, "all", open_month=True, today=today)
+    assert len(opened) == 13 + 11 + 13 + 13 + 12
+    # The default month is the latest ended month with data, not the month under way.
+    latest = render.plan_jobs(demo_db, None, ["haidian-dispatch-2026"], today=today)
+    assert latest == [render.RenderJob("haidian-dispatch-2026", "2026-10")]
     assert render.plan_jobs(demo_db, "2024-10", ["karamay-grid-2024", "haidian-hotline-2022"]) == [
         render.RenderJob("karamay-grid-2024", "2024-10")
     ]

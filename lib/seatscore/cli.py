@@ -46,9 +46,28 @@ def _demo_data(args: argparse.Namespace) -> int:
     from seatscore.demo import write_demo_data
 
     out = args.out or config.DEMO_DIR
-    paths = write_demo_data(load_contracts(), seed=args.seed, out_dir=out)
-    print(f"wrote {len(paths)} simulated ledger files to {out} (seed {args.seed})")
+    as_of = args.as_of or _today()
+    paths = write_demo_data(load_contracts(), seed=args.seed, out_dir=out, as_of=as_of)
+    print(
+        f"wrote {len(paths)} simulated ledger files to {out} (seed {args.seed}, "
+        f"as of {as_of.isoformat()})"
+    )
     return 0
+
+
+def _today():
+    import datetime as dt
+
+    return dt.datetime.now(config.TIMEZONE).date()
+
+
+def _day(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from exc
 
 
 def _positive(text: str) -> int:
@@ -92,9 +111,12 @@ def _render(args: argparse.Namespace) -> int:
             return 1
         print(f"comparison: {result.path} ({time.monotonic() - started:.0f} s)")
         return 0
-    jobs = render.plan_jobs(Path(args.db), args.month, args.contract)
+    jobs = render.plan_jobs(Path(args.db), args.month, args.contract, args.open_month)
     if not jobs:
-        print("nothing to render: no contract has that month in its service period")
+        print(
+            "nothing to render: no contract has that month in its service period, or the month "
+            "has not ended (Beijing time; --open-month renders it anyway)"
+        )
         return 0
     started = time.monotonic()
     results = render.render_all(
@@ -344,18 +366,20 @@ def _check_month_and_db(args: argparse.Namespace) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from seatscore import db
-    from seatscore.metrics import monthly_metrics
-    from seatscore.statement import month_statement
+    from seatscore import closing, db
+    from seatscore.statement import statement_as_of
 
     _check_month_and_db(args)
-    with db.connect(args.db, read_only=True) as con:
+    with db.connect(args.db) as con:
         contract = db.load_contract(con, args.contract)
-        metrics = monthly_metrics(contract, **db.ledgers(con, args.contract))
-    try:
-        doc = month_statement(contract, metrics, args.month)
-    except KeyError as exc:
-        raise SeatscoreError(f"{args.contract}: {exc.args[0]}") from exc
+        ledgers = db.ledgers(con, args.contract)
+        closing.refresh(con, contract, ledgers)
+        doc = closing.stored(con, args.contract, args.month)
+    if doc is None:  # a month not yet over (not stored): computed as of today
+        try:
+            doc = statement_as_of(contract, ledgers, args.month)
+        except KeyError as exc:
+            raise SeatscoreError(f"{args.contract}: {exc.args[0]}") from exc
     if args.json:
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return 0
@@ -407,6 +431,42 @@ def _contracts_draft(args: argparse.Namespace) -> int:
         print("  ! the amount in figures and in words disagree", file=sys.stderr)
     if doc["signing_dates_disagree"]:
         print("  ! the signing dates disagree", file=sys.stderr)
+    return 0
+
+
+def _close(args: argparse.Namespace) -> int:
+    from seatscore import closing, db
+
+    _check_month_and_db(args)
+    with db.connect(args.db) as con:
+        contract = db.load_contract(con, args.contract)
+        doc = closing.close(con, contract, db.ledgers(con, args.contract), args.month)
+    print(
+        f"{args.contract} {args.month} closed: score {doc['score'] or '—'}, payable "
+        f"{doc['payable_cny'] or '—'}; later findings for it will be settled in the first open month"
+    )
+    return 0
+
+
+def _statements(args: argparse.Namespace) -> int:
+    from seatscore import closing, db
+
+    if not Path(args.db).exists():
+        raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
+    with db.connect(args.db) as con:
+        contract = db.load_contract(con, args.contract)
+        closing.refresh(con, contract, db.ledgers(con, args.contract))
+        rows = closing.listing(con, args.contract)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{args.contract}: {len(rows)} month(s)")
+    for r in rows:
+        print(
+            f"  {r['month']}  {r['status']:<6} v{r['version']}  score {r['score'] or '—':>5}  "
+            f"payable {r['payable_cny'] or '—':>12}  adjustments {r['adjustments_cny']:>10}"
+            + (f"  closed {r['closed_at']}" if r["closed_at"] else "")
+        )
     return 0
 
 
@@ -555,6 +615,13 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="write deterministic simulated ledgers to data/demo/")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument(
+        "--as-of",
+        type=_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="simulate the ledgers only up to the end of this day (default: today, Beijing time)",
+    )
+    demo.add_argument(
         "--out", type=Path, default=None, help="output folder (default data/demo, data/scale)"
     )
     demo.add_argument(
@@ -625,6 +692,11 @@ def parser() -> argparse.ArgumentParser:
         "default: each contract's latest month with data",
     )
     rend.add_argument("--contract", nargs="+", metavar="ID", help="contract ids (default: all)")
+    rend.add_argument(
+        "--open-month",
+        action="store_true",
+        help="also render a month that has not ended (the report says 本月未结束 and its cut-off)",
+    )
     rend.add_argument("--out", type=Path, default=config.REPORTS_DIR, help="reports folder")
     rend.add_argument("--quiet", action="store_true", help="no progress bar")
     rend.add_argument(
@@ -676,6 +748,18 @@ def parser() -> argparse.ArgumentParser:
     rules.add_argument("contract", metavar="CONTRACT", help="contract id")
     rules.add_argument("--json", action="store_true", help="JSON instead of text")
     rules.set_defaults(run=_rules)
+
+    close = sub.add_parser("close", help="close a month: its statement and report never change")
+    close.add_argument("contract", metavar="CONTRACT", help="contract id")
+    close.add_argument("--month", required=True, help="YYYY-MM (months close in order)")
+    close.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
+    close.set_defaults(run=_close)
+
+    listing = sub.add_parser("statements", help="list a contract's monthly statements")
+    listing.add_argument("contract", metavar="CONTRACT", help="contract id")
+    listing.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
+    listing.add_argument("--json", action="store_true", help="JSON instead of text")
+    listing.set_defaults(run=_statements)
 
     score = sub.add_parser("score", help="print one month's assessment, deductions and penalties")
     score.add_argument("contract", metavar="CONTRACT", help="contract id")

@@ -20,14 +20,16 @@ from email.utils import formataddr
 from pathlib import Path
 from typing import Annotated, Literal
 
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatscore import db
 from seatscore.errors import SeatscoreError
 from seatscore.files import read_yaml_model
 from seatscore.manifest import report_key
-from seatscore.metrics import monthly_metrics
+from seatscore.metrics import metrics_as_of
 from seatscore.money import format_cny
+from seatscore.periods import parse_month
 from seatscore.statement import flags
 
 USER_ENV, PASSWORD_ENV = "SEATSCORE_SMTP_USER", "SEATSCORE_SMTP_PASSWORD"
@@ -142,8 +144,13 @@ def _rows(db_path: Path, reports_dir: Path, month: str, contract_ids: list[str])
                     f"recipients file names contract {cid!r}, which is not in {db_path}"
                 )
             contract = contracts[cid]
-            metrics = monthly_metrics(contract, **db.ledgers(con, cid))
-            found = metrics.months.filter(metrics.months["month"] == month)
+            period = contract.service_period
+            in_period = period.start.replace(day=1) <= parse_month(month) <= period.end
+            if in_period:  # the month as known at its end, as its report shows it
+                metrics = metrics_as_of(contract, db.ledgers(con, cid), month)
+                found = metrics.months.filter(metrics.months["month"] == month)
+            else:
+                metrics, found = None, pl.DataFrame()
             report = reports_dir / report_key(cid, month)
             rendered = report.exists()
             row = found.row(0, named=True) if found.height else {}

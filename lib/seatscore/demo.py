@@ -24,6 +24,7 @@ import yaml
 from seatscore import config
 from seatscore.contracts import Contract
 from seatscore.ledgers import DEDUCTIONS, KPIS, PENALTIES, ROSTER, STAFFING, TICKETS, LedgerKind
+from seatscore.ledgers import as_of as cut
 from seatscore.periods import is_working_day
 from seatscore.service_levels import missed, repeated_reports, ticket_kpis
 
@@ -455,9 +456,18 @@ def simulate_contract(
 
 
 def write_demo_data(
-    contracts: dict[str, Contract], seed: int, out_dir: Path = config.DEMO_DIR
+    contracts: dict[str, Contract],
+    seed: int,
+    out_dir: Path = config.DEMO_DIR,
+    as_of: dt.date | None = None,
 ) -> list[Path]:
-    """Write ``<out_dir>/<contract_id>/<ledger>.csv`` for every contract; return the paths."""
+    """Write ``<out_dir>/<contract_id>/<ledger>.csv`` for every contract; return the paths.
+
+    ``as_of``: the ledgers as they would stand at the end of that day (Beijing time): nothing
+    dated later, and what happened later not yet known (:func:`seatscore.ledgers.as_of`). The
+    whole service period is simulated first and then cut, so an earlier ``as_of`` gives a prefix
+    of a later one with the same seed. ``None`` keeps every service period whole.
+    """
     settings = load_demo_params()
     written = []
     for contract_id, contract in sorted(contracts.items()):
@@ -466,6 +476,8 @@ def write_demo_data(
         folder = out_dir / contract_id
         folder.mkdir(parents=True, exist_ok=True)
         for kind, frame in simulate_contract(contract, settings[contract_id], seed).items():
+            if as_of is not None:
+                frame = cut(kind, frame, as_of)
             path = folder / kind.file_name
             frame.select(c.name for c in kind.columns).write_csv(
                 path, datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m-%d"

@@ -13,6 +13,7 @@ the rows instead of refusing the file.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -896,6 +897,59 @@ def _row_reference_problems(
                 yield "assessed_amount_cny", f"{amount} is outside {low}–{high} ({penalty.clause})"
         if not ranged and amount is not None:
             yield "assessed_amount_cny", f"{penalty.penalty_id} has a fixed amount; leave it empty"
+
+
+def as_of(kind: LedgerKind | str, frame: pl.DataFrame, cutoff: dt.date) -> pl.DataFrame:
+    """``frame`` as it was known at the end of ``cutoff`` (Beijing time): rows dated after it are
+    left out, and what happened after it is not yet known.
+
+    - attendance, deductions, penalties: rows dated on or before ``cutoff``;
+    - roster: daily rows on or before it; a person list keeps the persons who started by then, an
+      end date after it is not known yet (empty), and the list is taken as true through
+      ``cutoff`` at the latest (``listed_on``);
+    - tickets: received on or before it; a dispatch, reply, close or arrival after it has not
+      happened yet (empty), nor has a callback of a ticket closed after it;
+    - KPIs: months that ended by ``cutoff``; payments: paid on or before it.
+
+    Extra columns (``source_file`` …) are kept. Used so that every figure for a month uses only
+    what was known by the end of that month.
+    """
+    kind = KINDS[kind] if isinstance(kind, str) else kind
+    if frame.is_empty():
+        return frame
+    end = dt.datetime.combine(cutoff + dt.timedelta(days=1), dt.time())
+    if kind is ROSTER:
+        daily = pl.col("service_date").is_not_null()
+        keep = (
+            pl.when(daily)
+            .then(pl.col("service_date") <= cutoff)
+            .otherwise(pl.col("start_date") <= cutoff)
+        )
+        return frame.filter(keep).with_columns(
+            pl.when(pl.col("end_date") > cutoff)
+            .then(None)
+            .otherwise(pl.col("end_date"))
+            .alias("end_date"),
+            pl.when(pl.col("service_date").is_null() & pl.col("start_date").is_not_null())
+            .then(pl.min_horizontal(pl.col("listed_on").fill_null(cutoff), pl.lit(cutoff)))
+            .otherwise(pl.col("listed_on"))
+            .alias("listed_on"),
+        )
+    if kind is TICKETS:
+        later = [c for c in ("dispatched_at", "replied_at", "closed_at", "arrived_at")]
+        closed_later = pl.col("closed_at") >= end
+        return frame.filter(pl.col("received_at") < end).with_columns(
+            *(pl.when(pl.col(c) >= end).then(None).otherwise(pl.col(c)).alias(c) for c in later),
+            *(
+                pl.when(closed_later).then(None).otherwise(pl.col(c)).alias(c)
+                for c in ("callback_done", "satisfied", "resolved")
+            ),
+        )
+    if kind is KPIS:  # a month's figures exist once the month is over
+        after = cutoff + dt.timedelta(days=1)
+        return frame.filter(pl.col("month") < f"{after.year:04d}-{after.month:02d}")
+    column = {"staffing": "service_date", "payments": "paid_on"}.get(kind.name, "event_date")
+    return frame.filter(pl.col(column) <= cutoff)
 
 
 def _type_label(dtype: pl.DataType) -> str:

@@ -134,6 +134,26 @@ class MonthlyMetrics:
     seat_basis_zh: str
     vacancies: staffing_mod.Vacancies | None = None
     staffing: pl.DataFrame | None = None
+    period: pl.DataFrame | None = None
+    """After :meth:`through`: every month of the service period as known at the cut (``months``'
+    columns); later months carry their nominal fee and nothing else, for the payment schedule."""
+
+    def through(self, month: str) -> MonthlyMetrics:
+        """These figures cut at ``month`` (YYYY-MM): no row of a later month, so a month's report
+        plots and lists nothing after it."""
+        keep = pl.col("month") <= month
+        return MonthlyMetrics(
+            months=self.months.filter(keep),
+            items=self.items.filter(keep),
+            lines=self.lines.filter(keep),
+            categories=self.categories.filter(keep),
+            not_assessable=self.not_assessable.filter(keep),
+            triggers=self.triggers.filter(keep),
+            seat_basis_zh=self.seat_basis_zh,
+            vacancies=self.vacancies,
+            staffing=self.staffing.filter(keep) if self.staffing is not None else None,
+            period=self.months,
+        )
 
 
 def _month(col: str) -> pl.Expr:
@@ -613,11 +633,6 @@ TRIGGER_STATES = ("clear", "warning", "breach", "fired")
 notice and cure period are running; ``fired``: the buyer may terminate."""
 
 
-def _month_end(month: str) -> dt.date:
-    first = parse_month(month)
-    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
-
-
 def _score_trigger_rows(
     trigger: TerminationTrigger, scores: list[tuple[str, Decimal | None]]
 ) -> list[dict]:
@@ -647,8 +662,8 @@ def _score_trigger_rows(
             if trigger.cure_days is None:
                 state = "fired"
             else:
-                deadline = _month_end(met_since) + dt.timedelta(days=trigger.cure_days)
-                state = "fired" if _month_end(month) > deadline else "breach"
+                deadline = month_end(met_since) + dt.timedelta(days=trigger.cure_days)
+                state = "fired" if month_end(month) > deadline else "breach"
         elif below and counted == (trigger.months or 0) - 1:
             state = "warning"
         else:
@@ -1168,3 +1183,30 @@ def monthly_metrics(
         staffing=staffing_months,
         seat_basis_zh=basis,
     )
+
+
+def month_end(month: str) -> dt.date:
+    """The last day of ``month`` (YYYY-MM)."""
+    first = parse_month(month)
+    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+def metrics_as_of(
+    contract: Contract,
+    ledgers: dict[str, pl.DataFrame],
+    month: str,
+    cutoff: dt.date | None = None,
+) -> MonthlyMetrics:
+    """Month ``month``'s figures as they were known at its end: every ledger cut at the month's
+    last day (or at ``cutoff`` when that is earlier: a month not yet over,
+    :func:`seatscore.ledgers.as_of`), computed, and sliced through the month
+    (:meth:`MonthlyMetrics.through`).
+
+    ``ledgers`` is keyed as :func:`monthly_metrics` takes them (``staffing``, ``roster``,
+    ``deductions``, ``penalties``, ``tickets``, ``payments``; :func:`seatscore.db.ledgers`).
+    """
+    from seatscore.ledgers import as_of
+
+    end = month_end(month) if cutoff is None else min(cutoff, month_end(month))
+    cut = {k: as_of(k, frame, end) for k, frame in ledgers.items()}
+    return monthly_metrics(contract, **cut).through(month)

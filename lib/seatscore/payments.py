@@ -32,12 +32,23 @@ SCHEDULE_SCHEMA = {
     "complete": pl.Boolean,
     "at_risk": pl.Boolean,
     "at_risk_zh": pl.String,
+    "status": pl.String,
+    "recorded_cny": pl.Decimal(14, 2),
+    "paid_on": pl.Date,
     "note_zh": pl.String,
 }
+STATUSES = ("已付", "部分已付", "待付", "预计")
+"""A payment's status at the end of a month: paid (the payments ledger records at least what it
+should pay), partly paid, due (it settles months up to the month and is not yet paid), expected
+(it settles later months, or has no month: not due yet as far as the terms say)."""
 
 
 def payment_schedule(
-    contract: Contract, months: pl.DataFrame, breaches: list[str] | None = None
+    contract: Contract,
+    months: pl.DataFrame,
+    breaches: list[str] | None = None,
+    as_of: str | None = None,
+    payments: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per payment milestone.
 
@@ -49,7 +60,14 @@ def payment_schedule(
     the next payment), ``complete`` (false when a month it settles has a not-assessable rule or the
     amount is not stated), ``at_risk`` / ``at_risk_zh`` (a payment conditional on no breach,
     000 四 3 尾款 "如无违约事项", while ``breaches`` — :func:`seatscore.termination.breaches_on_record`
-    — is not empty: which breach), ``note_zh``.
+    — is not empty: which breach), ``note_zh``; with ``as_of`` (YYYY-MM) and ``payments`` (the
+    payments ledger cut at that month, :func:`seatscore.ledgers.as_of`): ``status`` (one of
+    :data:`STATUSES`), ``recorded_cny`` (paid according to the ledger: rows naming the payment in
+    ``milestone``, then the others in date order to the payments due first) and ``paid_on`` (the
+    last such payment); null without ``as_of``.
+
+    ``months`` must hold every month of the service period (later months with nominal fees only):
+    :attr:`seatscore.metrics.MonthlyMetrics.period` for a month's report.
     """
     by_month = {r["month"]: r for r in months.iter_rows(named=True)}
     rows = []
@@ -95,7 +113,50 @@ def payment_schedule(
         )
         if milestone.through is not None:
             previous = milestone.through
-    return pl.DataFrame(rows, schema=SCHEDULE_SCHEMA)
+    frame = pl.DataFrame(
+        [{**r, "status": None, "recorded_cny": None, "paid_on": None} for r in rows],
+        schema=SCHEDULE_SCHEMA,
+    )
+    if as_of is None:
+        return frame
+    return _with_status(frame, as_of, payments)
+
+
+def _with_status(frame: pl.DataFrame, as_of: str, payments: pl.DataFrame | None) -> pl.DataFrame:
+    """Status of each payment at the end of ``as_of`` (see :data:`STATUSES`)."""
+    recorded = [ZERO] * frame.height
+    last: list = [None] * frame.height
+    labels = frame["label_zh"].to_list()
+    unlabelled = []
+    if payments is not None and payments.height:
+        for r in payments.sort("paid_on").iter_rows(named=True):
+            if r["milestone"] in labels:
+                i = labels.index(r["milestone"])
+                recorded[i] += r["amount_cny"]
+                last[i] = r["paid_on"]
+            else:
+                unlabelled.append(r)
+    expected = frame["paid_cny"].to_list()
+    due = [t is not None and t <= as_of for t in frame["through"].to_list()]
+    for r in unlabelled:  # to the earliest payment still short, due ones first
+        order = sorted(range(frame.height), key=lambda i: (not due[i], i))
+        open_ = [i for i in order if expected[i] is None or recorded[i] < expected[i]]
+        i = open_[0] if open_ else order[-1]
+        recorded[i] += r["amount_cny"]
+        last[i] = r["paid_on"]
+    status = []
+    for i in range(frame.height):
+        if expected[i] is not None and recorded[i] >= expected[i] > 0:
+            status.append("已付")
+        elif recorded[i] > 0:
+            status.append("部分已付")
+        else:
+            status.append("待付" if due[i] else "预计")
+    return frame.with_columns(
+        pl.Series("status", status, dtype=pl.String),
+        pl.Series("recorded_cny", recorded, dtype=pl.Decimal(14, 2)),
+        pl.Series("paid_on", last, dtype=pl.Date),
+    )
 
 
 def _row(milestone, settled, nominal, absorbed, paid, carried, complete, breaches) -> dict:

@@ -80,15 +80,23 @@ def check_parameters(parameters: dict, notebook: Path = config.REPORT_NOTEBOOK) 
 
 
 def plan_jobs(
-    db_path: Path, month: str | None = None, contract_ids: list[str] | None = None
+    db_path: Path,
+    month: str | None = None,
+    contract_ids: list[str] | None = None,
+    open_month: bool = False,
+    today: dt.date | None = None,
 ) -> list[RenderJob]:
     """The contract-months to render.
 
     ``month``: ``None`` (each contract's latest month with data), ``"all"`` (every month of each
     service period), ``"last"`` (the previous calendar month in Asia/Shanghai) or ``"YYYY-MM"``.
-    Contracts whose service period does not include a named month are skipped.
+    Contracts whose service period does not include a named month are skipped, and so is a month
+    that has not ended by ``today`` (Asia/Shanghai; a report is a statement of a month that is
+    over) unless ``open_month`` (its report then says "本月未结束" with the data's cut-off).
     Raises :class:`SeatscoreError` for an unknown contract id or a malformed month.
     """
+    today = today or dt.datetime.now(TIMEZONE).date()
+    current = month_key(today)
     with db.connect(db_path, read_only=True) as con:
         contracts = db.load_contracts(con)
         chosen = contract_ids or sorted(contracts)
@@ -113,10 +121,13 @@ def plan_jobs(
         if month == "all":
             wanted = months
         elif month is None:
-            wanted = [latest[cid]] if latest[cid] in months else []
+            found = latest[cid]
+            if found is not None and found >= current and not open_month:
+                found = max((m for m in months if m < current), default=None)
+            wanted = [found] if found in months else []
         else:
             wanted = [month] if month in months else []
-        jobs += [RenderJob(cid, m) for m in wanted]
+        jobs += [RenderJob(cid, m) for m in wanted if open_month or m < current]
     return jobs
 
 

@@ -24,7 +24,8 @@ from seatscore import __version__, db, service_levels
 from seatscore.config import TIMEZONE
 from seatscore.contracts import Contract
 from seatscore.errors import SeatscoreError
-from seatscore.metrics import MonthlyMetrics, monthly_metrics
+from seatscore.ledgers import as_of
+from seatscore.metrics import MonthlyMetrics, metrics_as_of, month_end
 from seatscore.money import format_cny
 from seatscore.payments import payment_schedule
 from seatscore.periods import PROVISIONAL_RULE_ZH, parse_month
@@ -65,6 +66,15 @@ class ReportContext:
     loads: pl.DataFrame
     params_sha256: str
     db_path: str
+    cutoff: dt.date | None = None
+    """The last day whose data the report uses: the month's last day, or today (Beijing time)
+    for a month not yet over."""
+    payments: pl.DataFrame | None = None
+
+    @property
+    def month_open(self) -> bool:
+        """True when the month had not ended when the report was made (本月未结束)."""
+        return self.cutoff is not None and self.cutoff < month_end(self.month)
 
     @cached_property
     def month_tickets(self) -> pl.DataFrame:
@@ -108,19 +118,22 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
             "WHERE list_contains(contract_ids, $cid) AND replaced_by IS NULL ORDER BY kind, path",
             cid=contract_id,
         )
-    metrics = monthly_metrics(contract, **ledgers)
-    if month not in metrics.months["month"].to_list():
-        period = contract.service_period
+    period = contract.service_period
+    if not period.start.replace(day=1) <= parse_month(month) <= period.end:
         raise SeatscoreError(
             f"{month} is outside the service period of {contract_id} ({period.start} – {period.end})"
         )
+    cutoff = min(month_end(month), dt.datetime.now(TIMEZONE).date())
+    metrics = metrics_as_of(contract, ledgers, month, cutoff)
     return ReportContext(
         contract=contract,
         month=month,
         metrics=metrics,
-        staffing=ledgers["staffing"],
-        tickets=ledgers["tickets"],
-        kpis=kpis,
+        staffing=as_of("staffing", ledgers["staffing"], cutoff),
+        tickets=as_of("tickets", ledgers["tickets"], cutoff),
+        kpis=as_of("kpis", kpis, cutoff),
+        cutoff=cutoff,
+        payments=as_of("payments", ledgers["payments"], cutoff),
         simulated=any((f["source"] == db.DEMO_SOURCE).any() for f in [*ledgers.values(), kpis]),
         loads=loads,
         params_sha256=params_sha,
@@ -171,10 +184,17 @@ def title(ctx: ReportContext) -> HTML:
         if ctx.simulated
         else ""
     )
+    if ctx.month_open:
+        banner += (
+            '<p class="seatscore-open-month" style="background:#fef2f2;border-left:4px solid '
+            f'#dc2626;padding:6px 10px">本月未结束：数据截至 {ctx.cutoff.isoformat()}，'
+            "本页数字会随之后的台账变化，不作结算依据。</p>"
+        )
     return HTML(
         f"<h1>{_esc(c.title_zh)}</h1>"
         f"<p><b>{month_zh(ctx.month)}</b> 月度报告 · 甲方：{_esc(c.buyer.name)} · "
-        f"乙方：{_esc(c.vendor.name)}</p>{banner}"
+        f"乙方：{_esc(c.vendor.name)} · 数据截至 {ctx.cutoff.isoformat() if ctx.cutoff else '—'}"
+        f"</p>{banner}"
     )
 
 
@@ -507,11 +527,17 @@ def payments(ctx: ReportContext) -> GT | HTML:
     """The payment milestones: amount, deductions absorbed, paid, carried, and whether a payment
     conditional on no breach (000 四 3 尾款) is at risk, with the breach."""
     breaches = breaches_on_record(ctx.contract, ctx.metrics, ctx.month)
-    schedule = payment_schedule(ctx.contract, ctx.metrics.months, breaches)
+    months = ctx.metrics.period if ctx.metrics.period is not None else ctx.metrics.months
+    schedule = payment_schedule(ctx.contract, months, breaches, ctx.month, ctx.payments)
     if schedule.is_empty():
         return HTML("<p>合同未规定付款节点。</p>")
-    frame = schedule.select(
+    upcoming = schedule.filter(pl.col("status") != "已付")
+    expected = schedule.with_row_index("_i").filter(pl.col("status") == "预计")
+    later = expected.slice(1)  # beyond the next payment: terms only, not this month's business
+    shown = schedule.with_row_index("_i").filter(~pl.col("_i").is_in(later["_i"].implode()))
+    frame = shown.select(
         pl.col("label_zh").alias("付款"),
+        pl.col("status").alias("状态"),
         pl.col("due_zh").alias("时间"),
         pl.when(pl.col("through").is_null())
         .then(pl.lit("—"))
@@ -529,12 +555,28 @@ def payments(ctx: ReportContext) -> GT | HTML:
                 ("carried_cny", "结转下期"),
             )
         ),
+        pl.col("recorded_cny")
+        .map_elements(format_cny, return_dtype=pl.String)
+        .fill_null("—")
+        .alias("付款台账已付"),
         pl.col("at_risk_zh").fill_null("").alias("风险"),
         pl.col("clause").alias("条款"),
         pl.col("note_zh").fill_null("").alias("说明"),
     )
+    following = (
+        f"下一笔：{upcoming['label_zh'][0]}（{upcoming['status'][0]}，{upcoming['due_zh'][0]}）。"
+        if upcoming.height
+        else "各期均已付清。"
+    )
+    if later.height:
+        total = sum((v for v in later["nominal_cny"].to_list() if v is not None), Decimal(0))
+        following += f"此后还有 {later.height} 期，按合同预计 {format_cny(total)}。"
     return _table(
-        frame, note="各期付款扣减其结算月份的考核扣款与违约扣款；“说明”列写明合同未写明时的理解。"
+        frame,
+        f"截至{month_zh(ctx.month)}末",
+        note=f"{following}状态按付款台账截至本月末的记录：已付、部分已付、待付（结算月份已到）、"
+        "预计（以后的月份）；以后月份按名义月费预计，不预扣尚未发生的扣款。各期付款扣减其结算月份的"
+        "考核扣款与违约扣款；“说明”列写明合同未写明时的理解。",
     )
 
 

@@ -17,8 +17,9 @@ from seatscore import __version__, db
 from seatscore.config import TIMEZONE
 from seatscore.contracts import Contract
 from seatscore.files import atomic_write
-from seatscore.metrics import monthly_metrics
+from seatscore.metrics import metrics_as_of
 from seatscore.money import format_cny
+from seatscore.periods import service_months
 from seatscore.statement import flags
 
 
@@ -57,31 +58,33 @@ def sparkline(values: list[float | None], width: int = 120, height: int = 28) ->
     )
 
 
-def _rows(contract: Contract, metrics, out_dir: Path, failures: dict) -> list[dict]:
+def _rows(contract: Contract, ledgers: dict, out_dir: Path, failures: dict) -> list[dict]:
+    """One row per month with a report (or a failure), each figure as known at the month's end
+    (:func:`seatscore.metrics.metrics_as_of`, as the report computes it), the sparkline up to it."""
     cid = contract.contract_id
-    months = metrics.months
     has_score = contract.assessment.value is not None
     series_col = "score" if has_score else "payable_cny"
-    series = [float(v) if v is not None else None for v in months[series_col].to_list()]
     rows = []
-    for i, r in enumerate(months.iter_rows(named=True)):
-        path = out_dir / r["month"] / f"{cid}.html"
-        error = failures.get((cid, r["month"]))
+    for month in service_months(contract.service_period)["month"].to_list():
+        path = out_dir / month / f"{cid}.html"
+        error = failures.get((cid, month))
         if not path.exists() and error is None:
             continue
-        month_flags = flags(contract, metrics, r["month"])
+        metrics = metrics_as_of(contract, ledgers, month)
+        r = metrics.months.row(-1, named=True)
+        series = [float(v) if v is not None else None for v in metrics.months[series_col]]
         rows.append(
             {
-                "month": r["month"],
+                "month": month,
                 "contract_id": cid,
                 "title": contract.title_zh,
                 "vendor": contract.vendor.name,
-                "href": f"{r['month']}/{cid}.html" if path.exists() and error is None else None,
+                "href": f"{month}/{cid}.html" if path.exists() and error is None else None,
                 "score": f"{r['score']:.1f}" if r["score"] is not None else "—",
                 "payable": format_cny(r["payable_cny"]),
                 "cost_per_seat": format_cny(r["cost_per_seat_month_payable_cny"]),
-                "flags": month_flags,
-                "trend": sparkline(series[: i + 1] + [None] * (len(series) - i - 1)),
+                "flags": flags(contract, metrics, month),
+                "trend": sparkline(series),
                 "trend_label": "得分" if has_score else "应付",
                 "error": error,
             }
@@ -97,8 +100,7 @@ def write_index(db_path: Path, out_dir: Path, results: list) -> Path:
     with db.connect(db_path, read_only=True) as con:
         contracts = db.load_contracts(con)
         for cid, contract in contracts.items():
-            metrics = monthly_metrics(contract, **db.ledgers(con, cid))
-            rows += _rows(contract, metrics, out_dir, failures)
+            rows += _rows(contract, db.ledgers(con, cid), out_dir, failures)
         demo_loads = db.query(
             con, "SELECT count(*) AS n FROM loads WHERE source = $source", source=db.DEMO_SOURCE
         )

@@ -7,14 +7,16 @@ decimal string (``"98.2"``).
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import polars as pl
 
+from seatscore.config import TIMEZONE
 from seatscore.contracts import Contract
-from seatscore.metrics import MonthlyMetrics
+from seatscore.metrics import MonthlyMetrics, metrics_as_of, month_end
 from seatscore.money import to_fen
-from seatscore.periods import PROVISIONAL_RULE_ZH
+from seatscore.periods import PROVISIONAL_RULE_ZH, parse_month
 from seatscore.termination import termination_exposure
 
 
@@ -200,3 +202,23 @@ def _line(r: dict) -> dict:
         "detail_zh": r["detail_zh"],
         "rows": [{"file": ref["file"], "row": ref["row"]} for ref in r["rows"] or []],
     }
+
+
+def statement_as_of(
+    contract: Contract, ledgers: dict[str, pl.DataFrame], month: str, today: dt.date | None = None
+) -> dict:
+    """:func:`month_statement` of ``month`` as known at its end: the ledgers cut at the month's
+    last day, or at ``today`` (Beijing time) for a month not yet over
+    (:func:`seatscore.metrics.metrics_as_of`). Adds ``as_of`` (the cut-off day, ISO) and
+    ``month_open`` (true while the month has not ended).
+
+    Raises ``KeyError`` for a month outside the service period.
+    """
+    today = today or dt.datetime.now(TIMEZONE).date()
+    parse_month(month)
+    period = contract.service_period
+    if not period.start.replace(day=1) <= parse_month(month) <= period.end:
+        raise KeyError(f"{month} is outside the service period {period.start} – {period.end}")
+    cutoff = min(month_end(month), today)
+    doc = month_statement(contract, metrics_as_of(contract, ledgers, month, cutoff), month)
+    return {**doc, "as_of": cutoff.isoformat(), "month_open": cutoff < month_end(month)}
