@@ -138,3 +138,54 @@ def test_a_corrected_params_file_makes_version_2_with_what_changed(database, tmp
     assert versions["version"].to_list() == [1, 2]
     changes = json.loads(versions["changes"][1])
     assert {"field": "fee_deduction_cny", "was": "500.00", "now": "1000.00"} in changes
+
+
+def test_report_of_a_closed_month_is_kept_when_corrected_and_the_index_says_so(database, tmp_path):
+    # June 2026 closed and rendered; a corrected rate (2,000 CNY a point) makes version 2: the
+    # next render keeps version 1's report as haidian-dispatch-2026.v1.html beside version 2,
+    # the index marks it 更正 and links both, and the index, the report and `score` show the
+    # same payable (one stored statement). A late row does not render the closed month again.
+    from seatscore import render
+
+    load(
+        database,
+        tmp_path,
+        "june.csv",
+        f"合同编号,日期,考核项目,次数\n{HAIDIAN},2026-06-20,dress_code,5\n",
+    )
+    close(database, "2026-06")
+    out = tmp_path / "reports"
+    jobs = [render.RenderJob(HAIDIAN, "2026-06")]
+    (first,) = render.render_all(jobs, database, out, progress=False, workers=1)
+    assert first.ok, first.error
+    report = out / "2026-06" / f"{HAIDIAN}.html"
+    v1 = report.read_text(encoding="utf-8")
+    assert "本月已结账" in v1 and "¥71,203.01" in v1  # 71,703.01 − 0.5 × 1,000
+    # a late finding: the closed report is not rendered again
+    load(
+        database,
+        tmp_path,
+        "late.csv",
+        f"合同编号,日期,考核项目,次数\n{HAIDIAN},2026-06-25,dress_code,1\n",
+    )
+    (again,) = render.render_all(jobs, database, out, progress=False, workers=1)
+    assert again.skipped and report.read_text(encoding="utf-8") == v1
+    contracts = load_contracts()
+    c = contracts[HAIDIAN]
+    corrected = c.model_copy(
+        update={
+            "fee_formula": c.fee_formula.model_copy(update={"cny_per_point": Decimal("2000.00")})
+        }
+    )
+    db.build(database, {**contracts, HAIDIAN: corrected}, demo_dir=None)
+    (second,) = render.render_all(jobs, database, out, progress=False, workers=1)
+    assert second.ok and not second.skipped, second.error
+    kept = out / "2026-06" / f"{HAIDIAN}.v1.html"
+    assert kept.read_text(encoding="utf-8") == v1
+    v2 = report.read_text(encoding="utf-8")
+    assert (
+        "第 2 版（更正）" in v2 and "¥70,703.01" in v2
+    )  # 0.5 × 2,000 off; the late row is not in it
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "已结账·更正" in index and f'href="2026-06/{HAIDIAN}.v1.html"' in index
+    assert "¥70,703.01" in index

@@ -104,6 +104,14 @@ def _closed_hashes(
     return found
 
 
+def rows_at_close(
+    con: duckdb.DuckDBPyConnection, contract_id: str, ledgers: dict[str, pl.DataFrame], month: str
+) -> dict[str, pl.DataFrame]:
+    """The rows of ``ledgers`` that closed months up to ``month`` were closed with: what a
+    closed month's report shows, whatever arrived later."""
+    return _only(ledgers, _closed_hashes(con, contract_id, month))
+
+
 def _only(ledgers: dict[str, pl.DataFrame], hashes: dict[str, set[str]]) -> dict:
     """The rows of ``ledgers`` whose hash is in ``hashes``."""
     out = {}

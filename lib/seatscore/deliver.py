@@ -15,22 +15,21 @@ import os
 import smtplib
 import ssl
 from dataclasses import dataclass
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import formataddr
 from pathlib import Path
 from typing import Annotated, Literal
 
-import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from seatscore import db
+from seatscore import closing, db
 from seatscore.errors import SeatscoreError
 from seatscore.files import read_yaml_model
 from seatscore.manifest import report_key
-from seatscore.metrics import metrics_as_of
 from seatscore.money import format_cny
 from seatscore.periods import parse_month
-from seatscore.statement import flags
+from seatscore.statement import statement_as_of
 
 USER_ENV, PASSWORD_ENV = "SEATSCORE_SMTP_USER", "SEATSCORE_SMTP_PASSWORD"
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -146,21 +145,24 @@ def _rows(db_path: Path, reports_dir: Path, month: str, contract_ids: list[str])
             contract = contracts[cid]
             period = contract.service_period
             in_period = period.start.replace(day=1) <= parse_month(month) <= period.end
-            if in_period:  # the month as known at its end, as its report shows it
-                metrics = metrics_as_of(contract, db.ledgers(con, cid), month)
-                found = metrics.months.filter(metrics.months["month"] == month)
-            else:
-                metrics, found = None, pl.DataFrame()
+            # The stored statement (what the report shows); else the month as known at its end.
+            doc = closing.stored(con, cid, month) if in_period else None
+            if doc is None and in_period:
+                doc = statement_as_of(contract, db.ledgers(con, cid), month)
             report = reports_dir / report_key(cid, month)
             rendered = report.exists()
-            row = found.row(0, named=True) if found.height else {}
+            doc = doc or {}
             rows[cid] = {
                 "contract_id": cid,
                 "title": contract.title_zh,
-                "score": f"{row['score']:.1f} 分" if row.get("score") is not None else "—",
-                "payable": format_cny(row.get("payable_cny")),
-                "nominal": format_cny(row.get("nominal_fee_cny")),
-                "flags": flags(contract, metrics, month) if found.height else ["不在服务期内"],
+                "score": f"{Decimal(doc['score']):.1f} 分" if doc.get("score") else "—",
+                "payable": format_cny(
+                    Decimal(doc["payable_cny"]) if doc.get("payable_cny") else None
+                ),
+                "nominal": format_cny(
+                    Decimal(doc["fee_nominal_cny"]) if doc.get("fee_nominal_cny") else None
+                ),
+                "flags": doc["flags"] if in_period else ["不在服务期内"],
                 "report": report if rendered else None,
                 "attached": rendered,
             }

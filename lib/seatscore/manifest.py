@@ -113,21 +113,48 @@ def report_key(contract_id: str, month: str) -> str:
 
 
 def entries(
-    jobs: Iterable, db_path: Path, notebook: Path = config.REPORT_NOTEBOOK
+    jobs: Iterable,
+    db_path: Path,
+    notebook: Path = config.REPORT_NOTEBOOK,
+    states: dict[tuple[str, str], dict] | None = None,
 ) -> dict[str, dict]:
-    """The manifest entry each job's report would get now (``inputs`` and ``parts``), by key."""
+    """The manifest entry each job's report would get now (``inputs`` and ``parts``), by key.
+
+    A closed month's report depends on its statement's version only (``states``:
+    :func:`seatscore.render.prepare_statements`): a closed month is never rendered again for
+    new rows, new code or a new notebook, only for a correction (a new version)."""
     with db.connect(db_path, read_only=True) as con:
         digests = contract_digests(con)
     code, book = code_digest(), notebook_digest(notebook)
+    states = states or {}
     found = {}
     for job in jobs:
-        contract, data = digests.get(job.contract_id, ("", ""))
-        parts = {"contract": contract, "data": data, "notebook": book, "code": code}
+        state = states.get((job.contract_id, job.month), {})
+        if state.get("status") == "closed":
+            parts = {"closed": "closed", "version": str(state["version"])}
+        else:
+            contract, data = digests.get(job.contract_id, ("", ""))
+            parts = {"contract": contract, "data": data, "notebook": book, "code": code}
         found[report_key(job.contract_id, job.month)] = {
             "inputs": _sha(job.contract_id, job.month, *parts.values()),
             "parts": parts,
         }
     return found
+
+
+def keep_previous_version(manifest: dict, key: str, entry: dict, out_dir: Path) -> Path | None:
+    """Before a closed month's report is rendered as a new version, keep the report of the
+    version it replaces as ``<id>.v<N>.html`` (never overwritten). Returns the kept path."""
+    recorded = manifest["reports"].get(key, {}).get("parts", {})
+    new = entry["parts"].get("version")
+    old = recorded.get("version")
+    report = out_dir / key
+    if new is None or old is None or old == new or not report.exists():
+        return None
+    kept = report.with_name(f"{report.stem}.v{old}.html")
+    if not kept.exists():
+        report.rename(kept)
+    return kept
 
 
 def unchanged(manifest: dict, key: str, entry: dict, out_dir: Path) -> bool:

@@ -395,13 +395,17 @@ def render_all(
     on one warm kernel (:class:`seatscore.kernel.WarmKernel`), its namespace emptied before each
     report and the kernel replaced after a crash or a timeout, so one report's failure does not
     touch the others."""
+    states = prepare_statements(db_path, sorted({job.contract_id for job in jobs}))
     recorded = manifest.load(out_dir)
-    wanted = manifest.entries(jobs, db_path)
+    wanted = manifest.entries(jobs, db_path, states=states)
     keys = {job: manifest.report_key(job.contract_id, job.month) for job in jobs}
     done: dict[RenderJob, RenderResult] = {}
     for job, key in keys.items():
-        if not force and manifest.unchanged(recorded, key, wanted[key], out_dir):
+        closed = states.get((job.contract_id, job.month), {}).get("status") == "closed"
+        if (not force or closed) and manifest.unchanged(recorded, key, wanted[key], out_dir):
             done[job] = RenderResult(job, out_dir / key, skipped=True)
+        else:
+            manifest.keep_previous_version(recorded, key, wanted[key], out_dir)
     todo = [job for job in jobs if job not in done]
     bar = tqdm(total=len(todo), desc="报告", unit="份", disable=not progress or not todo)
     workers = max(1, min(workers or default_workers(), len(todo) or 1))
@@ -427,6 +431,21 @@ def render_all(
     )
     write_index(db_path, out_dir, results)
     return results
+
+
+def prepare_statements(db_path: Path, contract_ids: list[str]) -> dict[tuple[str, str], dict]:
+    """Compute and store the statements of ``contract_ids`` (:func:`seatscore.closing.refresh`)
+    before any report reads them; return ``{(contract_id, month): {"status", "version"}}``."""
+    from seatscore import closing
+
+    states: dict[tuple[str, str], dict] = {}
+    with db.connect(db_path) as con:
+        for cid in contract_ids:
+            contract = db.load_contract(con, cid)
+            closing.refresh(con, contract, db.ledgers(con, cid))
+            for r in closing.latest(con, cid).iter_rows(named=True):
+                states[(cid, r["month"])] = {"status": r["status"], "version": r["version"]}
+    return states
 
 
 def _counts(results: list[RenderResult]) -> tuple[int, int, list[RenderResult]]:

@@ -20,7 +20,7 @@ import vl_convert
 from great_tables import GT
 from IPython.display import HTML
 
-from seatscore import __version__, db, service_levels
+from seatscore import __version__, closing, db, service_levels
 from seatscore.config import TIMEZONE
 from seatscore.contracts import Contract
 from seatscore.errors import SeatscoreError
@@ -66,6 +66,9 @@ class ReportContext:
     loads: pl.DataFrame
     params_sha256: str
     db_path: str
+    statement: dict | None = None
+    """The stored statement of the month (:func:`seatscore.closing.stored`): its status,
+    version, adjustments and payable after them; None when none is stored."""
     cutoff: dt.date | None = None
     """The last day whose data the report uses: the month's last day, or today (Beijing time)
     for a month not yet over."""
@@ -112,6 +115,9 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
         )["params_sha256"][0]
         ledgers = db.ledgers(con, contract_id)
         kpis = db.ledger(con, "kpis", contract_id)
+        statement = closing.stored(con, contract_id, month)
+        if statement is not None and statement["status"] == "closed":
+            ledgers = closing.rows_at_close(con, contract_id, ledgers, month)
         loads = db.query(
             con,
             "SELECT path, sheet, kind, sha256, rows, rows_rejected, source, loaded_at FROM loads "
@@ -134,6 +140,7 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
         kpis=as_of("kpis", kpis, cutoff),
         cutoff=cutoff,
         payments=as_of("payments", ledgers["payments"], cutoff),
+        statement=statement,
         simulated=any((f["source"] == db.DEMO_SOURCE).any() for f in [*ledgers.values(), kpis]),
         loads=loads,
         params_sha256=params_sha,
@@ -184,6 +191,13 @@ def title(ctx: ReportContext) -> HTML:
         if ctx.simulated
         else ""
     )
+    st = ctx.statement
+    if st is not None and st.get("status") == "closed":
+        correction = f"，第 {st['version']} 版（更正）" if st["version"] > 1 else ""
+        banner += (
+            f'<p class="seatscore-closed">本月已结账（{st["closed_at"]}{correction}）：'
+            "本报告不再改变，其后发现的事项在未结账的月份调整。</p>"
+        )
     if ctx.month_open:
         banner += (
             '<p class="seatscore-open-month" style="background:#fef2f2;border-left:4px solid '
@@ -253,9 +267,19 @@ def verdict(ctx: ReportContext) -> HTML:
         return f'<div style="color:#555">较上月 {arrow} {fmt(abs(delta))}</div>'
 
     score = points_zh(row["score"]) if row["score"] is not None else "合同无月度评分"
+    payable, adjusted = payable_after_adjustments(ctx)
     tiles = [
         ("月度考核得分", score, change("score", points_zh)),
-        ("本月应付", format_cny(row["payable_cny"]), change("payable_cny", format_cny)),
+        (
+            "本月应付",
+            format_cny(payable),
+            change("payable_cny", format_cny)
+            + (
+                f'<div style="color:#b45309">含结账后调整 −{format_cny(adjusted)}</div>'
+                if adjusted
+                else ""
+            ),
+        ),
         ("名义月费", format_cny(row["nominal_fee_cny"]), ""),
         (
             "扣款合计",
@@ -282,6 +306,39 @@ def verdict(ctx: ReportContext) -> HTML:
     )
     return HTML(
         f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div><h3>预警</h3>{alert_html}'
+    )
+
+
+def payable_after_adjustments(ctx: ReportContext) -> tuple[Decimal | None, Decimal]:
+    """(the month's payable after adjustments for closed months' late findings, the adjustments)
+    from the stored statement (:mod:`seatscore.closing`); without one, the computed payable."""
+    st = ctx.statement
+    if st is None or "adjustments_cny" not in st:
+        return ctx.row["payable_cny"], Decimal(0)
+    payable = Decimal(st["payable_cny"]) if st["payable_cny"] is not None else None
+    return payable, Decimal(st["adjustments_cny"])
+
+
+def adjustments(ctx: ReportContext) -> GT | HTML:
+    """Late findings for closed months settled in this month: money only, each citing the
+    original month, rule, clause and ledger rows."""
+    found = (ctx.statement or {}).get("adjustments") or []
+    if not found:
+        return HTML("<p>本月无结账后调整。</p>")
+    frame = pl.DataFrame(
+        [
+            {
+                "原月份": month_zh(a["original_month"]),
+                "事项": a["detail_zh"],
+                "条款": "；".join(a["clauses"]),
+                "调整金额": f"−{format_cny(Decimal(a['amount_cny']))}",
+                "台账行": _rows_text(a["rows"]),
+            }
+            for a in found
+        ]
+    )
+    return _table(
+        frame, "结账后调整", "已结账月份的得分与报告不变；其后发现的扣分扣款在本月应付中调整。"
     )
 
 
@@ -365,12 +422,19 @@ def money(ctx: ReportContext) -> GT:
             + (f"（暂定：{PROVISIONAL_RULE_ZH}）" if row["provisional"] else ""),
         ),
         ("违约扣款", format_cny(row["incident_penalty_cny"]), "按合同违约条款"),
+    ]
+    payable, adjusted = payable_after_adjustments(ctx)
+    if adjusted:
+        rows.append(("结账后调整", f"−{format_cny(adjusted)}", "已结账月份其后发现的扣款，见下表"))
+    rows.append(
         (
             "本月应付",
-            format_cny(row["payable_cny"]),
-            "名义月费 − 各项扣款" + ("" if row["payable_complete"] else "（含无法评估项）"),
-        ),
-    ]
+            format_cny(payable),
+            "名义月费 − 各项扣款"
+            + (" − 结账后调整" if adjusted else "")
+            + ("" if row["payable_complete"] else "（含无法评估项）"),
+        )
+    )
     frame = pl.DataFrame(rows, schema=["项目", "金额/分值", "说明"], orient="row")
     return _table(frame, f"{month_zh(ctx.month)}")
 

@@ -8,19 +8,19 @@ that failed to render is listed with its error. The page is self-contained: no s
 from __future__ import annotations
 
 import datetime as dt
+import json
+from decimal import Decimal
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
-from seatscore import __version__, db
+from seatscore import __version__, closing, db
 from seatscore.config import TIMEZONE
 from seatscore.contracts import Contract
 from seatscore.files import atomic_write
-from seatscore.metrics import metrics_as_of
 from seatscore.money import format_cny
 from seatscore.periods import service_months
-from seatscore.statement import flags
 
 
 def sparkline(values: list[float | None], width: int = 120, height: int = 28) -> Markup:
@@ -58,21 +58,46 @@ def sparkline(values: list[float | None], width: int = 120, height: int = 28) ->
     )
 
 
-def _rows(contract: Contract, ledgers: dict, out_dir: Path, failures: dict) -> list[dict]:
-    """One row per month with a report (or a failure), each figure as known at the month's end
-    (:func:`seatscore.metrics.metrics_as_of`, as the report computes it), the sparkline up to it."""
+def _rows(
+    contract: Contract,
+    docs: dict[str, dict],
+    out_dir: Path,
+    failures: dict,
+    this_run: set[tuple[str, str]] = frozenset(),
+) -> list[dict]:
+    """One row per month with a report (or a failure), from the stored statements
+    (:mod:`seatscore.closing`: the figures the report shows), the sparkline up to the month."""
     cid = contract.contract_id
     has_score = contract.assessment.value is not None
-    series_col = "score" if has_score else "payable_cny"
+    series_key = "score" if has_score else "payable_cny"
     rows = []
+    series: list[float | None] = []
     for month in service_months(contract.service_period)["month"].to_list():
+        doc = docs.get(month)
+        value = doc.get(series_key) if doc else None
+        series.append(float(value) if value is not None else None)
         path = out_dir / month / f"{cid}.html"
         error = failures.get((cid, month))
         if not path.exists() and error is None:
             continue
-        metrics = metrics_as_of(contract, ledgers, month)
-        r = metrics.months.row(-1, named=True)
-        series = [float(v) if v is not None else None for v in metrics.months[series_col]]
+        if doc is None and (cid, month) not in this_run:
+            continue  # a report of a month not over, left from an earlier run: not a statement
+        if doc is None:  # a month rendered before it ended (--open-month): not a statement yet
+            doc = {
+                "version": 1,
+                "status": "open",
+                "score": None,
+                "payable_cny": None,
+                "flags": ["本月未结束：报告数据截至生成之日"],
+            }
+        earlier = [
+            {"version": v, "href": f"{month}/{cid}.v{v}.html"}
+            for v in range(1, doc["version"])
+            if (out_dir / month / f"{cid}.v{v}.html").exists()
+        ]
+        status = "已结账" if doc["status"] == "closed" else ""
+        if doc["version"] > 1:
+            status += "·更正"
         rows.append(
             {
                 "month": month,
@@ -80,27 +105,42 @@ def _rows(contract: Contract, ledgers: dict, out_dir: Path, failures: dict) -> l
                 "title": contract.title_zh,
                 "vendor": contract.vendor.name,
                 "href": f"{month}/{cid}.html" if path.exists() and error is None else None,
-                "score": f"{r['score']:.1f}" if r["score"] is not None else "—",
-                "payable": format_cny(r["payable_cny"]),
-                "cost_per_seat": format_cny(r["cost_per_seat_month_payable_cny"]),
-                "flags": flags(contract, metrics, month),
-                "trend": sparkline(series),
+                "score": f"{Decimal(doc['score']):.1f}" if doc["score"] is not None else "—",
+                "payable": format_cny(_money(doc["payable_cny"])),
+                "cost_per_seat": format_cny(_money(doc.get("cost_per_seat_month_payable_cny"))),
+                "flags": doc["flags"],
+                "trend": sparkline(list(series)),
                 "trend_label": "得分" if has_score else "应付",
                 "error": error,
+                "status": status,
+                "earlier": earlier,
             }
         )
     return rows
 
 
+def _money(text: str | None) -> Decimal | None:
+    return Decimal(text) if text is not None else None
+
+
 def write_index(db_path: Path, out_dir: Path, results: list) -> Path:
     """Write ``out_dir/index.html`` for every report on disk and every failure in ``results``."""
     failures = {(r.job.contract_id, r.job.month): r.error for r in results if not r.ok}
+    this_run = {(r.job.contract_id, r.job.month) for r in results}
     rows: list[dict] = []
     simulated = False
     with db.connect(db_path, read_only=True) as con:
         contracts = db.load_contracts(con)
         for cid, contract in contracts.items():
-            rows += _rows(contract, db.ledgers(con, cid), out_dir, failures)
+            docs = {
+                r["month"]: {
+                    **json.loads(r["document"]),
+                    "status": r["status"],
+                    "version": r["version"],
+                }
+                for r in closing.latest(con, cid).iter_rows(named=True)
+            }
+            rows += _rows(contract, docs, out_dir, failures, this_run)
         demo_loads = db.query(
             con, "SELECT count(*) AS n FROM loads WHERE source = $source", source=db.DEMO_SOURCE
         )
@@ -123,6 +163,8 @@ def write_index(db_path: Path, out_dir: Path, results: list) -> Path:
                     "trend": Markup(""),
                     "trend_label": "",
                     "error": error,
+                    "status": "",
+                    "earlier": [],
                 }
             )
     rows.sort(key=lambda r: (r["month"], r["contract_id"]), reverse=True)

@@ -181,6 +181,7 @@ def month_statement(contract: Contract, metrics: MonthlyMetrics, month: str) -> 
         "penalties": [_line(r) for r in penalties.iter_rows(named=True)],
         "payable_cny": cny(row["payable_cny"]),
         "payable_complete": row["payable_complete"],
+        "cost_per_seat_month_payable_cny": cny(row["cost_per_seat_month_payable_cny"]),
         "flags": flags(contract, metrics, month),
         "triggers": trigger_states(metrics, month),
         "termination_exposure": termination_exposure(contract, metrics, month),
