@@ -145,3 +145,25 @@ def test_first_month_report_shows_no_later_month(rendered):
     later = ["2026年7月", "2026年8月", "2027年6月", "尾款"]
     assert not [m for m in later if m in page]
     assert "数据截至 2026-06-30" in page
+
+
+def test_index_and_report_show_the_same_stored_figures(rendered, demo_db):
+    # One source: the index row and the report of each first month show the stored statement's
+    # payable and score.
+    import json as _json
+
+    from seatscore import closing, db
+    from seatscore.money import format_cny
+
+    out, _ = rendered
+    index = (out / "index.html").read_text(encoding="utf-8")
+    with db.connect(demo_db, read_only=True) as con:
+        for cid, (month, _fee, _buyer) in FIRST_MONTHS.items():
+            doc = _json.loads(
+                closing.latest(con, cid).filter(pl.col("month") == month)["document"][0]
+            )
+            payable = format_cny(Decimal(doc["payable_cny"]))
+            page = (out / month / f"{cid}.html").read_text(encoding="utf-8")
+            assert payable in page and payable in index, (cid, payable)
+            if doc["score"] is not None:
+                assert f"{Decimal(doc['score']):.1f}" in index

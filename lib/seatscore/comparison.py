@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -247,7 +248,7 @@ def unit_costs(contract: Contract, cover: Cover, factor: Decimal = Decimal(1)) -
 
 def compare_one(
     contract: Contract,
-    metrics: MonthlyMetrics,
+    metrics: MonthlyMetrics | StoredMonths,
     staffing: pl.DataFrame,
     tickets: pl.DataFrame,
     through: str | None,
@@ -255,7 +256,8 @@ def compare_one(
 ) -> dict:
     """One row of :data:`COMPARISON_SCHEMA` for ``contract``.
 
-    ``metrics`` from :func:`seatscore.metrics.monthly_metrics`; ``staffing`` the staffing ledger
+    ``metrics``: the stored statements (:class:`StoredMonths`, as :func:`load_comparison` reads
+    them) or :func:`seatscore.metrics.monthly_metrics`; ``staffing`` the staffing ledger
     (``service_date`` date, ``present`` int); ``tickets`` with ``received_at`` and ``closed_at``
     (datetime); ``through`` the latest month with data (YYYY-MM) or None; ``factor`` from
     :func:`price_factor` (1 = nominal)."""
@@ -374,12 +376,11 @@ def load_comparison(
 
     With ``price_index`` the money is in CNY of ``base_year`` (default: the index's latest year).
     Raises :class:`~seatscore.errors.UnknownContract` for an id not in the database."""
-    from seatscore import db
+    from seatscore import closing, db
     from seatscore.errors import UnknownContract
-    from seatscore.metrics import monthly_metrics
 
     rows = []
-    with db.connect(db_path, read_only=True) as con:
+    with db.connect(db_path) as con:  # writes the statements it reads, if not stored yet
         contracts = db.load_contracts(con)
         ids = contract_ids or sorted(contracts)
         unknown = sorted(set(ids) - set(contracts))
@@ -391,7 +392,8 @@ def load_comparison(
         for cid in ids:
             contract = contracts[cid]
             ledgers = db.ledgers(con, cid)
-            metrics = monthly_metrics(contract, **ledgers)
+            closing.refresh(con, contract, ledgers)
+            metrics = _stored_months(con, contract)
             factor = Decimal(1)
             if price_index is not None:
                 factor = price_factor(contract, price_index, base_year or max(price_index))
@@ -401,11 +403,61 @@ def load_comparison(
                     metrics,
                     ledgers["staffing"],
                     ledgers["tickets"],
-                    db.latest_month_with_data(con, cid),
+                    _latest_stored(metrics.months, db.latest_month_with_data(con, cid)),
                     factor,
                 )
             )
     return compare(rows)
+
+
+@dataclass(frozen=True)
+class StoredMonths:
+    """The stored statements of a contract's ended months as :func:`compare_one` reads them
+    (``months``: ``month``, ``nominal_fee_cny``, ``payable_cny``, ``payable_complete``,
+    ``score``): the figures the reports and the index show, as known at each month's end."""
+
+    months: pl.DataFrame
+
+
+def _stored_months(con, contract: Contract) -> StoredMonths:
+    from seatscore import closing
+
+    rows = []
+    for r in closing.latest(con, contract.contract_id).iter_rows(named=True):
+        doc = json.loads(r["document"])
+        rows.append(
+            {
+                "month": r["month"],
+                "nominal_fee_cny": _dec(doc["fee_nominal_cny"]),
+                "payable_cny": _dec(doc["payable_cny"]),
+                "payable_complete": doc["payable_complete"],
+                "score": _dec(doc["score"]),
+            }
+        )
+    return StoredMonths(
+        pl.DataFrame(
+            rows,
+            schema={
+                "month": pl.String,
+                "nominal_fee_cny": pl.Decimal(14, 2),
+                "payable_cny": pl.Decimal(14, 2),
+                "payable_complete": pl.Boolean,
+                "score": pl.Decimal(7, 2),
+            },
+        )
+    )
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return Decimal(text) if text is not None else None
+
+
+def _latest_stored(months: pl.DataFrame, latest_with_data: str | None) -> str | None:
+    """The latest month with data that has ended (has a stored statement)."""
+    if latest_with_data is None or months.is_empty():
+        return None
+    ended = [m for m in months["month"].to_list() if m <= latest_with_data]
+    return max(ended) if ended else None
 
 
 def prices_zh(price_index: Mapping[int, Decimal] | None, base_year: int | None) -> str:
