@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import TypeVar
 
+import polars as pl
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -26,6 +27,30 @@ def atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection)."""
+
+
+def neutralise(value: str | None) -> str | None:
+    """A cell safe to open in a spreadsheet: text starting with ``=``, ``+``, ``-``, ``@``, a tab
+    or a carriage return gets a leading apostrophe, so Excel and WPS show it as text instead of
+    running it (OWASP's CSV-injection rule: ``=HYPERLINK(…)`` → ``'=HYPERLINK(…)``)."""
+    if value is None or not value.startswith(FORMULA_START):
+        return value
+    return "'" + value
+
+
+def safe_csv(frame: pl.DataFrame) -> str:
+    """``frame`` as CSV text (UTF-8 with BOM, which Excel needs for Chinese), every cell — file
+    names included — neutralised (:func:`neutralise`); numbers, dates and times are written as
+    text first, so a negative figure is shown as ``'-5``."""
+    text = frame.select(
+        pl.col(c).cast(pl.String).map_elements(neutralise, return_dtype=pl.String)
+        for c in frame.columns
+    )
+    return "\ufeff" + text.write_csv()
 
 
 def read_yaml_model(

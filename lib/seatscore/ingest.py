@@ -54,7 +54,7 @@ from tqdm.auto import tqdm
 from seatscore import config, db
 from seatscore.contracts import Contract, load_contract
 from seatscore.errors import IngestError
-from seatscore.files import atomic_write, read_yaml_model
+from seatscore.files import atomic_write, read_yaml_model, safe_csv
 from seatscore.ledgers import (
     DEDUCTIONS,
     KINDS,
@@ -1060,15 +1060,17 @@ def _quarantine_frame(
 
 def _write_quarantine(con: duckdb.DuckDBPyConnection, folder: Path, result: TableResult) -> Path:
     """The load's quarantined rows as CSV (UTF-8 with BOM, so Excel opens the Chinese): file,
-    sheet, row, column, value, reason code, reason."""
+    sheet, row, column, value, reason code, reason; every cell neutralised against formula
+    injection (:func:`seatscore.files.safe_csv`), since buyers open it in Excel."""
     frame = db.query(
         con,
         """SELECT path AS file, sheet, source_row AS row, column_name AS "column", value, code,
                   reason FROM quarantine WHERE load_id = $id ORDER BY source_row, column_name""",
         id=result.load_id,
     )
-    target = folder / f"load-{result.load_id}-{Path(result.path).stem}.csv"
-    atomic_write(target, "\ufeff" + frame.write_csv())
+    stem = re.sub(r"[^\w\u4e00-\u9fff.-]+", "_", Path(result.path).stem).lstrip("=+-@.")
+    target = folder / f"load-{result.load_id}-{stem}.csv"
+    atomic_write(target, safe_csv(frame))
     return target
 
 

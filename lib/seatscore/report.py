@@ -167,6 +167,13 @@ def _esc(value: object) -> str:
 
 
 def _table(frame: pl.DataFrame, title: str | None = None, note: str | None = None) -> GT:
+    """A report table. Every text cell is masked (:func:`seatscore.privacy.mask_personal`): a
+    phone number in any column, however spelled, is never shown whole."""
+    frame = frame.with_columns(
+        pl.col(c).map_elements(mask_personal, return_dtype=pl.String)
+        for c, dtype in frame.schema.items()
+        if dtype == pl.String
+    )
     table = GT(frame).opt_table_font(font=FONT).opt_row_striping()
     if title:
         table = table.tab_header(title=title)
