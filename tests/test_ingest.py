@@ -283,7 +283,7 @@ def test_corrected_file_replaces_its_rows_and_keeps_the_history(empty_db, tmp_pa
     )
     [first] = ingest([path], empty_db, kind="deductions")
     write_csv(path, f"合同编号,日期,考核项目,次数\n{K},2024-10-08,wrong_report,3\n")
-    [second] = ingest([path], empty_db, kind="deductions")
+    [second] = ingest([path], empty_db, kind="deductions", replaces=first.load_id)
 
     assert second.status == "replaced" and second.replaced_load == first.load_id
     assert rows(empty_db, "SELECT event_date, occurrences FROM deduction_events") == [
@@ -313,7 +313,7 @@ def test_interrupted_ingest_leaves_the_database_as_it_was(empty_db, tmp_path, mo
         tmp_path / "a.csv", f"合同编号,日期,考核项目,次数\n{K},2024-10-08,wrong_report,5\n"
     )
     with pytest.raises(KeyboardInterrupt):
-        ingest([corrected], empty_db, kind="deductions")
+        ingest([corrected], empty_db, kind="deductions", replaces=1)
     assert len(calls) == 2 and snapshot(empty_db) == before
 
 

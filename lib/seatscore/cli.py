@@ -587,6 +587,7 @@ def _ingest(args: argparse.Namespace) -> int:
         profile_path=args.profile,
         sheet=args.sheet,
         quarantine_dir=args.quarantine_dir,
+        replaces=args.replaces,
     )
     for result in results:
         print("\n".join(result.lines()))
@@ -602,6 +603,41 @@ def _ingest(args: argparse.Namespace) -> int:
         + f", {sum(r.status == 'unchanged' for r in results)} file(s) unchanged"
     )
     return 1 if rejected else 0
+
+
+def _loads(args: argparse.Namespace) -> int:
+    """List the loads: what each file brought and whether a later load replaced it."""
+    from seatscore import db
+
+    if not Path(args.db).exists():
+        raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
+    with db.connect(args.db, read_only=True) as con:
+        frame = db.query(
+            con,
+            """SELECT load_id, path, sheet, kind, source, contract_ids, contract_option, rows_read,
+                      rows, rows_already, rows_rejected, loaded_at, replaced_by, sha256
+               FROM loads ORDER BY load_id""",
+        )
+    loads = [
+        {
+            **{k: v for k, v in r.items() if k != "loaded_at"},
+            "loaded_at": r["loaded_at"].isoformat(timespec="seconds"),
+            "state": "active" if r["replaced_by"] is None else "replaced",
+        }
+        for r in frame.iter_rows(named=True)
+    ]
+    if args.json:
+        print(json.dumps(loads, ensure_ascii=False, indent=2))
+        return 0
+    for r in loads:
+        where = r["path"] + (f" [{r['sheet']}]" if r["sheet"] else "")
+        state = "active" if r["replaced_by"] is None else f"replaced by load {r['replaced_by']}"
+        print(
+            f"{r['load_id']:>5}  {r['kind']:<10} {where}  rows {r['rows']:,} loaded, "
+            f"{r['rows_already']:,} already, {r['rows_rejected']:,} rejected  "
+            f"{r['loaded_at']}  {state}"
+        )
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -681,7 +717,19 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="where rejected-row reports go (default: quarantine/ next to the database)",
     )
+    ing.add_argument(
+        "--replaces",
+        type=int,
+        metavar="LOAD_ID",
+        help="this file corrects that earlier load (see `seatscore loads`): its rows are "
+        "replaced, except rows another load also holds",
+    )
     ing.set_defaults(run=_ingest)
+
+    loads = sub.add_parser("loads", help="list the loads: files, rows, and what replaced what")
+    loads.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
+    loads.add_argument("--json", action="store_true", help="JSON instead of text")
+    loads.set_defaults(run=_loads)
 
     rend = sub.add_parser("render", help="render HTML reports with papermill")
     rend.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")

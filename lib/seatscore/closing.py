@@ -36,7 +36,7 @@ from seatscore import db
 from seatscore.config import TIMEZONE
 from seatscore.contracts import Contract
 from seatscore.errors import SeatscoreError
-from seatscore.ledgers import KINDS, as_of
+from seatscore.ledgers import as_of, row_sha1
 from seatscore.metrics import month_end
 from seatscore.periods import service_months
 from seatscore.statement import statement_as_of
@@ -75,19 +75,6 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(TIMEZONE).replace(tzinfo=None)
-
-
-def row_sha1(kind: str, frame: pl.DataFrame) -> list[str]:
-    """SHA-1 of each row's canonical values (source columns left out), in row order."""
-    columns = [c.name for c in KINDS[kind].columns]
-    if frame.is_empty():
-        return []
-    text = frame.select(
-        pl.concat_str(
-            [pl.col(c).cast(pl.String).fill_null("\\N") for c in columns], separator="\x1f"
-        ).alias("t")
-    )["t"]
-    return [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in text]
 
 
 def _closed_hashes(

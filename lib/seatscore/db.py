@@ -86,7 +86,13 @@ CREATE TABLE IF NOT EXISTS loads (
     source VARCHAR NOT NULL,
     loaded_at TIMESTAMP NOT NULL,       -- Beijing time
     replaced_by BIGINT,                 -- the load of the corrected file that replaced its rows
-    replaced_at TIMESTAMP
+    replaced_at TIMESTAMP,
+    contract_option VARCHAR             -- the --contract given with the file (part of its identity)
+);
+CREATE TABLE IF NOT EXISTS load_rows (
+    load_id BIGINT NOT NULL,            -- a load and every ledger row it holds (loaded or already
+    kind VARCHAR NOT NULL,              -- there): a row two loads share survives the replacement
+    row_sha1 VARCHAR NOT NULL           -- of one (seatscore.ledgers.row_sha1)
 );
 CREATE TABLE IF NOT EXISTS quarantine (
     load_id BIGINT NOT NULL,
@@ -132,13 +138,14 @@ def contract_key(contract_id: str) -> int:
 
 def _table_columns(kind: LedgerKind) -> list[str]:
     extra = [CLUSTER_KEY] if kind.name == "tickets" else []
-    return [c.name for c in kind.columns] + extra + ["source", *PROVENANCE_COLUMNS]
+    return [c.name for c in kind.columns] + extra + ["source", *PROVENANCE_COLUMNS, "load_id"]
 
 
 def _ledger_ddl(kind: LedgerKind) -> str:
     """A ledger table from its kind's canonical columns (:mod:`seatscore.ledgers`), then (tickets
     only) :data:`CLUSTER_KEY`, then where each row came from: ``source`` (``demo`` or
-    ``ingest``), ``source_file``, ``source_sheet`` (Excel), ``source_row``."""
+    ``ingest``), ``source_file``, ``source_sheet`` (Excel), ``source_row``, ``load_id`` (the load
+    that brought it: a load, not a file name, is what a replacement removes)."""
     columns = [
         f"    {c.name} {_sql_type(c.dtype)}{' NOT NULL' if c.required else ''}"
         for c in kind.columns
@@ -150,6 +157,7 @@ def _ledger_ddl(kind: LedgerKind) -> str:
         "    source_file VARCHAR",
         "    source_sheet VARCHAR",
         "    source_row INTEGER",
+        "    load_id BIGINT",
     ]
     return f"CREATE TABLE IF NOT EXISTS {kind.table} (\n" + ",\n".join(columns) + "\n);"
 
@@ -291,6 +299,7 @@ def build(
                     pl.lit(_display_path(path)).alias("source_file"),
                     pl.lit(None, dtype=pl.String).alias("source_sheet"),
                     pl.int_range(2, frame.height + 2, dtype=pl.Int32).alias("source_row"),
+                    pl.lit(load_id, dtype=pl.Int64).alias("load_id"),
                 )
                 if kind.name == "tickets":
                     tickets.append(rows)
@@ -409,10 +418,39 @@ def _contract_filter(contract_ids: Sequence[str]) -> tuple[str, dict[str, object
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Make the tables this Seatscore writes (inside the caller's transaction), first dropping
-    demo-only tables an older one made (:func:`_drop_outdated_tables`)."""
+    """Make the tables this Seatscore writes (inside the caller's transaction): first the columns
+    a newer Seatscore added are added to an older database (:func:`_add_new_columns`), then
+    demo-only tables an older one made otherwise are dropped (:func:`_drop_outdated_tables`)."""
+    _add_new_columns(con)
     _drop_outdated_tables(con)
     con.execute(SCHEMA)
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """``loads.contract_option`` and each ledger's ``load_id``, added in place to a database an
+    older Seatscore made; an ingested row's load is found from its file and sheet (the active
+    load of that path: the rule that held when it was loaded)."""
+    existing = {
+        r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    if "loads" in existing:
+        columns = [r[0] for r in con.sql("DESCRIBE loads").fetchall()]
+        if "contract_option" not in columns:
+            con.execute("ALTER TABLE loads ADD COLUMN contract_option VARCHAR")
+    for kind in KINDS.values():
+        if kind.table not in existing:
+            continue
+        columns = [r[0] for r in con.sql(f"DESCRIBE {kind.table}").fetchall()]
+        if "load_id" in columns or columns != _table_columns(kind)[:-1]:
+            continue
+        con.execute(f"ALTER TABLE {kind.table} ADD COLUMN load_id BIGINT")
+        if "loads" in existing:
+            con.execute(
+                f"""UPDATE {kind.table} AS t SET load_id = l.load_id FROM loads AS l
+                    WHERE l.kind = ? AND l.source = t.source AND l.path = t.source_file
+                      AND l.sheet IS NOT DISTINCT FROM t.source_sheet AND l.replaced_by IS NULL""",
+                [kind.name],
+            )
 
 
 @functools.cache

@@ -28,9 +28,15 @@ transaction (a failure leaves the database exactly as it was):
    rejected row in ``quarantine`` (file, sheet, row, column, value, reason and the whole row).
    Then a quarantine report (CSV) is written next to the database.
 
-Loading a file whose bytes were already loaded (same sheet, kind and profile) changes nothing. A
-file loaded again from the same path with other bytes is a corrected version: its previous rows
-are deleted and the previous load is marked ``replaced_by`` the new one (the history keeps both).
+A load is identified by its content and its parameters (the file's SHA-256, kind, sheet, import
+profile and ``--contract``), never by its file name: loading the same bytes with the same
+parameters again changes nothing, and a file of the same name with other bytes (next month's
+export, another folder) is a new load beside the first. Replacing an earlier load is an explicit
+act (``replaces``: ``seatscore ingest FILE --replaces LOAD_ID``): the earlier load's rows are
+removed, except those another active load also holds (``load_rows`` records every row each load
+holds), and the earlier load is marked ``replaced_by`` the new one (the history keeps both). A
+row whose natural key the database already holds with other values is a conflict, quarantined
+with the load to replace if the file is a correction.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ from seatscore.ledgers import (
     key_problems,
     parse_values,
     reference_problems,
+    row_sha1,
     rule_problems,
 )
 from seatscore.service_levels import METRICS
@@ -693,6 +700,33 @@ def _same_key_problems(kind: LedgerKind, typed: pl.DataFrame) -> list[Problem]:
     return problems
 
 
+def _remove_load(con: duckdb.DuckDBPyConnection, kind: LedgerKind, load_id: int) -> None:
+    """Delete the rows load ``load_id`` brought, except those another active load also holds:
+    those are handed to that load, so a row two files share survives the correction of one."""
+    rows = db.query(
+        con, f"SELECT rowid AS _rid, * FROM {kind.table} WHERE load_id = $id", id=load_id
+    )
+    if rows.is_empty():
+        return
+    others = db.query(
+        con,
+        """SELECT r.row_sha1, min(r.load_id) AS other FROM load_rows r JOIN loads l USING (load_id)
+           WHERE r.kind = $kind AND r.load_id <> $id AND l.replaced_by IS NULL
+           GROUP BY r.row_sha1""",
+        kind=kind.name,
+        id=load_id,
+    )
+    shared = dict(others.rows())
+    keep, drop = [], []
+    for rid, sha in zip(rows["_rid"].to_list(), row_sha1(kind, rows), strict=True):
+        (keep if sha in shared else drop).append((rid, shared.get(sha)))
+    for rid, other in keep:
+        con.execute(f"UPDATE {kind.table} SET load_id = ? WHERE rowid = ?", [other, rid])
+    if drop:
+        ids = ", ".join(str(rid) for rid, _ in drop)
+        con.execute(f"DELETE FROM {kind.table} WHERE rowid IN ({ids})")
+
+
 def _database_key_check(
     con: duckdb.DuckDBPyConnection, kind: LedgerKind, checked: pl.DataFrame
 ) -> tuple[list[int], list[Problem]]:
@@ -712,7 +746,7 @@ def _database_key_check(
         same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM i.{c}" for c in values)
         found = con.sql(
             f"""SELECT i._i AS i, ({same}) AS same, t.source_file AS file, t.source_sheet AS sheet,
-                       t.source_row AS row
+                       t.source_row AS row, t.load_id AS load
                 FROM _incoming i JOIN {kind.table} t ON {on}"""
         ).pl()
     finally:
@@ -725,7 +759,12 @@ def _database_key_check(
             "conflict",
             f"the database holds other values for this {', '.join(key)} from {r['file']}"
             + (f" sheet {r['sheet']}" if r["sheet"] else "")
-            + f" row {r['row']}",
+            + f" row {r['row']}"
+            + (
+                f" (load {r['load']}); if this file corrects it, load it with --replaces {r['load']}"
+                if r["load"] is not None
+                else ""
+            ),
         )
         for r in found.filter(~pl.col("same")).unique("i").iter_rows(named=True)
     ]
@@ -810,8 +849,12 @@ def ingest(
     profile_path: Path | str | None = None,
     sheet: str | None = None,
     quarantine_dir: Path | None = None,
+    replaces: int | None = None,
 ) -> list[TableResult]:
     """Load ``files`` into the database at ``db_path``; see the module text for the steps.
+
+    ``replaces``: the load id (``seatscore loads``) this file corrects; its rows are removed in
+    the same transaction, but for those another active load also holds.
 
     ``kind`` (a :data:`~seatscore.ledgers.KINDS` name) is required unless the profile gives it.
     ``contract_id`` fills an absent or empty contract id column. Rejected rows go to the
@@ -820,8 +863,9 @@ def ingest(
 
     Raises :class:`IngestError` (nothing written) for a file that cannot be read as a ledger:
     unreadable, an unknown sheet, no header row, an unknown or doubled column, a required column
-    missing, no kind given; :class:`~seatscore.errors.SeatscoreError` for a database an older
-    Seatscore made. An interruption during the load rolls the transaction back.
+    missing, no kind given, ``replaces`` not an active load of the same kind or with more than one
+    file or sheet; :class:`~seatscore.errors.SeatscoreError` for a database an older Seatscore
+    made. An interruption during the load rolls the transaction back.
     """
     profile, profile_file = (None, None)
     if profile_path is not None:
@@ -848,6 +892,8 @@ def ingest(
             if params_contract is not None:
                 db.upsert_contract(con, *params_contract)
             contracts = db.load_contracts(con)
+            if replaces is not None:
+                _check_replaced(con, spec, replaces, len(files) - 1)
             results = []
             for path in map(Path, files):
                 for table in read_tables(
@@ -859,6 +905,7 @@ def ingest(
                     same = active.filter(
                         (pl.col("sha256") == table.sha256)
                         & pl.col("profile_sha256").eq_missing(pl.lit(profile_sha, dtype=pl.String))
+                        & pl.col("contract_option").eq_missing(pl.lit(contract_id, dtype=pl.String))
                     )
                     if same.height:  # the same bytes again: not even parsed
                         results.append(
@@ -872,8 +919,18 @@ def ingest(
                         )
                         continue
                     prepared = _prepare(table, spec, profile, contract_id, contracts)
+                    if replaces is not None:
+                        _check_replaced(con, spec, replaces, len(results))
                     results.append(
-                        _load(con, prepared, active, profile_file, profile_sha, contracts)
+                        _load(
+                            con,
+                            prepared,
+                            profile_file,
+                            profile_sha,
+                            contracts,
+                            contract_id,
+                            replaces,
+                        )
                     )
             con.execute("COMMIT")
         except BaseException:
@@ -928,13 +985,39 @@ def _prepare(
     return _Prepared(table, kind, shaped, typed, problems, result)
 
 
+def _check_replaced(con: duckdb.DuckDBPyConnection, kind: LedgerKind, load_id: int, done: int):
+    """Raise :class:`IngestError` unless ``load_id`` is an active ingested load of ``kind`` and
+    this is the only table being loaded (one file replaces one load)."""
+    if done:
+        raise IngestError("--replaces takes one file (one sheet): load the others separately")
+    found = db.query(
+        con,
+        "SELECT kind, path, replaced_by, source FROM loads WHERE load_id = $id",
+        id=load_id,
+    )
+    if found.is_empty() or found["source"][0] != db.INGEST_SOURCE:
+        raise IngestError(
+            f"--replaces {load_id}: no such ingested load; `seatscore loads` lists them"
+        )
+    row = found.row(0, named=True)
+    if row["replaced_by"] is not None:
+        raise IngestError(
+            f"--replaces {load_id}: that load ({row['path']}) was already replaced by load "
+            f"{row['replaced_by']}; replace that one instead"
+        )
+    if row["kind"] != kind.name:
+        raise IngestError(
+            f"--replaces {load_id}: that load is a {row['kind']} ledger, this is {kind.name}"
+        )
+
+
 def _active_loads(
     con: duckdb.DuckDBPyConnection, kind: LedgerKind, sheet: str | None
 ) -> pl.DataFrame:
     """The ingested loads of this kind and sheet whose rows are in the ledger (not replaced)."""
     return db.query(
         con,
-        """SELECT load_id, path, sha256, profile_sha256 FROM loads
+        """SELECT load_id, path, sha256, profile_sha256, contract_option FROM loads
            WHERE kind = $kind AND sheet IS NOT DISTINCT FROM $sheet AND replaced_by IS NULL
              AND source = $source""",
         kind=kind.name,
@@ -946,29 +1029,25 @@ def _active_loads(
 def _load(
     con: duckdb.DuckDBPyConnection,
     p: _Prepared,
-    active: pl.DataFrame,
     profile_file: Path | None,
     profile_sha: str | None,
     contracts: dict[str, Contract],
+    contract_option: str | None = None,
+    replaces: int | None = None,
 ) -> TableResult:
-    """Write one prepared table (inside the caller's transaction): replace the previous version
-    of the same file, skip or reject keys the database holds, insert, record the load."""
+    """Write one prepared table (inside the caller's transaction): remove the rows of the load it
+    replaces (not those another load holds), skip or reject keys the database holds, insert,
+    record the load and the rows it holds."""
     result, kind = p.result, p.kind
     load_id = db.next_load_id(con)
     result.load_id = load_id
-    previous = active.filter(pl.col("path") == result.path)
     now = dt.datetime.now(config.TIMEZONE).replace(tzinfo=None)
-    if previous.height:
-        old = previous["load_id"][0]
-        result.status, result.replaced_load = "replaced", old
-        con.execute(
-            f"""DELETE FROM {kind.table} WHERE source = ? AND source_file = ?
-                AND source_sheet IS NOT DISTINCT FROM ?""",
-            [db.INGEST_SOURCE, result.path, p.table.sheet],
-        )
+    if replaces is not None:
+        result.status, result.replaced_load = "replaced", replaces
+        _remove_load(con, kind, replaces)
         con.execute(
             "UPDATE loads SET replaced_by = ?, replaced_at = ? WHERE load_id = ?",
-            [load_id, now, old],
+            [load_id, now, replaces],
         )
     indexed = p.typed.with_row_index("_i")
     checked = indexed.filter(~pl.col("_i").is_in(sorted({q.index for q in p.problems})))
@@ -982,9 +1061,25 @@ def _load(
         pl.lit(result.path).alias("source_file"),
         pl.lit(p.table.sheet, dtype=pl.String).alias("source_sheet"),
         pl.col("_row").alias("source_row"),
+        pl.lit(load_id, dtype=pl.Int64).alias("load_id"),
     )
     if rows.height:
         db._insert(con, kind.table, db._clustered(rows) if kind.name == "tickets" else rows)
+    held = pl.concat(
+        [
+            rows.select(kind.schema.keys()),
+            indexed.filter(pl.col("_i").is_in(identical)).select(kind.schema.keys()),
+        ]
+    )
+    if held.height:
+        db._insert(
+            con,
+            "load_rows",
+            pl.DataFrame(
+                {"load_id": load_id, "kind": kind.name, "row_sha1": row_sha1(kind, held)},
+                schema={"load_id": pl.Int64, "kind": pl.String, "row_sha1": pl.String},
+            ),
+        )
     quarantine = _quarantine_frame(p, problems, load_id, result)
     if quarantine.height:
         db._insert(con, "quarantine", quarantine)
@@ -1015,6 +1110,7 @@ def _load(
         rows_already=result.already,
         rows_rejected=result.rejected,
         source=db.INGEST_SOURCE,
+        contract_option=contract_option,
         loaded_at=now,
     )
     return result

@@ -14,6 +14,7 @@ the rows instead of refusing the file.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -897,6 +898,21 @@ def _row_reference_problems(
                 yield "assessed_amount_cny", f"{amount} is outside {low}–{high} ({penalty.clause})"
         if not ranged and amount is not None:
             yield "assessed_amount_cny", f"{penalty.penalty_id} has a fixed amount; leave it empty"
+
+
+def row_sha1(kind: LedgerKind | str, frame: pl.DataFrame) -> list[str]:
+    """SHA-1 of each row's canonical values (provenance columns left out), in row order: what
+    identifies a ledger row across loads and closings, whatever file it came from."""
+    kind = KINDS[kind] if isinstance(kind, str) else kind
+    if frame.is_empty():
+        return []
+    text = frame.select(
+        pl.concat_str(
+            [pl.col(c.name).cast(pl.String).fill_null("\\N") for c in kind.columns],
+            separator="\x1f",
+        ).alias("t")
+    )["t"]
+    return [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in text]
 
 
 def as_of(kind: LedgerKind | str, frame: pl.DataFrame, cutoff: dt.date) -> pl.DataFrame:
