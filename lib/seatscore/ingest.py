@@ -190,6 +190,8 @@ class Table:
     row_numbers: list[int] = field(default_factory=list)
     blank_rows: int = 0
     merged_cells: int = 0
+    cut: dict[int, str] = field(default_factory=dict)  # row number as read → why it looks cut
+    hidden_skipped: list[str] = field(default_factory=list)  # hidden sheets left out
 
 
 def _normal_header(text: str) -> str:
@@ -233,6 +235,31 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> str:
     )
 
 
+def _cut_rows(text: str, grid: list[list[str | None]]) -> dict[int, str]:
+    """Rows of a CSV that look cut off (row numbers as read, from 1): an opening quote never
+    closed (the rest of the file became one cell), or a last row with no line end after it (a
+    copy interrupted mid-value: a 12 cut to 1). Rows with fewer cells than the header are found
+    once the header is known (:func:`_split_header`)."""
+    cut: dict[int, str] = {}
+    if not grid:
+        return cut
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
+            pass
+    except csv.Error:
+        cut[len(grid)] = (
+            "an opening quote is never closed: from here to the end of the file is one cell; "
+            "the file is cut or malformed, export it again"
+        )
+        return cut
+    if not text.endswith(("\n", "\r")):
+        cut[len(grid)] = (
+            "the file ends in this row without a line end: it may have been cut mid-value; "
+            "export it again (or, if the row is whole, end the file with a line break)"
+        )
+    return cut
+
+
 def read_tables(path: Path, sheet: str | None = None, encoding: str | None = None) -> list[Table]:
     """The tables of a CSV or XLSX file, every cell as text (header not yet found: see
     :func:`_split_header`). ``sheet`` picks one sheet of a workbook; by default every sheet with
@@ -245,7 +272,9 @@ def read_tables(path: Path, sheet: str | None = None, encoding: str | None = Non
             raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
         text = _decode(path, data, encoding)
         grid = [[_cell_text(c) for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
-        return [Table(path, None, hashlib.sha256(data).hexdigest(), grid)]
+        table = Table(path, None, hashlib.sha256(data).hexdigest(), grid)
+        table.cut = _cut_rows(text, grid)
+        return [table]
     if suffix in (".xlsx", ".xlsm", ".xls"):
         import python_calamine
 
@@ -258,7 +287,13 @@ def read_tables(path: Path, sheet: str | None = None, encoding: str | None = Non
         if sheet is not None and sheet not in names:
             raise IngestError(f"{path}: no sheet {sheet!r}; the workbook has {', '.join(names)}")
         tables = []
-        for name in [sheet] if sheet is not None else names:
+        hidden = [
+            m.name
+            for m in book.sheets_metadata
+            if str(m.visible).lower().split(".")[-1] != "visible"
+        ]
+        skipped = [n for n in names if n in hidden] if sheet is None else []
+        for name in [sheet] if sheet is not None else [n for n in names if n not in hidden]:
             found = book.get_sheet_by_name(name)
             grid = found.to_python(skip_empty_area=False)
             merged = 0
@@ -271,6 +306,8 @@ def read_tables(path: Path, sheet: str | None = None, encoding: str | None = Non
             text = [[_cell_text(v) for v in row] for row in grid]
             if any(c is not None for row in text for c in row):  # an empty sheet is no table
                 tables.append(Table(path, name, sha, text, merged_cells=merged))
+        for table in tables:
+            table.hidden_skipped = skipped
         return tables
     raise IngestError(f"{path}: not a CSV or Excel (.xlsx) file")
 
@@ -338,11 +375,18 @@ def _split_header(table: Table, kind: LedgerKind, profile: Profile | None) -> _M
     width = max([len(grid[at]), *(len(r) for r in body)])
     headers = [c or "" for c in grid[at]] + [""] * (width - len(grid[at]))
     numbers, rows, blank = [], [], 0
+    named = len([c for c in grid[at] if c is not None]) if table.sheet is None else 0
     for offset, row in enumerate(body):
         if all(c is None for c in row):
             blank += 1
             continue
-        numbers.append(at + 2 + offset)
+        number = at + 2 + offset
+        if len(row) < named and number not in table.cut:  # CSV only: Excel rows are padded
+            table.cut[number] = (
+                f"the row has {len(row)} of the {named} cells its header names: the file looks "
+                "cut off here; export it again"
+            )
+        numbers.append(number)
         rows.append(row + [None] * (len(headers) - len(row)))
     table.rows, table.row_numbers, table.blank_rows = rows, numbers, blank
     canonical, sources, unknown, doubled = {}, {}, [], []
@@ -798,6 +842,7 @@ class TableResult:
     same_as_load: int | None = None
     quarantine_file: Path | None = None
     contract_ids: list[str] = field(default_factory=list)
+    hidden_skipped: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         where = self.path + (f" [{self.sheet}]" if self.sheet else "")
@@ -824,6 +869,11 @@ class TableResult:
             notes.append(f"{self.merged_cells:,} merged cell(s) filled from their first cell")
         if self.empty_cells:
             notes.append(f"{self.empty_cells:,} empty figure cell(s): no figure, nothing loaded")
+        if self.hidden_skipped:
+            notes.append(
+                f"hidden sheet(s) not loaded: {', '.join(self.hidden_skipped)} "
+                "(name one with --sheet to load it)"
+            )
         if notes:
             out.append("  " + "; ".join(notes))
         if self.quarantine_file:
@@ -969,6 +1019,7 @@ def _prepare(
 ) -> _Prepared:
     shaped, typed, problems = _typed(table, kind, profile, contract_id)
     typed = _resolve_names(kind, typed, contracts)
+    problems += _cut_problems(table, kind, typed) + _future_problems(kind, typed)
     problems += rule_problems(kind, typed)
     problems += _same_key_problems(kind, typed)
     problems += reference_problems(kind, typed, contracts)
@@ -981,8 +1032,46 @@ def _prepare(
         blank_rows=table.blank_rows,
         merged_cells=table.merged_cells,
         empty_cells=shaped.empty_cells,
+        hidden_skipped=table.hidden_skipped,
     )
     return _Prepared(table, kind, shaped, typed, problems, result)
+
+
+def _cut_problems(table: Table, kind: LedgerKind, typed: pl.DataFrame) -> list[Problem]:
+    """Rows of a file that looks cut off there (code ``truncated``): loading them would load a
+    short value (a ``present`` of 12 cut to 1 is an 11-person gap)."""
+    if not table.cut:
+        return []
+    column = kind.columns[-1].name
+    return [
+        Problem(i, column, "truncated", table.cut[number])
+        for i, number in enumerate(typed["_row"].to_list())
+        if number in table.cut
+    ]
+
+
+def _future_problems(kind: LedgerKind, typed: pl.DataFrame) -> list[Problem]:
+    """Dates and times after the moment of loading (Beijing time; code ``future``): a ticket
+    dated three months ahead would move the data's cut-off and turn pending tickets into missed
+    ones. (The demo's own ledgers, loaded by ``build``, are not checked here.)"""
+    now = dt.datetime.now(config.TIMEZONE).replace(tzinfo=None)
+    problems = []
+    for c in kind.columns:
+        if c.name not in typed.columns:
+            continue
+        if isinstance(c.dtype, pl.Datetime):
+            later = typed[c.name] > now
+        elif c.dtype == pl.Date():
+            later = typed[c.name] > now.date()
+        else:
+            continue
+        for i in later.fill_null(False).arg_true().to_list():
+            problems.append(
+                Problem(
+                    i, c.name, "future", f"is after the moment of loading ({now:%Y-%m-%d %H:%M})"
+                )
+            )
+    return problems
 
 
 def _check_replaced(con: duckdb.DuckDBPyConnection, kind: LedgerKind, load_id: int, done: int):

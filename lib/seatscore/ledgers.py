@@ -641,7 +641,17 @@ def rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[Problem]:
         checks += [
             (pl.col("required") < 0, "required", "must not be negative"),
             (pl.col("present") < 0, "present", "must not be negative"),
+            (
+                (pl.col("required") > 0) & (pl.col("present") > 2 * pl.col("required")),
+                "present",
+                "is more than twice required: not plausible for one post (a typo, 80 for 8?)",
+            ),
         ]
+    for c in kind.columns:
+        if c.dtype == pl.Float64():
+            checks.append(
+                (~pl.col(c.name).is_finite(), c.name, "is not a finite number (1e400, inf, nan)")
+            )
     if kind is ROSTER:
         daily = pl.col("service_date").is_not_null() | pl.col("on_roster").is_not_null()
         person = pl.any_horizontal(

@@ -1,0 +1,98 @@
+"""Files cut short, implausible or from the future are quarantined with their reason, never
+loaded as if whole; hidden sheets are left out unless named.
+
+Contract facts (params/contracts/karamay-grid-2024.yaml): service period 2024-09-20 – 2025-09-19;
+posts assessor, emergency, seat; tickets need 工单编号, 受理时间, 紧急程度, 问题类别.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from test_ingest import rows, write_csv
+
+from seatscore import db
+from seatscore.contracts import load_contracts
+from seatscore.ingest import ingest
+
+K = "karamay-grid-2024"
+
+
+@pytest.fixture
+def empty_db(tmp_path) -> Path:
+    path = tmp_path / "seatscore.duckdb"
+    db.build(path, load_contracts(), demo_dir=None)
+    return path
+
+
+def reasons(path: Path) -> list[tuple]:
+    return rows(path, "SELECT source_row, code FROM quarantine ORDER BY source_row, code")
+
+
+def test_a_file_cut_mid_row_loads_the_whole_rows_only(empty_db, tmp_path):
+    # The copy stopped inside row 3's last value: "12" became "1". Row 3 is quarantined as
+    # truncated (no line end after it); rows 2 is loaded.
+    path = write_csv(
+        tmp_path / "s.csv",
+        f"合同编号,日期,岗位,应到人数,实到人数\n{K},2024-10-08,seat,12,12\n{K},2024-10-09,seat,12,1",
+    )
+    [result] = ingest([path], empty_db, kind="staffing", quarantine_dir=tmp_path / "q")
+    assert (result.loaded, result.rejected) == (1, 1)
+    assert reasons(empty_db) == [(3, "truncated")]
+    assert rows(empty_db, "SELECT present FROM staffing_daily") == [(12,)]
+
+
+def test_an_unterminated_quote_and_a_short_row_are_truncated(empty_db, tmp_path):
+    path = write_csv(
+        tmp_path / "d.csv",
+        "合同编号,日期,考核项目,次数,备注\n"
+        f"{K},2024-10-08,wrong_report,1,ok\n"
+        f"{K},2024-10-09,wrong_report\n"
+        f'{K},2024-10-10,wrong_report,2,"unfinished\n'
+        f"{K},2024-10-11,wrong_report,3,swallowed\n",
+    )
+    [result] = ingest([path], empty_db, kind="deductions", quarantine_dir=tmp_path / "q")
+    assert result.loaded == 1
+    assert [code for _, code in reasons(empty_db)].count("truncated") == 2
+    assert rows(empty_db, "SELECT occurrences FROM deduction_events") == [(1,)]
+
+
+def test_implausible_non_finite_and_future_values_are_quarantined(empty_db, tmp_path):
+    staffing = write_csv(
+        tmp_path / "s.csv",
+        f"合同编号,日期,岗位,应到人数,实到人数\n{K},2024-10-08,seat,8,80\n{K},2024-10-09,seat,8,9\n",
+    )
+    [s] = ingest([staffing], empty_db, kind="staffing", quarantine_dir=tmp_path / "q")
+    assert (s.loaded, s.rejected, dict(s.reasons)) == (1, 1, {"rule": 1})
+    tickets = write_csv(
+        tmp_path / "t.csv",
+        "合同编号,工单编号,受理时间,紧急程度,问题类别,到场距离\n"
+        f"{K},T1,2024-10-08 09:00,一般,供水,1e400\n"
+        f"{K},T2,2099-01-01 09:00,一般,供水,2\n"
+        f"{K},T3,2024-10-08 10:00,一般,供水,3\n",
+    )
+    [t] = ingest([tickets], empty_db, kind="tickets", quarantine_dir=tmp_path / "q")
+    assert (t.loaded, t.rejected) == (1, 2)
+    assert t.reasons["future"] >= 1 and t.reasons["rule"] == 1
+    assert rows(empty_db, "SELECT ticket_id FROM tickets") == [("T3",)]
+
+
+def test_hidden_sheets_are_left_out_unless_named(empty_db, tmp_path):
+    book = openpyxl.Workbook()
+    live = book.active
+    live.title = "扣分"
+    old = book.create_sheet("旧版（勿用）")
+    for sheet, n in ((live, 1), (old, 3)):
+        sheet.append(["合同编号", "日期", "考核项目", "次数"])
+        sheet.append([K, "2024-10-08", "wrong_report", n])
+    old.sheet_state = "hidden"
+    path = tmp_path / "扣分.xlsx"
+    book.save(path)
+    [result] = ingest([path], empty_db, kind="deductions")
+    assert result.hidden_skipped == ["旧版（勿用）"]
+    assert any("hidden sheet(s) not loaded: 旧版（勿用）" in line for line in result.lines())
+    assert rows(empty_db, "SELECT occurrences FROM deduction_events") == [(1,)]
+    [named] = ingest([path], empty_db, kind="deductions", sheet="旧版（勿用）")
+    assert named.loaded == 1
