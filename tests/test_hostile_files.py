@@ -96,3 +96,27 @@ def test_hidden_sheets_are_left_out_unless_named(empty_db, tmp_path):
     assert rows(empty_db, "SELECT occurrences FROM deduction_events") == [(1,)]
     [named] = ingest([path], empty_db, kind="deductions", sheet="旧版（勿用）")
     assert named.loaded == 1
+
+
+def test_cli_says_what_happened_without_a_traceback(empty_db, tmp_path, capsys, monkeypatch):
+    # Ctrl-C during a load: exit 130, a sentence, no traceback (--debug shows it).
+    from seatscore import cli
+
+    path = write_csv(
+        tmp_path / "d.csv", f"合同编号,日期,考核项目,次数\n{K},2024-10-08,wrong_report,1\n"
+    )
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("seatscore.ingest.ingest", interrupted)
+    argv = ["ingest", str(path), "--db", str(empty_db), "--kind", "deductions"]
+    assert cli.main(argv) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["--debug", *argv])
+    # A bug is named a bug, not the user's error.
+    monkeypatch.setattr("seatscore.ingest.ingest", lambda *a, **k: 1 / 0)
+    assert cli.main(argv) == 2
+    assert "internal error (ZeroDivisionError" in capsys.readouterr().err

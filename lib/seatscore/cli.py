@@ -1,8 +1,9 @@
 """The ``seatscore`` command: ``demo-data``, ``build``, ``render``, ``rules``, ``score``, ``kpis``
 and ``contracts draft`` / ``contracts diff``.
 
-Exit status: 0 on success, 1 when any report failed to render, 2 for bad input (the message says
-what was wrong and what to do).
+Exit status: 0 done, 1 when rows were rejected or a report failed (the rest done), 2 when nothing
+was written (the message says what was wrong and what to do), 130 when interrupted. ``--debug``
+prints the traceback of an error.
 """
 
 from __future__ import annotations
@@ -646,6 +647,9 @@ def parser() -> argparse.ArgumentParser:
         description="Monthly scores, money and reports for outsourced citizen-hotline contracts.",
     )
     top.add_argument("--version", action="version", version=f"seatscore {__version__}")
+    top.add_argument(
+        "--debug", action="store_true", help="on an error, print the Python traceback too"
+    )
     sub = top.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo-data", help="write deterministic simulated ledgers to data/demo/")
@@ -843,6 +847,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Exit status: 0 done, 1 some rows rejected or reports failed (the rest
+    done), 2 nothing written (the message says what was wrong and what to do), 130 interrupted.
+    A traceback is printed only with ``--debug``."""
     import duckdb
 
     args, extra = parser().parse_known_args(argv)
@@ -850,15 +857,48 @@ def main(argv: list[str] | None = None) -> int:
         parser().error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "lab":
         args.lab_args = [*args.lab_args, *extra]
+    name = f"seatscore {args.command}"
     try:
         return args.run(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(
+            f"{name}: interrupted. A load or build that was under way was rolled back (the "
+            "database is as it was); reports already written are whole. Run the command again.",
+            file=sys.stderr,
+        )
+        return 130
     except (SeatscoreError, OSError, ValueError) as exc:
-        print(f"seatscore {args.command}: {exc}", file=sys.stderr)
+        if args.debug:
+            raise
+        print(f"{name}: {exc}", file=sys.stderr)
         return 2
     except duckdb.Error as exc:
+        if args.debug:
+            raise
+        text = str(exc)
+        if "lock" in text.lower():
+            hint = (
+                "another process is using the database (a render, an ingest or JupyterLab); "
+                "wait for it to finish, then run the command again"
+            )
+        else:
+            hint = (
+                "the database could not answer; if an older Seatscore made it, `seatscore "
+                "build` updates it; if the file is damaged, restore it from a copy"
+            )
         print(
-            f"seatscore {args.command}: the database could not answer: {exc}\n"
-            "If it was built by an older Seatscore, run `seatscore build` again.",
+            f"{name}: {hint}.\n  ({text.splitlines()[0] if text else type(exc).__name__})",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception as exc:  # a bug: say so, rather than dress it as the user's error
+        if args.debug:
+            raise
+        print(
+            f"{name}: internal error ({type(exc).__name__}: {exc}). Nothing was left half-written; "
+            "run it again with --debug for the traceback and report it.",
             file=sys.stderr,
         )
         return 2
