@@ -47,3 +47,11 @@ def rendered(demo_db, tmp_path_factory):
     jobs.append(render.RenderJob("karamay-grid-2024", "2030-01"))  # outside the service period
     results = render.render_all(jobs, demo_db, out, progress=False)
     return out, {(r.job.contract_id, r.job.month): r for r in results}
+
+
+@pytest.fixture
+def empty_db(tmp_path) -> Path:
+    """A database with the five contracts and no ledger rows."""
+    path = tmp_path / "seatscore.duckdb"
+    db.build(path, load_contracts(), demo_dir=None)
+    return path

@@ -51,6 +51,16 @@ def close(path: Path, month: str) -> None:
         closing.close(con, contract, db.ledgers(con, HAIDIAN), month, TODAY)
 
 
+def correct_the_rate(path: Path) -> None:
+    """The params corrected after the close: 2,000 CNY a point instead of 1,000."""
+    contracts = load_contracts()
+    c = contracts[HAIDIAN]
+    rate = c.fee_formula.model_copy(update={"cny_per_point": Decimal("2000.00")})
+    db.build(
+        path, {**contracts, HAIDIAN: c.model_copy(update={"fee_formula": rate})}, demo_dir=None
+    )
+
+
 def test_late_finding_is_settled_in_the_first_open_month(database, tmp_path, capsys):
     # July: 5 dress-code persons (0.5 points) → 99.5, 500.00 off 158,770.96 = 158,270.96.
     load(
@@ -118,14 +128,7 @@ def test_a_corrected_params_file_makes_version_2_with_what_changed(database, tmp
     )
     close(database, "2026-06")
     close(database, "2026-07")
-    contracts = load_contracts()
-    c = contracts[HAIDIAN]
-    corrected = c.model_copy(
-        update={
-            "fee_formula": c.fee_formula.model_copy(update={"cny_per_point": Decimal("2000.00")})
-        }
-    )
-    db.build(database, {**contracts, HAIDIAN: corrected}, demo_dir=None)
+    correct_the_rate(database)
     july = statements(database, "2026-07")
     assert (july["version"], july["status"]) == (2, "closed")
     assert (july["fee_deduction_cny"], july["payable_cny"]) == ("1000.00", "157770.96")
@@ -170,14 +173,7 @@ def test_report_of_a_closed_month_is_kept_when_corrected_and_the_index_says_so(d
     )
     (again,) = render.render_all(jobs, database, out, progress=False, workers=1)
     assert again.skipped and report.read_text(encoding="utf-8") == v1
-    contracts = load_contracts()
-    c = contracts[HAIDIAN]
-    corrected = c.model_copy(
-        update={
-            "fee_formula": c.fee_formula.model_copy(update={"cny_per_point": Decimal("2000.00")})
-        }
-    )
-    db.build(database, {**contracts, HAIDIAN: corrected}, demo_dir=None)
+    correct_the_rate(database)
     (second,) = render.render_all(jobs, database, out, progress=False, workers=1)
     assert second.ok and not second.skipped, second.error
     kept = out / "2026-06" / f"{HAIDIAN}.v1.html"

@@ -13,18 +13,9 @@ import openpyxl
 import pytest
 from test_ingest import rows, write_csv
 
-from seatscore import db
-from seatscore.contracts import load_contracts
 from seatscore.ingest import ingest
 
 K = "karamay-grid-2024"
-
-
-@pytest.fixture
-def empty_db(tmp_path) -> Path:
-    path = tmp_path / "seatscore.duckdb"
-    db.build(path, load_contracts(), demo_dir=None)
-    return path
 
 
 def reasons(path: Path) -> list[tuple]:

@@ -20,7 +20,6 @@ import pytest
 
 from seatscore import config, db
 from seatscore.cli import main
-from seatscore.contracts import load_contracts
 from seatscore.errors import IngestError
 from seatscore.ingest import ingest
 
@@ -28,14 +27,6 @@ K = "karamay-grid-2024"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 SF311 = REAL / "sf311_call_metrics_by_month_2007-2017.csv"
 TIPDM = REAL / "tipdm2020C_fujian4_messages_with_replies.xlsx"
-
-
-@pytest.fixture
-def empty_db(tmp_path) -> Path:
-    """A database with the five contracts and no ledger rows."""
-    path = tmp_path / "seatscore.duckdb"
-    db.build(path, load_contracts(), demo_dir=None)
-    return path
 
 
 def rows(path: Path, sql: str) -> list[tuple]:

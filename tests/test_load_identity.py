@@ -17,19 +17,11 @@ from test_ingest import rows, write_csv
 
 from seatscore import db
 from seatscore.cli import main
-from seatscore.contracts import load_contracts
 from seatscore.errors import IngestError
 from seatscore.ingest import ingest
 
 K = "karamay-grid-2024"
 HEADER = "合同编号,工单编号,受理时间,紧急程度,问题类别\n"
-
-
-@pytest.fixture
-def empty_db(tmp_path) -> Path:
-    path = tmp_path / "seatscore.duckdb"
-    db.build(path, load_contracts(), demo_dir=None)
-    return path
 
 
 def tickets(ids: range, month: str) -> str:

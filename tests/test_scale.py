@@ -300,4 +300,4 @@ def test_database_of_an_older_seatscore_asks_for_a_build(demo_db, tmp_path, caps
     with db.connect(old) as con:  # tickets as an older Seatscore wrote them: no contract_key
         con.execute("ALTER TABLE tickets DROP COLUMN contract_key")
     assert main(["kpis", D001, "--month", "2024-05", "--db", str(old)]) == 2
-    assert "run `seatscore build` again" in capsys.readouterr().err
+    assert "`seatscore build` updates it" in capsys.readouterr().err

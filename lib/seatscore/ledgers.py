@@ -92,6 +92,13 @@ class LedgerKind:
 
 CONTRACT_ID = Column("contract_id", pl.String(), True, "contract id", ("合同编号", "合同"))
 NOTE = Column("note", pl.String(), False, "free text", ("备注", "说明"))
+POST_ID = Column(
+    "post_id",
+    pl.String(),
+    True,
+    "post id from the contract params (or the post's Chinese name)",
+    ("岗位", "岗位编号", "岗位名称"),
+)
 
 STAFFING = LedgerKind(
     name="staffing",
@@ -103,13 +110,7 @@ STAFFING = LedgerKind(
     columns=(
         CONTRACT_ID,
         Column("service_date", pl.Date(), True, "the day, Beijing time", ("日期", "考勤日期")),
-        Column(
-            "post_id",
-            pl.String(),
-            True,
-            "post id from the contract params (or the post's Chinese name)",
-            ("岗位", "岗位编号", "岗位名称"),
-        ),
+        POST_ID,
         Column("required", pl.Int32(), True, "persons required that day", ("应到人数", "应到")),
         Column("present", pl.Int32(), True, "persons present that day", ("实到人数", "实到")),
         NOTE,
@@ -127,13 +128,7 @@ ROSTER = LedgerKind(
     natural_key=("contract_id", "service_date", "post_id"),
     columns=(
         CONTRACT_ID,
-        Column(
-            "post_id",
-            pl.String(),
-            True,
-            "post id from the contract params (or the post's Chinese name)",
-            ("岗位", "岗位编号", "岗位名称"),
-        ),
+        POST_ID,
         Column("service_date", pl.Date(), False, "daily form: the day", ("日期", "统计日期")),
         Column(
             "on_roster",
