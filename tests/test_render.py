@@ -5,6 +5,7 @@ names from one to the next. (Rendering real reports is in test_report.py.)"""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -60,15 +61,29 @@ def test_notebook_error_is_not_retried(monkeypatch, tmp_path):
     assert not target.exists()
 
 
+def _parent(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
 def _kernel_pids() -> set[int]:
-    """Running ipykernel processes (Linux /proc)."""
-    pids = set()
+    """Running ipykernel processes (Linux /proc) started by this test process or its children:
+    kernels of another program on the machine are not this test's business."""
+    me, pids = os.getpid(), set()
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if b"ipykernel_launcher" in cmdline.read_bytes():
-                pids.add(int(cmdline.parent.name))
+            if b"ipykernel_launcher" not in cmdline.read_bytes():
+                continue
         except OSError:  # the process ended while we looked
-            pass
+            continue
+        pid = ancestor = int(cmdline.parent.name)
+        while ancestor not in (None, 0, 1, me):
+            ancestor = _parent(ancestor)
+        if ancestor == me:
+            pids.add(pid)
     return pids
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -860,6 +861,9 @@ def main(argv: list[str] | None = None) -> int:
     name = f"seatscore {args.command}"
     try:
         return args.run(args)
+    except BrokenPipeError:  # `seatscore score … | head`: the reader has what it wanted
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except KeyboardInterrupt:
         if args.debug:
             raise
