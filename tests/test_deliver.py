@@ -159,3 +159,75 @@ def test_the_example_recipients_file_is_valid_and_holds_no_real_address():
 
     example = load_recipients(config.PARAMS_DIR / "recipients.example.yaml")
     assert {r.email.split("@")[1] for r in example.recipients} == {"example.gov.cn"}
+
+
+class RefusesTheSecond(Inbox):
+    """A server that refuses the second message it is given (554), then accepts again."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.calls += 1
+        if self.calls == 2:
+            return "554 5.7.1 refused for the test"
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def three_recipients(tmp_path, port: int):
+    path = tmp_path / "recipients.yaml"
+    path.write_text(
+        f"""smtp: {{host: 127.0.0.1, port: {port}, security: none, sender: seatscore@example.org}}
+recipients:
+  - {{name: 甲, email: a@example.org, contracts: [karamay-grid-2024]}}
+  - {{name: 乙, email: b@example.org, contracts: [karamay-grid-2024]}}
+  - {{name: 丙, email: c@example.org, contracts: [karamay-grid-2024]}}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_refused_message_is_recorded_and_only_it_is_sent_again(
+    demo_db, tmp_path, monkeypatch, capsys
+):
+    # The server refuses the second of three messages. 甲 and 丙 get theirs and are recorded in
+    # reports/2024-10/delivered.json; 乙 is reported NOT SENT, exit 1. The rerun sends 乙's only.
+    import json
+
+    monkeypatch.delenv("SEATSCORE_SMTP_USER", raising=False)
+    reports = tmp_path / "reports"
+    (reports / "2024-10").mkdir(parents=True)
+    (reports / "2024-10" / "karamay-grid-2024.html").write_text("<p>k</p>", encoding="utf-8")
+    inbox = RefusesTheSecond()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        args = [
+            "deliver",
+            "--month",
+            "2024-10",
+            "--recipients",
+            str(three_recipients(tmp_path, controller.port)),
+            "--db",
+            str(demo_db),
+            "--out",
+            str(reports),
+        ]
+        assert cli.main(args) == 1
+        out = capsys.readouterr().out
+        assert "sent a@example.org" in out and "sent c@example.org" in out
+        assert "NOT SENT b@example.org" in out and "554" in out
+        record = json.loads((reports / "2024-10" / "delivered.json").read_text(encoding="utf-8"))
+        assert sorted(record) == ["a@example.org", "c@example.org"]
+        first = [e.rcpt_tos for e in inbox.envelopes]
+        assert first == [["a@example.org"], ["c@example.org"]]
+        assert cli.main(args) == 0
+        out = capsys.readouterr().out
+        assert "already delivered, not sent again: a@example.org" in out
+        assert "sent b@example.org" in out
+        assert [e.rcpt_tos for e in inbox.envelopes][2:] == [["b@example.org"]]
+    finally:
+        controller.stop()

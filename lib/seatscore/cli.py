@@ -312,13 +312,16 @@ def _deliver(args: argparse.Namespace) -> int:
 
     parse_month(args.month)
     done = deliver(args.recipients, args.month, Path(args.db), args.out, dry_run=args.dry_run)
-    verb = "would send" if args.dry_run else "sent"
+    verbs = {"sent": "sent", "already": "already delivered, not sent again:", "failed": "NOT SENT"}
     for d in done:
+        verb = "would send" if args.dry_run and d.status == "sent" else verbs[d.status]
         line = f"{verb} {d.recipient.email}: {len(d.attached)} report(s) {' '.join(d.attached)}"
         if d.missing:
             line += f"; not rendered: {' '.join(d.missing)}"
+        if d.error:
+            line += f" ({d.error}; run deliver again to retry)"
         print(line)
-    return 1 if any(d.missing for d in done) else 0
+    return 1 if any(d.missing or d.status == "failed" for d in done) else 0
 
 
 def _rules(args: argparse.Namespace) -> int:

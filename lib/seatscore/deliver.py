@@ -10,7 +10,10 @@ attached. The standard library's ``smtplib`` and ``email`` do the sending.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import html
+import json
 import os
 import smtplib
 import ssl
@@ -24,8 +27,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatscore import closing, db
+from seatscore.config import TIMEZONE
 from seatscore.errors import SeatscoreError
-from seatscore.files import read_yaml_model
+from seatscore.files import atomic_write, read_yaml_model
 from seatscore.manifest import report_key
 from seatscore.money import format_cny
 from seatscore.periods import parse_month
@@ -81,13 +85,51 @@ def load_recipients(path: Path | str) -> Recipients:
     return parsed
 
 
-@dataclass(frozen=True)
+@dataclass
 class Delivery:
-    """What was sent to one recipient: the contracts attached and those without a report."""
+    """What happened for one recipient: the contracts attached and those without a report;
+    ``status`` ``sent``, ``already`` (the same reports were delivered before: not sent again) or
+    ``failed`` (``error`` says why; a rerun sends it)."""
 
     recipient: Recipient
     attached: list[str]
     missing: list[str]
+    status: str = "sent"
+    error: str | None = None
+    fingerprint: str = ""
+
+
+RECORD = "delivered.json"
+"""``reports/<month>/delivered.json``: each message delivered, so a rerun sends only the rest."""
+
+
+def _fingerprint(recipient: Recipient, rows: list[dict]) -> str:
+    """What a recipient's message carries: the contracts and the bytes of each report."""
+    digest = hashlib.sha256(recipient.email.encode("utf-8"))
+    for r in rows:
+        digest.update(r["contract_id"].encode("utf-8"))
+        if r["report"] is not None:
+            digest.update(Path(r["report"]).read_bytes())
+    return digest.hexdigest()
+
+
+def _record(reports_dir: Path, month: str) -> dict:
+    try:
+        return json.loads((reports_dir / month / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember(reports_dir: Path, month: str, delivery: Delivery) -> None:
+    record = _record(reports_dir, month)
+    record[delivery.recipient.email] = {
+        "fingerprint": delivery.fingerprint,
+        "contracts": delivery.attached,
+        "sent_at": dt.datetime.now(TIMEZONE).isoformat(timespec="seconds"),
+    }
+    atomic_write(
+        reports_dir / month / RECORD, json.dumps(record, ensure_ascii=False, indent=1) + "\n"
+    )
 
 
 _CELL = "border:1px solid #d1d5db;padding:6px 10px;text-align:left;vertical-align:top"
@@ -225,26 +267,30 @@ def deliver(
 
     Raises :class:`DeliveryError` for a bad recipients file, an unknown contract, or an SMTP
     server that refuses the connection or the login (nothing is sent to anyone when the
-    connection cannot be made; a recipient refused by the server is reported, the others get
-    theirs). ``dry_run`` builds every message and sends none."""
+    connection cannot be made). Each message sent is recorded in
+    ``reports/<month>/delivered.json`` at once; a message the server refuses is reported as
+    ``failed`` and the others still go; a rerun sends only what was not delivered (or whose
+    reports changed since). ``dry_run`` builds every message and sends none."""
     recipients = load_recipients(recipients_path)
     wanted = sorted({cid for person in recipients.recipients for cid in person.contracts})
     by_contract = _rows(db_path, reports_dir, month, wanted)
     messages = []
+    done = _record(reports_dir, month)
     for person in recipients.recipients:
         rows = [by_contract[cid] for cid in person.contracts]
-        messages.append(
-            (
-                person,
-                message(recipients, person, month, rows),
-                Delivery(
-                    person,
-                    [r["contract_id"] for r in rows if r["attached"]],
-                    [r["contract_id"] for r in rows if not r["attached"]],
-                ),
-            )
+        delivery = Delivery(
+            person,
+            [r["contract_id"] for r in rows if r["attached"]],
+            [r["contract_id"] for r in rows if not r["attached"]],
+            fingerprint=_fingerprint(person, rows),
         )
+        if done.get(person.email, {}).get("fingerprint") == delivery.fingerprint:
+            delivery.status = "already"
+        messages.append((person, message(recipients, person, month, rows), delivery))
     if dry_run:
+        return [d for _, _, d in messages]
+    to_send = [m for m in messages if m[2].status != "already"]
+    if not to_send:
         return [d for _, _, d in messages]
     try:
         server = _connect(recipients.smtp)
@@ -253,14 +299,22 @@ def deliver(
             f"SMTP {recipients.smtp.host}:{recipients.smtp.port} ({recipients.smtp.security}): "
             f"{exc}; nothing was sent"
         ) from exc
-    sent, refused = [], []
-    with server:
-        for person, msg, delivery in messages:
+    try:
+        for _person, msg, delivery in to_send:
             try:
                 server.send_message(msg)
-                sent.append(delivery)
-            except smtplib.SMTPRecipientsRefused as exc:
-                refused.append(f"{person.email}: {exc.recipients}")
-    if refused:
-        raise DeliveryError(f"sent {len(sent)} email(s); the server refused " + "; ".join(refused))
-    return sent
+            except (OSError, smtplib.SMTPException) as exc:  # this one failed; go on
+                delivery.status, delivery.error = "failed", f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, smtplib.SMTPServerDisconnected):
+                    try:  # the server hung up: one new connection for the rest
+                        server = _connect(recipients.smtp)
+                    except (OSError, smtplib.SMTPException):
+                        pass
+                continue
+            _remember(reports_dir, month, delivery)
+    finally:
+        try:
+            server.quit()
+        except (OSError, smtplib.SMTPException):
+            server.close()
+    return [d for _, _, d in messages]
