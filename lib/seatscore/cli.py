@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -121,17 +122,37 @@ def _render(args: argparse.Namespace) -> int:
         )
         return 0
     started = time.monotonic()
-    results = render.render_all(
-        jobs,
-        Path(args.db),
-        args.out,
-        progress=not args.quiet,
-        workers=args.workers,
-        force=args.force,
-    )
     command = f"render --month {args.month or 'latest'}"
     command += f" --contract {' '.join(args.contract)}" if args.contract else ""
     command += " --force" if args.force else ""
+
+    def stop(signum, frame):  # SIGTERM (systemd, kill) stops like Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        results = render.render_all(
+            jobs,
+            Path(args.db),
+            args.out,
+            progress=not args.quiet,
+            workers=args.workers,
+            force=args.force,
+        )
+    except render.RenderInterrupted as stopped:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish the record, then go
+        render.append_run_log(
+            args.out, command + " (interrupted)", stopped.results, time.monotonic() - started
+        )
+        print(render.summarise(stopped.results))
+        print(
+            f"render: interrupted after {len(stopped.results)} of {len(jobs)} report(s); the "
+            "manifest, the index and reports/render.log record them; run again to render the rest",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     render.append_run_log(args.out, command, results, time.monotonic() - started)
     print(render.summarise(results))
     print(f"index: {args.out / 'index.html'} ({time.monotonic() - started:.0f} s)")

@@ -354,10 +354,45 @@ _worker_kernel: kernel.WarmKernel | None = None
 """A pool worker's kernel, kept for every report the worker renders."""
 
 
+class RenderInterrupted(KeyboardInterrupt):
+    """``render_all`` was stopped (Ctrl-C, SIGTERM): ``results`` holds the reports finished
+    before it; their manifest entries and the index were written."""
+
+    def __init__(self, results: list[RenderResult]):
+        super().__init__("interrupted")
+        self.results = results
+
+
+def _stop_worker(signum, frame) -> None:
+    """A worker told to stop (by the parent, or because the parent died): close its kernel and
+    leave at once."""
+    try:
+        if _worker_kernel is not None:
+            _worker_kernel.close()
+    finally:
+        os._exit(128 + signum)
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel send this process SIGTERM when its parent dies (prctl
+    PR_SET_PDEATHSIG), so a killed ``render`` leaves no worker, and through it no kernel."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: workers still stop when told
+        pass
+
+
 def _start_worker() -> None:
     """Pool initializer: the worker's warm kernel, shut down when the worker exits (pool workers
-    leave through multiprocessing's finalizers, not ``atexit``)."""
+    leave through multiprocessing's finalizers, not ``atexit``) or is told to stop (SIGTERM,
+    also sent by the system if the parent dies). Ctrl-C is the parent's to handle."""
     global _worker_kernel
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+    _die_with_parent()
     _worker_kernel = kernel.WarmKernel()
     util.Finalize(_worker_kernel, _worker_kernel.close, exitpriority=10)
 
@@ -409,19 +444,39 @@ def render_all(
     todo = [job for job in jobs if job not in done]
     bar = tqdm(total=len(todo), desc="报告", unit="份", disable=not progress or not todo)
     workers = max(1, min(workers or default_workers(), len(todo) or 1))
-    if workers == 1:
-        with kernel.WarmKernel() as warm:
-            for job in todo:
-                done[job] = _render_guarded(job, db_path, out_dir, warm)
-                bar.update()
-    else:
-        with worker_pool(workers) as pool:
-            futures = {pool.submit(_render_in_worker, job, db_path, out_dir): job for job in todo}
-            for future in as_completed(futures):
-                done[futures[future]] = future.result()
-                bar.update()
+    interrupted = False
+    try:
+        if workers == 1:
+            with kernel.WarmKernel() as warm:
+                for job in todo:
+                    done[job] = _render_guarded(job, db_path, out_dir, warm)
+                    bar.update()
+        else:
+            pool = worker_pool(workers)
+            try:
+                futures = {
+                    pool.submit(_render_in_worker, job, db_path, out_dir): job for job in todo
+                }
+                for future in as_completed(futures):
+                    done[futures[future]] = future.result()
+                    bar.update()
+            except BaseException:
+                _stop_pool(pool)
+                raise
+            pool.shutdown()
+    except KeyboardInterrupt:
+        interrupted = True
     bar.close()
+    if interrupted:  # keep what finished: its manifest entries and the index
+        results = [done[job] for job in jobs if job in done]
+        _save(out_dir, recorded, wanted, keys, results, db_path)
+        raise RenderInterrupted(results)
     results = [done[job] for job in jobs]
+    _save(out_dir, recorded, wanted, keys, results, db_path)
+    return results
+
+
+def _save(out_dir, recorded, wanted, keys, results, db_path) -> None:
     fresh = [r for r in results if not r.skipped]
     manifest.save(
         out_dir,
@@ -430,7 +485,20 @@ def render_all(
         [keys[r.job] for r in fresh if not r.ok],
     )
     write_index(db_path, out_dir, results)
-    return results
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers now: no new report starts, each worker closes its kernel and leaves
+    (SIGTERM, :func:`_stop_worker`); give them a few seconds, then kill what is left."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
 
 
 def prepare_statements(db_path: Path, contract_ids: list[str]) -> dict[tuple[str, str], dict]:
