@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 from test_ingest import rows, write_csv
 
+from seatscore import db
 from seatscore.ingest import ingest
 
 K = "karamay-grid-2024"
@@ -111,3 +112,95 @@ def test_cli_says_what_happened_without_a_traceback(empty_db, tmp_path, capsys, 
     monkeypatch.setattr("seatscore.ingest.ingest", lambda *a, **k: 1 / 0)
     assert cli.main(argv) == 2
     assert "internal error (ZeroDivisionError" in capsys.readouterr().err
+
+
+def test_a_yaml_bomb_is_refused_before_it_expands(tmp_path, capsys):
+    # "billion laughs": twelve levels of ten aliases (10^12 strings if expanded). Refused at
+    # once, naming the file, before anything is expanded.
+    import time
+
+    from seatscore.cli import main
+
+    lines = ['a0: &a0 ["lol"]']
+    for i in range(1, 13):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    bomb = tmp_path / "draft.yaml"
+    bomb.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    started = time.monotonic()
+    assert main(["contracts", "diff", str(bomb), "params/contracts/karamay-grid-2024.yaml"]) == 2
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert "120 YAML aliases" in err and "draft.yaml" in err
+
+
+def test_contracts_diff_on_a_draft_missing_keys_says_so(tmp_path, capsys):
+    from seatscore.cli import main
+
+    draft = tmp_path / "draft.yaml"
+    draft.write_text("buyer: {value: 某局}\n", encoding="utf-8")
+    assert main(["contracts", "diff", str(draft), "params/contracts/karamay-grid-2024.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "missing" in err and "Traceback" not in err
+
+
+def test_a_long_cell_loads_and_an_endless_one_is_named(empty_db, tmp_path):
+    # A 200 KiB complaint text (over the csv module's 128 KiB default) is a cell like any other.
+    text = "市民反映" * 50_000
+    path = write_csv(
+        tmp_path / "t.csv",
+        "合同编号,工单编号,受理时间,紧急程度,问题类别,诉求内容\n"
+        f"{K},T1,2024-10-08 09:00,一般,供水,{text}\n",
+    )
+    [result] = ingest([path], empty_db, kind="tickets")
+    assert result.loaded == 1
+
+
+def test_an_unwritable_quarantine_folder_does_not_claim_nothing_was_written(empty_db, tmp_path):
+    # The rows are committed before the report is written: a folder that cannot be made says
+    # so and where the rejected rows are, and the good row is loaded (exit 1, not 2).
+    from seatscore.cli import main
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    path = write_csv(
+        tmp_path / "d.csv",
+        f"合同编号,日期,考核项目,次数\n{K},2024-10-08,wrong_report,1\n{K},2024-10-08,wrong_report,x\n",
+    )
+    args = [
+        "ingest",
+        str(path),
+        "--db",
+        str(empty_db),
+        "--kind",
+        "deductions",
+        "--quarantine-dir",
+        str(blocked / "q"),
+    ]
+    assert main(args) == 1
+    assert rows(empty_db, "SELECT count(*) FROM deduction_events") == [(1,)]
+    assert rows(empty_db, "SELECT count(DISTINCT source_row) FROM quarantine") == [(1,)]
+
+
+def test_a_reader_waits_for_a_writer_and_says_for_whom(empty_db, capsys):
+    # Another process holds the database for two seconds (an ingest); a render's connection
+    # waits for it instead of failing, and says it is waiting.
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(empty_db)!r}); print('held', flush=True); time.sleep(2)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    started = time.monotonic()
+    with db.connect(empty_db, read_only=True, wait=30) as con:
+        assert con.sql("SELECT count(*) FROM contracts").fetchall() == [(5,)]
+    assert time.monotonic() - started >= 0.5
+    holder.wait(timeout=10)
+    assert "another process (PID" in capsys.readouterr().err

@@ -543,13 +543,21 @@ def _kpi_line(f: dict) -> str:
 
 
 def _contracts_diff(args: argparse.Namespace) -> int:
-    import yaml
-
     from seatscore.drafting import compare
+    from seatscore.files import read_yaml_document
 
-    drafted = yaml.safe_load(args.draft.read_text(encoding="utf-8"))
-    confirmed = yaml.safe_load(args.confirmed.read_text(encoding="utf-8"))
-    differences = compare(drafted, confirmed)
+    drafted = read_yaml_document(args.draft, SeatscoreError)
+    confirmed = read_yaml_document(args.confirmed, SeatscoreError)
+    for path, doc in ((args.draft, drafted), (args.confirmed, confirmed)):
+        if not isinstance(doc, dict):
+            raise SeatscoreError(f"{path}: expected a mapping of contract terms at the top level")
+    try:
+        differences = compare(drafted, confirmed)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise SeatscoreError(
+            f"{args.draft} or {args.confirmed}: a key the comparison needs is missing or not "
+            f"of its form ({exc}); `seatscore contracts draft` writes every key a draft has"
+        ) from exc
     for line in differences:
         print(line)
     if not differences:

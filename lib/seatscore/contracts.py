@@ -16,11 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Generic, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from seatscore import config
 from seatscore.errors import ContractFileError, UnknownContract
+from seatscore.files import read_yaml_document
 from seatscore.thresholds import operator_of
 
 T = TypeVar("T")
@@ -680,12 +680,7 @@ def load_contract(path: Path | str) -> Contract:
         name.
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ContractFileError(f"{path}: cannot read the file ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise ContractFileError(f"{path}: not valid YAML: {exc}") from exc
+    raw = read_yaml_document(path, ContractFileError)
     if not isinstance(raw, dict):
         raise ContractFileError(f"{path}: expected a mapping of contract terms at the top level")
     try:

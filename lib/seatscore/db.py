@@ -32,6 +32,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import os
+import re
+import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -167,15 +171,45 @@ DEMO_SOURCE = "demo"
 INGEST_SOURCE = "ingest"
 
 
+LOCK_WAIT_SECONDS = float(os.environ.get("SEATSCORE_DB_WAIT", "300"))
+"""How long to wait for another process that holds the database (an ingest, a build) before
+giving up; ``SEATSCORE_DB_WAIT`` sets it."""
+
+
+def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, waiting while another process holds the file's lock and saying once,
+    on standard error, for whom it waits."""
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" not in text.lower() or time.monotonic() > deadline:
+                raise
+            if not told:
+                holder = re.search(r"PID \d+", text)
+                print(
+                    f"seatscore: waiting for {path}: another process "
+                    f"({holder.group(0) if holder else 'unknown'}) is writing to it; "
+                    f"up to {wait:.0f} s (SEATSCORE_DB_WAIT)",
+                    file=sys.stderr,
+                )
+                told = True
+            time.sleep(0.5)
+
+
 @contextmanager
 def connect(
-    path: Path | str = config.DEFAULT_DB, read_only: bool = False
+    path: Path | str = config.DEFAULT_DB, read_only: bool = False, wait: float | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the database (creating its folder), closing it afterwards."""
+    """Open the database (creating its folder), closing it afterwards. While another process
+    writes to it, wait up to ``wait`` seconds (default :data:`LOCK_WAIT_SECONDS`), saying so."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = _open(path, read_only, LOCK_WAIT_SECONDS if wait is None else wait)
     try:
         yield con
     finally:

@@ -53,6 +53,39 @@ def safe_csv(frame: pl.DataFrame) -> str:
     return "\ufeff" + text.write_csv()
 
 
+MAX_YAML_BYTES = 2 * 1024 * 1024
+MAX_YAML_ALIASES = 100
+
+
+def read_yaml_document(path: Path, error: type[Exception]) -> object:
+    """``path`` (YAML, UTF-8) read with limits: at most :data:`MAX_YAML_BYTES` and
+    :data:`MAX_YAML_ALIASES` aliases, counted before anything is expanded (a "billion laughs"
+    file of a few lines would otherwise take minutes and all the memory). Raises ``error``
+    naming the file and what is wrong."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise error(
+                f"{path}: {size:,} bytes; a params or draft file is at most {MAX_YAML_BYTES:,}"
+            )
+        text = path.read_text(encoding="utf-8")
+        aliases = sum(
+            isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=yaml.SafeLoader)
+        )
+        if aliases > MAX_YAML_ALIASES:
+            raise error(
+                f"{path}: {aliases} YAML aliases (*name); a params or draft file needs none, and "
+                "this many can expand without end. Write the values out."
+            )
+        return yaml.safe_load(text)
+    except OSError as exc:
+        raise error(f"{path}: cannot read the file ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from exc
+
+
 def read_yaml_model(
     path: Path, model: type[M], error: type[Exception], missing_hint: str = ""
 ) -> M:

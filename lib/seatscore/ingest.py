@@ -80,6 +80,9 @@ from seatscore.ledgers import (
 from seatscore.service_levels import METRICS
 
 LARGE_FILE_ROWS = 50_000
+CSV_CELL_LIMIT = 8 * 1024 * 1024
+"""The longest CSV cell read (the csv module's default, 128 KiB, is below a long complaint)."""
+csv.field_size_limit(CSV_CELL_LIMIT)
 """Files with more rows than this show a progress bar while they are read."""
 IGNORED_HEADERS = ("序号",)
 """Headers never loaded: a row counter is not data."""
@@ -271,7 +274,14 @@ def read_tables(path: Path, sheet: str | None = None, encoding: str | None = Non
         except OSError as exc:
             raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
         text = _decode(path, data, encoding)
-        grid = [[_cell_text(c) for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            grid = [[_cell_text(c) for c in row] for row in reader]
+        except csv.Error as exc:
+            raise IngestError(
+                f"{path}: line {reader.line_num}: {exc}; a cell is at most "
+                f"{CSV_CELL_LIMIT // 1024 // 1024} MiB of text. Is this a ledger? Nothing was loaded."
+            ) from exc
         table = Table(path, None, hashlib.sha256(data).hexdigest(), grid)
         table.cut = _cut_rows(text, grid)
         return [table]
@@ -843,6 +853,7 @@ class TableResult:
     quarantine_file: Path | None = None
     contract_ids: list[str] = field(default_factory=list)
     hidden_skipped: list[str] = field(default_factory=list)
+    quarantine_error: str | None = None
 
     def lines(self) -> list[str]:
         where = self.path + (f" [{self.sheet}]" if self.sheet else "")
@@ -878,6 +889,8 @@ class TableResult:
             out.append("  " + "; ".join(notes))
         if self.quarantine_file:
             out.append(f"  quarantine report: {self.quarantine_file}")
+        if self.quarantine_error:
+            out.append(f"  {self.quarantine_error}")
         return out
 
 
@@ -989,7 +1002,15 @@ def ingest(
         quarantine_dir = quarantine_dir or db_path.parent / "quarantine"
         for result in results:
             if result.status != "unchanged" and result.rejected:
-                result.quarantine_file = _write_quarantine(con, quarantine_dir, result)
+                try:
+                    result.quarantine_file = _write_quarantine(con, quarantine_dir, result)
+                except OSError as exc:  # the rows are committed: say so, do not claim otherwise
+                    result.quarantine_error = (
+                        f"the quarantine report could not be written to {quarantine_dir} "
+                        f"({exc.strerror or exc}); the rows were loaded and the rejected ones are "
+                        f"in the database's quarantine table (load {result.load_id}); give "
+                        "--quarantine-dir a folder you can write to for the report"
+                    )
     return results
 
 
