@@ -104,12 +104,17 @@ def test_a_stopped_render_records_what_finished_and_leaves_nothing(demo_db, tmp_
     _whole(out)
 
 
-def test_killing_only_the_parent_leaves_no_worker_and_no_kernel(demo_db, tmp_path):
+@pytest.mark.parametrize("target", ["parent", "group"])
+def test_killing_render_outright_leaves_no_worker_and_no_kernel(demo_db, tmp_path, target):
+    # kill -9 of the parent only (its workers must not live on), then of the whole group.
     before = _kernels()
     out = tmp_path / "reports"
     proc = _start(demo_db, out)
     assert _wait(lambda: _first_report(out), 180)
-    os.kill(proc.pid, signal.SIGKILL)  # the parent only: its workers must not live on
+    if target == "parent":
+        os.kill(proc.pid, signal.SIGKILL)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
     assert _wait(lambda: not _in_session(proc.pid) and _kernels() <= before, 30), (
         _in_session(proc.pid),

@@ -73,6 +73,10 @@ def _day(text: str):
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from exc
 
 
+MAX_CONTRACT_TEXT_BYTES = 5 * 1024 * 1024
+"""The largest contract text `contracts draft` reads."""
+
+
 def _positive(text: str) -> int:
     value = int(text.replace("_", "").replace(",", ""))
     if value < 1:
@@ -437,10 +441,22 @@ def _contracts_draft(args: argparse.Namespace) -> int:
 
     from seatscore.drafting import draft
 
+    size = args.file.stat().st_size
+    if size > MAX_CONTRACT_TEXT_BYTES:
+        raise SeatscoreError(
+            f"{args.file}: {size:,} bytes; a contract's text is at most "
+            f"{MAX_CONTRACT_TEXT_BYTES:,} (the five seeds are under 100 KB): is this the contract?"
+        )
+    data = args.file.read_bytes()
     try:
-        text = args.file.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        text = args.file.read_text(encoding="gb18030")
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise SeatscoreError(
+                f"{args.file}: neither UTF-8 nor GB18030 text; convert the contract to text first"
+            ) from exc
     doc = draft(text, source=args.file.name)
     dumped = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
     header = f"# Draft params drafted from {args.file.name} by `seatscore contracts draft`.\n# Confirm every value against the contract before use.\n"
