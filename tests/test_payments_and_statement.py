@@ -191,3 +191,13 @@ def test_cli_errors_are_clear(demo_db, capsys):
     assert "outside the service period" in capsys.readouterr().err
     assert main(["rules", "karamay-grid-2024", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["contract_id"] == "karamay-grid-2024"
+
+
+def test_flags_name_rules_in_chinese_not_by_id(contracts):
+    # 000 附件二 第四章 一 2's window ("当班期间") is not stated: the flag a manager reads names
+    # the rule as the contract does, never its internal id.
+    c = contracts["haidian-dispatch-2026"]
+    flags = month_statement(c, run(c), "2026-07")["flags"]
+    (flag,) = [f for f in flags if f.startswith("无法评估")]
+    assert "重复举报（3次及以上）点位未做好即时提示" in flag
+    assert "repeat_location_not_flagged" not in " ".join(flags)

@@ -30,7 +30,7 @@ from seatscore.money import format_cny
 from seatscore.payments import payment_schedule
 from seatscore.periods import PROVISIONAL_RULE_ZH, parse_month
 from seatscore.privacy import mask_personal
-from seatscore.statement import flags, pts
+from seatscore.statement import flags, pts, rule_name_zh
 from seatscore.termination import breaches_on_record, termination_exposure
 from seatscore.thresholds import holds
 
@@ -878,7 +878,9 @@ def not_assessable(ctx: ReportContext) -> GT | HTML:
         return HTML("<p>本月所有规则均可评估。</p>")
     return _table(
         frame.select(
-            pl.col("rule").alias("规则"),
+            pl.col("rule")
+            .map_elements(lambda r: rule_name_zh(ctx.contract, r), return_dtype=pl.String)
+            .alias("规则"),
             pl.col("clause").alias("条款"),
             pl.col("reason").alias("原因"),
         ),

@@ -108,6 +108,16 @@ def rule_catalogue(contract: Contract) -> list[dict]:
     return [{k: v for k, v in rule.items() if v is not None} for rule in out]
 
 
+def rule_name_zh(contract: Contract, rule_id: str) -> str:
+    """The Chinese name a person reads for a rule id (assessment item, staffing rule or money
+    penalty); the id itself only when the contract has no such rule."""
+    names = {p.penalty_id: p.name_zh for p in contract.penalties}
+    names |= {r.rule_id: r.name_zh for r in contract.staffing_penalties}
+    if contract.assessment.value is not None:
+        names |= {i.item_id: i.name_zh for i in contract.assessment.value.items}
+    return names.get(rule_id, rule_id)
+
+
 def flags(contract: Contract, metrics: MonthlyMetrics, month: str) -> list[str]:
     """The month's flags, most serious first: termination triggers fired, in breach (cure period
     running) or one month away, rules not assessable, provisional working days."""
@@ -129,7 +139,7 @@ def flags(contract: Contract, metrics: MonthlyMetrics, month: str) -> list[str]:
                 f"（{t['clause']}）"
             )
     for r in metrics.not_assessable.filter(pl.col("month") == month).iter_rows(named=True):
-        out.append(f"无法评估：{r['rule']}（{r['clause']}）{r['reason']}")
+        out.append(f"无法评估：{rule_name_zh(contract, r['rule'])}（{r['clause']}）{r['reason']}")
     row = metrics.months.filter(pl.col("month") == month).row(0, named=True)
     if row["provisional"]:
         out.append(f"暂定：{PROVISIONAL_RULE_ZH}")
