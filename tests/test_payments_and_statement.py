@@ -193,11 +193,17 @@ def test_cli_errors_are_clear(demo_db, capsys):
     assert json.loads(capsys.readouterr().out)["contract_id"] == "karamay-grid-2024"
 
 
-def test_flags_name_rules_in_chinese_not_by_id(contracts):
-    # 000 附件二 第四章 一 2's window ("当班期间") is not stated: the flag a manager reads names
-    # the rule as the contract does, never its internal id.
+def test_a_contract_gap_is_one_line_and_never_an_id(contracts):
+    # 000 附件二 第四章 一 2's window ("当班期间") is not stated: the same every month until the
+    # buyer supplies it, so the flags carry one line pointing to the appendix, which names the
+    # rule as the contract does; a month's own data gap is named in the flags.
     c = contracts["haidian-dispatch-2026"]
     flags = month_statement(c, run(c), "2026-07")["flags"]
-    (flag,) = [f for f in flags if f.startswith("无法评估")]
-    assert "重复举报（3次及以上）点位未做好即时提示" in flag
+    assert "合同未写明的条款使 1 项规则无法评估（见报告“无法评估的规则”）" in flags
     assert "repeat_location_not_flagged" not in " ".join(flags)
+    k = contracts["karamay-grid-2024"]
+    march = month_statement(k, run(k), "2025-03")["flags"]
+    # content quality and callback rate targets unstated (terms); dispatch accuracy has no
+    # ticket in March (data), named with its Chinese name
+    assert "合同未写明的条款使 2 项规则无法评估（见报告“无法评估的规则”）" in march
+    assert any(f.startswith("无法评估：派单准确率低于98%") and "无定义" in f for f in march)

@@ -112,7 +112,9 @@ class MonthlyMetrics:
         Points per category and month before and after its cap: ``month``, ``category_id``,
         ``name_zh``, ``parent``, ``cap_points``, ``points_raw``, ``points``.
     not_assessable:
-        ``month``, ``rule``, ``clause``, ``reason``: rules that could not be applied.
+        ``month``, ``rule``, ``clause``, ``reason``, ``basis``: rules that could not be applied,
+        ``terms`` when the contract leaves a term unstated (the same every month until someone
+        supplies it), ``data`` when the month's ledgers lack what the rule needs.
     triggers:
         :data:`TRIGGER_SCHEMA`: each evaluable termination trigger's ``state`` per month
         (:data:`TRIGGER_STATES`), ``since`` (the month or day its condition first held in the
@@ -208,11 +210,17 @@ def _staffing_daily_points(inputs: RuleInputs, item: RuleItem) -> tuple[pl.DataF
     minimums = {p.post_id: p.min_headcount.value for p in contract.posts}
     unstated = sorted(pid for pid, m in minimums.items() if m is None)
 
-    def reason(month: str, text: str) -> dict:
-        return {"month": month, "rule": item.item_id, "clause": item.clause, "reason": text}
+    def reason(month: str, text: str, basis: str = "data") -> dict:
+        return {
+            "month": month,
+            "rule": item.item_id,
+            "clause": item.clause,
+            "reason": text,
+            "basis": basis,
+        }
 
     missing = [
-        reason(m, f"岗位 {', '.join(unstated)} 的最低保障人数合同未规定")
+        reason(m, f"岗位 {', '.join(unstated)} 的最低保障人数合同未规定", "terms")
         for m in months
         if unstated
     ]
@@ -325,16 +333,22 @@ def _below_target_points(
     schema = ITEM_SCHEMA
     target = item.target_share.value if item.target_share is not None else None
 
-    def skip(reason: str) -> tuple[pl.DataFrame, list[dict]]:
+    def skip(reason: str, basis: str = "data") -> tuple[pl.DataFrame, list[dict]]:
         rows = [
-            {"month": m, "rule": item.item_id, "clause": item.clause, "reason": reason}
+            {
+                "month": m,
+                "rule": item.item_id,
+                "clause": item.clause,
+                "reason": reason,
+                "basis": basis,
+            }
             for m in months
         ]
         return pl.DataFrame(schema=schema), rows
 
     if target is None:
         note = item.target_share.note if item.target_share is not None else None
-        return skip(f"指标值未规定：{note or '合同未写明'}")
+        return skip(f"指标值未规定：{note or '合同未写明'}", "terms")
     try:
         rates = rate_by_month(tickets, item.measure or "")
     except KeyError:
@@ -381,14 +395,20 @@ def _repeat_report_points(
     Not assessable while the window is unstated, and for locations whose tickets do not record
     whether a prompt was made."""
 
-    def reason(month: str, text: str) -> dict:
-        return {"month": month, "rule": item.item_id, "clause": item.clause, "reason": text}
+    def reason(month: str, text: str, basis: str = "data") -> dict:
+        return {
+            "month": month,
+            "rule": item.item_id,
+            "clause": item.clause,
+            "reason": text,
+            "basis": basis,
+        }
 
     window = item.window_hours.value
     if window is None:
         note = item.window_hours.note or "合同未写明"
         return pl.DataFrame(schema=ITEM_SCHEMA), [
-            reason(m, f"时间窗口未规定：{note}") for m in months
+            reason(m, f"时间窗口未规定：{note}", "terms") for m in months
         ]
     episodes = repeated_reports(tickets, item.min_reports, float(window))
     refs = with_refs(tickets).select("ticket_id", "ref")
@@ -557,6 +577,7 @@ def staffing_penalties(
                         "rule": rule.rule_id,
                         "clause": rule.clause,
                         "reason": f"缺员扣款标准未规定：{rule.rate_cny.note}",
+                        "basis": "terms",
                     }
                 )
         else:
@@ -1176,8 +1197,11 @@ def monthly_metrics(
                 "rule": pl.String,
                 "clause": pl.String,
                 "reason": pl.String,
+                "basis": pl.String,
             },
-        ).unique(maintain_order=True),
+        )
+        .with_columns(pl.col("basis").fill_null("data"))
+        .unique(maintain_order=True),
         triggers=evaluate_triggers(contract, months_frame, vac),
         vacancies=vac,
         staffing=staffing_months,

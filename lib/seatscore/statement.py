@@ -138,8 +138,12 @@ def flags(contract: Contract, metrics: MonthlyMetrics, month: str) -> list[str]:
                 f"终止预警：再有一个月 {word} {pts(t['threshold_points'])} 分即触发“{t['text_zh']}”"
                 f"（{t['clause']}）"
             )
-    for r in metrics.not_assessable.filter(pl.col("month") == month).iter_rows(named=True):
+    gaps = metrics.not_assessable.filter(pl.col("month") == month)
+    for r in gaps.filter(pl.col("basis") != "terms").iter_rows(named=True):
         out.append(f"无法评估：{rule_name_zh(contract, r['rule'])}（{r['clause']}）{r['reason']}")
+    unstated = gaps.filter(pl.col("basis") == "terms")["rule"].unique().len()
+    if unstated:  # the same every month until the buyer supplies the term: one line, not news
+        out.append(f"合同未写明的条款使 {unstated} 项规则无法评估（见报告“无法评估的规则”）")
     row = metrics.months.filter(pl.col("month") == month).row(0, named=True)
     if row["provisional"]:
         out.append(f"暂定：{PROVISIONAL_RULE_ZH}")
