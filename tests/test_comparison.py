@@ -334,3 +334,6 @@ def test_lab_opens_jupyterlab_in_the_notebooks_with_this_interpreter(monkeypatch
     cli.main(["lab", "--no-browser"])
     assert seen["argv"] == [sys.executable, "-m", "jupyter", "lab", "--no-browser"]
     assert seen["cwd"] == config.NOTEBOOKS_DIR
+    # Arguments pass through unchanged and in order, an option's value included.
+    cli.main(["lab", "--port", "8899", "--no-browser"])
+    assert seen["argv"][4:] == ["--port", "8899", "--no-browser"]

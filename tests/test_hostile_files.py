@@ -14,6 +14,7 @@ import pytest
 from test_ingest import rows, write_csv
 
 from seatscore import db
+from seatscore.contracts import load_contracts
 from seatscore.ingest import ingest
 
 K = "karamay-grid-2024"
@@ -204,3 +205,21 @@ def test_a_reader_waits_for_a_writer_and_says_for_whom(empty_db, capsys):
     assert time.monotonic() - started >= 0.5
     holder.wait(timeout=10)
     assert "another process (PID" in capsys.readouterr().err
+
+
+def test_friction_malformed_month_nothing_to_render_and_no_empty_database(tmp_path, capsys):
+    # "2018-5" is malformed, not "outside the service period"; a render with nothing to do
+    # exits 2 and says why; a first ingest that fails leaves no empty database file behind.
+    from seatscore.cli import main
+    from seatscore.periods import parse_month
+
+    with pytest.raises(ValueError, match="not of the form YYYY-MM"):
+        parse_month("2018-5")
+    path = tmp_path / "new.duckdb"
+    bad = write_csv(tmp_path / "x.csv", "完全不认识的列\n1\n")
+    assert main(["ingest", str(bad), "--db", str(path), "--kind", "tickets"]) == 2
+    assert not path.exists()
+    capsys.readouterr()
+    db.build(path, load_contracts(), demo_dir=None)
+    assert main(["render", "--db", str(path), "--month", "2099-01", "--out", str(tmp_path)]) == 2
+    assert "nothing to render" in capsys.readouterr().err

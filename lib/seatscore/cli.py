@@ -122,9 +122,10 @@ def _render(args: argparse.Namespace) -> int:
     if not jobs:
         print(
             "nothing to render: no contract has that month in its service period, or the month "
-            "has not ended (Beijing time; --open-month renders it anyway)"
+            "has not ended (Beijing time; --open-month renders it anyway)",
+            file=sys.stderr,
         )
-        return 0
+        return 2
     started = time.monotonic()
     command = f"render --month {args.month or 'latest'}"
     command += f" --contract {' '.join(args.contract)}" if args.contract else ""
@@ -901,11 +902,15 @@ def main(argv: list[str] | None = None) -> int:
     A traceback is printed only with ``--debug``."""
     import duckdb
 
-    args, extra = parser().parse_known_args(argv)
-    if extra and args.command != "lab":
-        parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    passed_on: list[str] = []
+    if command == "lab":  # everything after `lab` goes to `jupyter lab` unchanged, in order
+        at = argv.index("lab")
+        argv, passed_on = argv[: at + 1], argv[at + 1 :]
+    args = parser().parse_args(argv)
     if args.command == "lab":
-        args.lab_args = [*args.lab_args, *extra]
+        args.lab_args = passed_on
     name = f"seatscore {args.command}"
     try:
         return args.run(args)

@@ -948,6 +948,41 @@ def ingest(
         params_contract = (load_contract(params_file), params_file)
     profile_sha = hashlib.sha256(profile_file.read_bytes()).hexdigest() if profile_file else None
 
+    existed = db_path.exists()
+    try:
+        return _ingest_into(
+            db_path,
+            spec,
+            files,
+            profile,
+            profile_file,
+            profile_sha,
+            params_contract,
+            contract_id,
+            sheet,
+            quarantine_dir,
+            replaces,
+        )
+    except BaseException:
+        if not existed:  # a failed first ingest leaves no empty database behind
+            for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+
+
+def _ingest_into(
+    db_path,
+    spec,
+    files,
+    profile,
+    profile_file,
+    profile_sha,
+    params_contract,
+    contract_id,
+    sheet,
+    quarantine_dir,
+    replaces,
+) -> list[TableResult]:
     with db.connect(db_path) as con:
         con.execute("BEGIN TRANSACTION")
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from decimal import Decimal
 from functools import cache
 
@@ -36,11 +37,11 @@ def month_key(day: dt.date) -> str:
 
 
 def parse_month(text: str) -> dt.date:
-    """``'2026-06'`` → ``date(2026, 6, 1)``. Raises ``ValueError`` naming the expected form."""
-    try:
-        return dt.datetime.strptime(text, "%Y-%m").date()
-    except ValueError as exc:
-        raise ValueError(f"month {text!r} is not of the form YYYY-MM (e.g. 2026-06)") from exc
+    """``'2026-06'`` → ``date(2026, 6, 1)``. Raises ``ValueError`` naming the expected form for
+    anything else, ``'2018-5'`` included (a month is written with two digits, as it is stored)."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text or ""):
+        raise ValueError(f"month {text!r} is not of the form YYYY-MM (e.g. 2026-06)")
+    return dt.datetime.strptime(text, "%Y-%m").date()
 
 
 def shift_month(month: str, months: int) -> str:
