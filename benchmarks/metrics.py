@@ -78,7 +78,7 @@ def generate(n: int, folder: str, contracts: int, years: int, seed: int) -> tupl
 def ingest(db_path: str, params_dir: str, folder: str) -> tuple[float, float, int]:
     """``seatscore build`` of the synthetic contracts and tickets: (seconds, peak MiB, tickets)."""
     from seatscore import db
-    from seatscore.contracts import load_contracts
+    from seatscore.contract_files import load_contracts
 
     started = time.perf_counter()
     counts = db.build(

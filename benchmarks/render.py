@@ -31,7 +31,7 @@ BIN = Path(sys.executable).parent
 
 def prepare(n: int, work: Path) -> tuple[Path, list]:
     from seatscore import db, render
-    from seatscore.contracts import load_contracts
+    from seatscore.contract_files import load_contracts
     from seatscore.periods import service_months
     from seatscore.scale import write_scale_data
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from seatscore import db, render
-from seatscore.contracts import Contract, load_contracts
+from seatscore.contract_files import load_contracts
+from seatscore.contracts import Contract
 from seatscore.demo import write_demo_data
 
 

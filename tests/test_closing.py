@@ -17,7 +17,7 @@ import pytest
 
 from seatscore import closing, db
 from seatscore.cli import main
-from seatscore.contracts import load_contracts
+from seatscore.contract_files import load_contracts
 from seatscore.errors import SeatscoreError
 from seatscore.ingest import ingest
 
@@ -61,16 +61,21 @@ def correct_the_rate(path: Path) -> None:
     )
 
 
-def test_late_finding_is_settled_in_the_first_open_month(database, tmp_path, capsys):
-    # July: 5 dress-code persons (0.5 points) → 99.5, 500.00 off 158,770.96 = 158,270.96.
+def close_june_and_july_with_half_a_point(path: Path, folder: Path) -> None:
+    """July: 5 dress-code persons (二 3: 0.1 each) = 0.5 points; June and July closed."""
     load(
-        database,
-        tmp_path,
+        path,
+        folder,
         "july.csv",
         f"合同编号,日期,考核项目,次数\n{HAIDIAN},2026-07-03,dress_code,5\n",
     )
-    close(database, "2026-06")
-    close(database, "2026-07")
+    close(path, "2026-06")
+    close(path, "2026-07")
+
+
+def test_late_finding_is_settled_in_the_first_open_month(database, tmp_path, capsys):
+    # July: 5 dress-code persons (0.5 points) → 99.5, 500.00 off 158,770.96 = 158,270.96.
+    close_june_and_july_with_half_a_point(database, tmp_path)
     assert main(["score", HAIDIAN, "--month", "2026-07", "--db", str(database), "--json"]) == 0
     closed_json = capsys.readouterr().out
     closed = json.loads(closed_json)
@@ -120,14 +125,7 @@ def test_a_corrected_params_file_makes_version_2_with_what_changed(database, tmp
     # July closed with 0.5 points at 1,000 CNY a point (500.00). The rate is then corrected to
     # 2,000 CNY a point: July gets version 2 (1,000.00 off, payable 157,770.96) with the
     # change listed; version 1 is kept.
-    load(
-        database,
-        tmp_path,
-        "july.csv",
-        f"合同编号,日期,考核项目,次数\n{HAIDIAN},2026-07-03,dress_code,5\n",
-    )
-    close(database, "2026-06")
-    close(database, "2026-07")
+    close_june_and_july_with_half_a_point(database, tmp_path)
     correct_the_rate(database)
     july = statements(database, "2026-07")
     assert (july["version"], july["status"]) == (2, "closed")

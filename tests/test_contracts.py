@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from seatscore import config
-from seatscore.contracts import load_contract
+from seatscore.contract_files import load_contract
 from seatscore.errors import ContractFileError
 
 SEEDS = Path(config.ROOT).parent / "shared" / "seeds"

@@ -14,7 +14,7 @@ import pytest
 from test_ingest import rows, write_csv
 
 from seatscore import db
-from seatscore.contracts import load_contracts
+from seatscore.contract_files import load_contracts
 from seatscore.ingest import ingest
 
 K = "karamay-grid-2024"

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from seatscore.contracts import load_contract
+from seatscore.contract_files import load_contract
 from seatscore.metrics import linear_points, monthly_metrics
 
 from helpers import ledger

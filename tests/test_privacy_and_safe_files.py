@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from seatscore import db
-from seatscore.contracts import load_contracts
+from seatscore.contract_files import load_contracts
 from seatscore.files import FORMULA_START, neutralise, safe_csv
 from seatscore.ingest import ingest
 from seatscore.privacy import mask_personal

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seatscore import db
-from seatscore.contracts import load_contracts
+from seatscore.contract_files import load_contracts
 from seatscore.ingest import ingest
 from seatscore.metrics import monthly_metrics
 

@@ -17,7 +17,7 @@ from polars.testing import assert_frame_equal
 from seatscore import db, scale
 from seatscore import service_levels as sl
 from seatscore.cli import main
-from seatscore.contracts import load_contracts
+from seatscore.contract_files import load_contracts
 from seatscore.errors import LedgerError
 from seatscore.ledgers import TICKETS, check_references, read_ledger
 from seatscore.periods import working_day

@@ -13,7 +13,8 @@ import polars as pl
 import pytest
 
 from seatscore import metrics as metrics_mod
-from seatscore.contracts import StaffingPenalty, load_contract
+from seatscore.contract_files import load_contract
+from seatscore.contracts import StaffingPenalty
 from seatscore.errors import ContractFileError
 from seatscore.payments import payment_schedule
 from seatscore.statement import month_statement

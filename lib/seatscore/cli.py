@@ -22,7 +22,7 @@ from seatscore.errors import SeatscoreError
 
 
 def _demo_data(args: argparse.Namespace) -> int:
-    from seatscore.contracts import load_contracts
+    from seatscore.contract_files import load_contracts
 
     if args.scale is not None:
         from seatscore.scale import SCALE_DIR, write_scale_data
@@ -86,7 +86,7 @@ def _positive(text: str) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from seatscore import db
-    from seatscore.contracts import load_contracts
+    from seatscore.contract_files import load_contracts
 
     counts = db.build(
         args.db,
@@ -351,7 +351,7 @@ def _deliver(args: argparse.Namespace) -> int:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    from seatscore.contracts import get_contract
+    from seatscore.contract_files import get_contract
     from seatscore.statement import rule_catalogue
 
     contract = get_contract(args.contract)

@@ -48,6 +48,8 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -58,7 +60,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from tqdm.auto import tqdm
 
 from seatscore import config, db
-from seatscore.contracts import Contract, load_contract
+from seatscore.contract_files import load_contract
+from seatscore.contracts import Contract
 from seatscore.errors import IngestError
 from seatscore.files import atomic_write, read_yaml_model, safe_csv
 from seatscore.ledgers import (
@@ -948,42 +951,7 @@ def ingest(
         params_contract = (load_contract(params_file), params_file)
     profile_sha = hashlib.sha256(profile_file.read_bytes()).hexdigest() if profile_file else None
 
-    existed = db_path.exists()
-    try:
-        return _ingest_into(
-            db_path,
-            spec,
-            files,
-            profile,
-            profile_file,
-            profile_sha,
-            params_contract,
-            contract_id,
-            sheet,
-            quarantine_dir,
-            replaces,
-        )
-    except BaseException:
-        if not existed:  # a failed first ingest leaves no empty database behind
-            for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
-                leftover.unlink(missing_ok=True)
-        raise
-
-
-def _ingest_into(
-    db_path,
-    spec,
-    files,
-    profile,
-    profile_file,
-    profile_sha,
-    params_contract,
-    contract_id,
-    sheet,
-    quarantine_dir,
-    replaces,
-) -> list[TableResult]:
-    with db.connect(db_path) as con:
+    with _no_new_empty_file(db_path), db.connect(db_path) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             db.ensure_schema(con)
@@ -991,7 +959,9 @@ def _ingest_into(
                 db.upsert_contract(con, *params_contract)
             contracts = db.load_contracts(con)
             if replaces is not None:
-                _check_replaced(con, spec, replaces, len(files) - 1)
+                if len(files) > 1:
+                    raise IngestError(_ONE_FILE)
+                _check_replaced(con, spec, replaces)
             results = []
             for path in map(Path, files):
                 for table in read_tables(
@@ -1017,8 +987,8 @@ def _ingest_into(
                         )
                         continue
                     prepared = _prepare(table, spec, profile, contract_id, contracts)
-                    if replaces is not None:
-                        _check_replaced(con, spec, replaces, len(results))
+                    if replaces is not None and results:
+                        raise IngestError(_ONE_FILE)
                     results.append(
                         _load(
                             con,
@@ -1130,11 +1100,24 @@ def _future_problems(kind: LedgerKind, typed: pl.DataFrame) -> list[Problem]:
     return problems
 
 
-def _check_replaced(con: duckdb.DuckDBPyConnection, kind: LedgerKind, load_id: int, done: int):
-    """Raise :class:`IngestError` unless ``load_id`` is an active ingested load of ``kind`` and
-    this is the only table being loaded (one file replaces one load)."""
-    if done:
-        raise IngestError("--replaces takes one file (one sheet): load the others separately")
+_ONE_FILE = "--replaces takes one file (one sheet): load the others separately"
+
+
+@contextmanager
+def _no_new_empty_file(db_path: Path) -> Iterator[None]:
+    """A first ingest that fails leaves no empty database file (nor its WAL) behind."""
+    existed = db_path.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+
+
+def _check_replaced(con: duckdb.DuckDBPyConnection, kind: LedgerKind, load_id: int) -> None:
+    """Raise :class:`IngestError` unless ``load_id`` is an active ingested load of ``kind``."""
     found = db.query(
         con,
         "SELECT kind, path, replaced_by, source FROM loads WHERE load_id = $id",

@@ -905,6 +905,25 @@ def _row_reference_problems(
             yield "assessed_amount_cny", f"{penalty.penalty_id} has a fixed amount; leave it empty"
 
 
+REF = pl.Struct({"file": pl.String, "row": pl.Int32})
+"""A ledger row: the file it was loaded from and its row number there (header = row 1)."""
+ROWS = pl.List(REF)
+
+
+def with_refs(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``ref`` (file, row) from ``source_file``/``source_row``, null where a frame has none."""
+    for column, dtype in (("source_file", pl.String), ("source_row", pl.Int32)):
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(column))
+    ref = pl.struct(file=pl.col("source_file"), row=pl.col("source_row").cast(pl.Int32))
+    return frame.with_columns(ref.alias("ref"))
+
+
+def known_refs() -> pl.Expr:
+    """In an aggregation: the ``ref`` of each row that has one, as ``rows``."""
+    return pl.col("ref").filter(pl.col("ref").struct.field("row").is_not_null()).alias("rows")
+
+
 def row_sha1(kind: LedgerKind | str, frame: pl.DataFrame) -> list[str]:
     """SHA-1 of each row's canonical values (provenance columns left out), in row order: what
     identifies a ledger row across loads and closings, whatever file it came from."""

@@ -37,11 +37,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
 import polars as pl
 
 from seatscore import staffing as staffing_mod
 from seatscore.contracts import Assessment, Contract, RuleItem, TerminationTrigger
+from seatscore.ledgers import KINDS, ROWS, as_of, known_refs, with_refs
 from seatscore.money import to_fen
 from seatscore.periods import PROVISIONAL_RULE_ZH, month_key, nominal_monthly_fees, parse_month
 from seatscore.service_levels import METRICS, Measure, as_of_time, repeated_reports, state_expr
@@ -51,9 +53,6 @@ MONEY = pl.Decimal(14, 2)
 POINTS = pl.Decimal(7, 2)
 HOURS_PER_SEAT_WEEK = 40
 """One 5×8 seat covers 40 hours a week: the unit for seat-equivalents."""
-REF = pl.Struct({"file": pl.String, "row": pl.Int32})
-"""A ledger row: the file it was loaded from and its row number there (header = row 1)."""
-ROWS = pl.List(REF)
 CATEGORY_SCHEMA = {
     "month": pl.String,
     "category_id": pl.String,
@@ -71,19 +70,6 @@ ITEM_SCHEMA = {
     "detail_zh": pl.String,
     "rows": ROWS,
 }
-
-
-def with_refs(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``ref`` (file, row) from ``source_file``/``source_row``, null where a frame has none."""
-    for column, dtype in (("source_file", pl.String), ("source_row", pl.Int32)):
-        if column not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(column))
-    ref = pl.struct(file=pl.col("source_file"), row=pl.col("source_row").cast(pl.Int32))
-    return frame.with_columns(ref.alias("ref"))
-
-
-def _rows() -> pl.Expr:
-    return pl.col("ref").filter(pl.col("ref").struct.field("row").is_not_null()).alias("rows")
 
 
 @dataclass(frozen=True)
@@ -175,11 +161,24 @@ class RuleInputs:
     tickets: pl.DataFrame
     attendance: pl.DataFrame
     headcount: pl.DataFrame
+    vacancies: staffing_mod.Vacancies
     known_through: dt.date | None
     months: list[str]
 
 
 PointsFunction = Callable[[RuleInputs, RuleItem], tuple[pl.DataFrame, list[dict]]]
+
+
+def _unassessable(item: RuleItem, month: str, text: str, basis: str = "data") -> dict:
+    """A ``not_assessable`` row for ``item`` in ``month``: ``basis`` ``terms`` when the contract
+    leaves the term unstated, ``data`` when the month's ledgers lack what the rule needs."""
+    return {
+        "month": month,
+        "rule": item.item_id,
+        "clause": item.clause,
+        "reason": text,
+        "basis": basis,
+    }
 
 
 def _recorded_points(inputs: RuleInputs, item: RuleItem) -> tuple[pl.DataFrame, list[dict]]:
@@ -195,7 +194,7 @@ def _recorded_points(inputs: RuleInputs, item: RuleItem) -> tuple[pl.DataFrame, 
             ),
         )
         .group_by("month", "item_id")
-        .agg(pl.col("occurrences").sum(), pl.col("points").sum(), _rows())
+        .agg(pl.col("occurrences").sum(), pl.col("points").sum(), known_refs())
         .with_columns(pl.lit(None, dtype=pl.String).alias("detail_zh"))
     )
     return frame, []
@@ -210,14 +209,7 @@ def _staffing_daily_points(inputs: RuleInputs, item: RuleItem) -> tuple[pl.DataF
     minimums = {p.post_id: p.min_headcount.value for p in contract.posts}
     unstated = sorted(pid for pid, m in minimums.items() if m is None)
 
-    def reason(month: str, text: str, basis: str = "data") -> dict:
-        return {
-            "month": month,
-            "rule": item.item_id,
-            "clause": item.clause,
-            "reason": text,
-            "basis": basis,
-        }
+    reason = partial(_unassessable, item)
 
     missing = [
         reason(m, f"岗位 {', '.join(unstated)} 的最低保障人数合同未规定", "terms")
@@ -231,9 +223,9 @@ def _staffing_daily_points(inputs: RuleInputs, item: RuleItem) -> tuple[pl.DataF
     if item.basis == "roster":
         counted = inputs.headcount.rename({"on_roster": "staff"})
         evidence = pl.col("rows").list.explode(keep_nulls=False, empty_as_null=False)
-        unknown = staffing_mod.vacancies(
-            contract, inputs.headcount, 0, inputs.known_through
-        ).unknown.filter(pl.col("group").is_in(stated["post_id"].implode()))
+        unknown = inputs.vacancies.unknown.filter(
+            pl.col("group").is_in(stated["post_id"].implode())
+        )
         for m, n in unknown.group_by("month").agg(pl.col("days").sum()).sort("month").rows():
             missing.append(reason(m, f"在册人数缺 {n} 个岗位·天的记录，无法完整评估"))
     else:
@@ -334,17 +326,7 @@ def _below_target_points(
     target = item.target_share.value if item.target_share is not None else None
 
     def skip(reason: str, basis: str = "data") -> tuple[pl.DataFrame, list[dict]]:
-        rows = [
-            {
-                "month": m,
-                "rule": item.item_id,
-                "clause": item.clause,
-                "reason": reason,
-                "basis": basis,
-            }
-            for m in months
-        ]
-        return pl.DataFrame(schema=schema), rows
+        return pl.DataFrame(schema=schema), [_unassessable(item, m, reason, basis) for m in months]
 
     if target is None:
         note = item.target_share.note if item.target_share is not None else None
@@ -358,14 +340,7 @@ def _below_target_points(
     for m in months:
         r = by_month.get(m)
         if r is None or not r["total"]:
-            missing.append(
-                {
-                    "month": m,
-                    "rule": item.item_id,
-                    "clause": item.clause,
-                    "reason": "本月无可计算的工单，比率无定义",
-                }
-            )
+            missing.append(_unassessable(item, m, "本月无可计算的工单，比率无定义"))
             continue
         hits, total = r["hits"], r["total"]
         if item.kind == "linear":
@@ -395,14 +370,7 @@ def _repeat_report_points(
     Not assessable while the window is unstated, and for locations whose tickets do not record
     whether a prompt was made."""
 
-    def reason(month: str, text: str, basis: str = "data") -> dict:
-        return {
-            "month": month,
-            "rule": item.item_id,
-            "clause": item.clause,
-            "reason": text,
-            "basis": basis,
-        }
+    reason = partial(_unassessable, item)
 
     window = item.window_hours.value
     if window is None:
@@ -626,7 +594,7 @@ def incident_penalties(contract: Contract, penalties: pl.DataFrame) -> pl.DataFr
         .agg(
             pl.col("occurrences").sum().cast(pl.Int64),
             pl.col("amount").sum().cast(MONEY).alias("amount_cny"),
-            _rows(),
+            known_refs(),
         )
         .sort("month", "penalty_id")
     )
@@ -974,8 +942,6 @@ def data_cutoff(*frames_and_columns: tuple[pl.DataFrame, str]) -> dt.date | None
 
 
 def _empty(kind: str) -> pl.DataFrame:
-    from seatscore.ledgers import KINDS
-
     return pl.DataFrame(schema=KINDS[kind].schema)
 
 
@@ -1025,6 +991,7 @@ def monthly_metrics(
         tickets=tickets,
         attendance=staffing,
         headcount=headcount,
+        vacancies=vac,
         known_through=known_through,
         months=month_list,
     )
@@ -1229,8 +1196,6 @@ def metrics_as_of(
     ``ledgers`` is keyed as :func:`monthly_metrics` takes them (``staffing``, ``roster``,
     ``deductions``, ``penalties``, ``tickets``, ``payments``; :func:`seatscore.db.ledgers`).
     """
-    from seatscore.ledgers import as_of
-
     end = month_end(month) if cutoff is None else min(cutoff, month_end(month))
     cut = {k: as_of(k, frame, end) for k, frame in ledgers.items()}
     return monthly_metrics(contract, **cut).through(month)

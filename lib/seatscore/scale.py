@@ -175,7 +175,7 @@ def write_scale_data(
     Earlier synthetic contract files there are removed first, so the folder holds one run.
     Returns the params files and the tickets file.
     """
-    from seatscore.contracts import load_contracts
+    from seatscore.contract_files import load_contracts
 
     templates = templates if templates is not None else load_contracts()
     contracts = synthetic_contracts(templates, n_contracts, first_year, years)

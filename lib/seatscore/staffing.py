@@ -44,13 +44,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from seatscore.contracts import Contract, TerminationTrigger
+from seatscore.ledgers import REF, known_refs, with_refs
 from seatscore.periods import month_key, nth_working_day_after
 from seatscore.thresholds import holds
 
 ALL_POSTS = "__all__"
 """The group id of the roster summed over every post, against the contract's total minimum."""
-
-REF = pl.Struct({"file": pl.String, "row": pl.Int32})
 
 HEADCOUNT_SCHEMA = {
     "post_id": pl.String,
@@ -75,19 +74,6 @@ VACANCY_DAY_SCHEMA = {
 }
 
 
-def _with_ref(frame: pl.DataFrame) -> pl.DataFrame:
-    for column, dtype in (("source_file", pl.String), ("source_row", pl.Int32)):
-        if column not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(column))
-    return frame.with_columns(
-        pl.struct(file=pl.col("source_file"), row=pl.col("source_row").cast(pl.Int32)).alias("ref")
-    )
-
-
-def _known_refs() -> pl.Expr:
-    return pl.col("ref").filter(pl.col("ref").struct.field("row").is_not_null()).alias("rows")
-
-
 def roster_headcount(
     contract: Contract, roster: pl.DataFrame, known_through: dt.date | None
 ) -> pl.DataFrame:
@@ -99,12 +85,12 @@ def roster_headcount(
     within the service period. Daily rows win over a person list for the same post and day.
     """
     period = contract.service_period
-    roster = _with_ref(roster)
+    roster = with_refs(roster)
     daily = (
         roster.filter(pl.col("service_date").is_not_null())
         .filter(pl.col("service_date").is_between(period.start, period.end))
         .group_by("post_id", "service_date")
-        .agg(pl.col("on_roster").sum().cast(pl.Int32), _known_refs())
+        .agg(pl.col("on_roster").sum().cast(pl.Int32), known_refs())
     )
     people = roster.filter(pl.col("service_date").is_null() & pl.col("start_date").is_not_null())
     if people.is_empty() or known_through is None:
@@ -364,7 +350,7 @@ def attendance_gaps(staffing: pl.DataFrame) -> pl.DataFrame:
     """Absences from the attendance sheet: ``post_id``, ``service_date``, ``month``, ``gap``
     (persons required but not present that day, ≥ 0) and ``ref`` (the sheet's row)."""
     return (
-        _with_ref(staffing)
+        with_refs(staffing)
         .with_columns(
             (pl.col("required") - pl.col("present"))
             .clip(lower_bound=0)
