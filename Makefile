@@ -8,8 +8,10 @@ BIN := $(VENV)/bin
 SEED ?= 1
 DB ?= data/seatscore.duckdb
 STAMP := $(VENV)/.installed
+PY ?= 3.11
+WHEELHOUSE ?= wheelhouse
 
-.PHONY: help install demo-data build reports test lint format lab clean
+.PHONY: help install demo-data build reports test lint format lab clean wheelhouse install-offline upgrade-offline
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,5 +48,14 @@ format: $(STAMP) ## Format the code with ruff
 lab: build ## Open the notebooks in JupyterLab
 	$(BIN)/seatscore lab
 
+wheelhouse: $(STAMP) ## Write dist/wheelhouse and dist/seatscore-<version>-offline.tar.gz for an intranet (PY=3.11)
+	$(BIN)/python scripts/offline.py wheelhouse --python $(PY)
+
+install-offline: ## Create .venv from WHEELHOUSE=DIR alone, with no network (docs/install-intranet.md)
+	$(PYTHON) scripts/offline.py install $(WHEELHOUSE)
+
+upgrade-offline: ## Upgrade this folder to ARCHIVE=FILE, keeping data, params and reports
+	$(PYTHON) scripts/offline.py upgrade $(ARCHIVE)
+
 clean: ## Remove built data, reports and the virtual environment
-	rm -rf $(VENV) data/demo data/quarantine $(DB) $(DB).wal reports/*/ reports/index.html
+	rm -rf $(VENV) dist data/demo data/quarantine $(DB) $(DB).wal reports/*/ reports/index.html

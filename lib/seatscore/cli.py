@@ -88,6 +88,21 @@ def _build(args: argparse.Namespace) -> int:
     from seatscore import db
     from seatscore.contract_files import load_contracts
 
+    if args.check:
+        if not Path(args.db).exists():
+            print(f"{args.db}: no database yet; run `seatscore build`")
+            return 1
+        with db.connect(args.db, read_only=True) as con:
+            reasons = db.rebuild_reasons(
+                con, load_contracts(args.contracts_dir), args.contracts_dir
+            )
+        if not reasons:
+            print(f"{args.db} is current: no need to run `seatscore build` again")
+            return 0
+        print(f"run `seatscore build` again: {args.db} was built by another Seatscore or params:")
+        for reason in reasons:
+            print(f"  - {reason}")
+        return 1
     counts = db.build(
         args.db,
         load_contracts(args.contracts_dir),
@@ -735,6 +750,11 @@ def parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="load contracts and ledgers into DuckDB")
     build.add_argument("--db", type=Path, default=config.DEFAULT_DB, help="database path")
     build.add_argument("--no-demo", action="store_true", help="contracts only, no demo ledgers")
+    build.add_argument(
+        "--check",
+        action="store_true",
+        help="build nothing; say whether the database needs a build (exit 1 if it does)",
+    )
     build.add_argument(
         "--demo-dir",
         type=Path,

@@ -1,6 +1,10 @@
 """Every path Seatscore uses, built from the project root (cookiecutter-data-science style).
 
-The root is the folder holding ``pyproject.toml``; override it with ``SEATSCORE_ROOT``.
+The root is the folder holding ``pyproject.toml`` and ``params/``; override it with
+``SEATSCORE_ROOT``. From a source checkout (``make install``: an editable install) it is the
+checkout; from an installed wheel (``make install-offline``) it is the nearest such folder at or
+above the working directory, passed on to child processes (the report kernels) through
+``SEATSCORE_ROOT``.
 """
 
 from __future__ import annotations
@@ -13,11 +17,26 @@ TIMEZONE = ZoneInfo("Asia/Shanghai")
 """All contract times are Beijing time."""
 
 
+def _is_root(folder: Path) -> bool:
+    return (folder / "pyproject.toml").is_file() and (folder / "params").is_dir()
+
+
 def project_root() -> Path:
+    """``SEATSCORE_ROOT``; else the checkout this package is in; else the nearest project folder
+    at or above the working directory (recorded in ``SEATSCORE_ROOT`` for child processes); else
+    the working directory (commands that need ``params/`` then say it is missing)."""
     env = os.environ.get("SEATSCORE_ROOT")
     if env:
         return Path(env).resolve()
-    return Path(__file__).resolve().parents[2]
+    checkout = Path(__file__).resolve().parents[2]
+    if _is_root(checkout):
+        return checkout
+    cwd = Path.cwd().resolve()
+    for folder in (cwd, *cwd.parents):
+        if _is_root(folder):
+            os.environ["SEATSCORE_ROOT"] = str(folder)
+            return folder
+    return cwd
 
 
 ROOT = project_root()

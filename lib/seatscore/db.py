@@ -534,6 +534,70 @@ def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE {table}")
 
 
+def rebuild_reasons(
+    con: duckdb.DuckDBPyConnection, contracts: dict[str, Contract], contracts_dir: Path
+) -> list[str]:
+    """Why ``seatscore build`` must run again before this Seatscore uses the database; empty when
+    it need not (what an upgrade tells its user, ``seatscore build --check``).
+
+    ``contracts`` are the params files of ``contracts_dir`` as this Seatscore reads them. Reasons,
+    one sentence each: a table whose columns are not those this Seatscore makes (and that opening
+    the database does not add in place: a ledger's ``load_id``, ``loads.contract_option``); a
+    contract stored in a form this Seatscore cannot read, or read differently from its params file
+    now (a new term, a new default); a params file changed since the build, added or removed.
+    Nothing is written.
+    """
+    reasons: list[str] = []
+    existing = {
+        r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    migrated = {"load_id", "contract_option"}
+    for table, columns in _expected_columns().items():
+        if table not in existing:
+            continue
+        described = [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()]
+        if [c for c in described if c not in migrated] != [c for c in columns if c not in migrated]:
+            reasons.append(f"table {table} has the columns of another Seatscore version")
+    if "contracts" not in existing:
+        return [*reasons, "the database holds no contracts"]
+    stored = query(con, "SELECT contract_id, params_sha256, terms_json FROM contracts")
+    stored_by_id = {r["contract_id"]: r for r in stored.iter_rows(named=True)}
+    for cid, contract in sorted(contracts.items()):
+        row = stored_by_id.get(cid)
+        if row is None:
+            reasons.append(f"contract {cid} (params/contracts/{cid}.yaml) is not in the database")
+            continue
+        params_file = contracts_dir / f"{cid}.yaml"
+        if params_file.exists() and row["params_sha256"] != params_sha256(params_file):
+            reasons.append(f"{_display_path(params_file)} changed since the last build")
+            continue
+        try:
+            as_stored = Contract.model_validate_json(row["terms_json"])
+        except ValidationError:
+            reasons.append(f"contract {cid} is stored in a form this Seatscore cannot read")
+            continue
+        if as_stored != contract:
+            reasons.append(f"this Seatscore reads contract {cid}'s params differently")
+    demo_only = set(
+        query(
+            con,
+            "SELECT contract_id FROM contracts WHERE contract_id NOT IN ("
+            + " UNION ".join(
+                f"SELECT contract_id FROM {t} WHERE source <> '{DEMO_SOURCE}'"
+                for t in LEDGER_TABLES
+                if t in existing
+            )
+            + ")"
+            if any(t in existing for t in LEDGER_TABLES)
+            else "SELECT contract_id FROM contracts",
+        )["contract_id"]
+    )
+    for cid in sorted(set(stored_by_id) - set(contracts)):
+        if cid in demo_only:
+            reasons.append(f"contract {cid} is in the database but its params file is gone")
+    return reasons
+
+
 def _display_path(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(config.ROOT))
