@@ -494,7 +494,7 @@ def _expected_columns() -> dict[str, list[str]]:
     scratch = duckdb.connect()
     try:
         scratch.execute(CONTRACT_SCHEMA)
-        for table in ("loads", "quarantine"):
+        for table in ("contracts", "posts", "loads", "load_rows", "quarantine"):
             expected[table] = [r[0] for r in scratch.sql(f"DESCRIBE {table}").fetchall()]
     finally:
         scratch.close()
@@ -512,8 +512,8 @@ def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
         r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
     }
     for table, columns in _expected_columns().items():
-        if table not in existing:
-            continue
+        if table not in existing or table in ("contracts", "posts", "load_rows"):
+            continue  # contracts are reloaded by every build; load_rows came with load_id
         described = [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()]
         if described == columns:
             continue
