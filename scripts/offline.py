@@ -343,7 +343,8 @@ def upgrade(archive: Path, root: Path = ROOT) -> int:
     merge its files (:func:`merge_release`), install its wheelhouse into a fresh ``.venv`` (the old
     one is restored if that fails), and say whether ``seatscore build`` must run again.
 
-    Returns 0 when the database is current (or there is none), 1 when it needs a build."""
+    Returns 0 once upgraded; whether the database needs ``make build`` is the last thing said
+    (the upgrade itself succeeded either way)."""
     archive = archive.resolve()
     with tempfile.TemporaryDirectory(dir=root) as tmp:
         with tarfile.open(archive) as tar:
@@ -382,7 +383,13 @@ def upgrade(archive: Path, root: Path = ROOT) -> int:
         cwd=root,
         env={**os.environ, "SEATSCORE_ROOT": str(root)},
     )
-    return done.returncode
+    if done.returncode == 1:
+        print("upgraded; next: make build (contracts and demo data again; ingested rows are kept)")
+    elif done.returncode == 0:
+        print("upgraded; the database is current")
+    else:
+        print("upgraded; `seatscore build --check` failed: run `make build` before rendering")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
