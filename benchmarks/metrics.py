@@ -67,7 +67,7 @@ def _runs(results) -> str:
 
 def generate(n: int, folder: str, contracts: int, years: int, seed: int) -> tuple[str, str, float]:
     """``seatscore demo-data --scale``: (params folder, tickets file, peak MiB)."""
-    from seatscore.scale import write_scale_data
+    from seatscore.simulation.scale import write_scale_data
 
     params, tickets = write_scale_data(
         n, Path(folder), contracts, years=years, seed=seed, progress=False
@@ -77,8 +77,8 @@ def generate(n: int, folder: str, contracts: int, years: int, seed: int) -> tupl
 
 def ingest(db_path: str, params_dir: str, folder: str) -> tuple[float, float, int]:
     """``seatscore build`` of the synthetic contracts and tickets: (seconds, peak MiB, tickets)."""
-    from seatscore import db
-    from seatscore.contract_files import load_contracts
+    from seatscore.ledgers import store as db
+    from seatscore.terms.contract_files import load_contracts
 
     started = time.perf_counter()
     counts = db.build(
@@ -89,7 +89,8 @@ def ingest(db_path: str, params_dir: str, folder: str) -> tuple[float, float, in
 
 def seatscore_metrics(db_path: str, out: str) -> tuple[float, float, float]:
     """(seconds, peak MiB, MiB after imports) computing every contract's monthly ticket KPIs."""
-    from seatscore import db, service_levels
+    from seatscore.compute import service_levels
+    from seatscore.ledgers import store as db
 
     baseline = _peak_mib()
     started = time.perf_counter()
@@ -140,7 +141,7 @@ def _scope(np, t, m):
 
 
 def _pandas_state(np, pd, t, m):
-    """One measure's state per ticket, as :func:`seatscore.service_levels.state_expr` defines it,
+    """One measure's state per ticket, as :func:`seatscore.compute.service_levels.state_expr` defines it,
     written in pandas/NumPy."""
     received = t["received_at"]
     limit = (
@@ -188,18 +189,20 @@ def pandas_metrics(db_path: str, out: str) -> tuple[float, float, float]:
     import numpy as np
     import pandas as pd
 
-    from seatscore import db, service_levels
+    from seatscore.compute import service_levels
+    from seatscore.ledgers import store as db
+    from seatscore.terms.measures import STATE_COLUMNS, TIME_COLUMNS
 
     baseline = _peak_mib()
     started = time.perf_counter()
     con = duckdb.connect(db_path, read_only=True)
     contracts = db.load_contracts(con)
-    columns = ", ".join(service_levels.STATE_COLUMNS)
+    columns = ", ".join(STATE_COLUMNS)
     tickets = con.sql(f"SELECT {columns} FROM tickets").df()
     con.close()
     for flag in ("direct_dispatch", "callback_done", "dispatch_correct", "resolved", "satisfied"):
         tickets[flag] = tickets[flag].astype("boolean")
-    times = list(service_levels.TIME_COLUMNS)
+    times = list(TIME_COLUMNS)
     tickets["_as_of"] = tickets[times].max(axis=1).groupby(tickets["contract_id"]).transform("max")
     tickets["period"] = tickets["received_at"].dt.to_period("M")
     tickets["dispatch_min"] = (
@@ -313,7 +316,8 @@ def contract_month_ms(
     import polars as pl
     from polars.testing import assert_frame_equal
 
-    from seatscore import db, service_levels
+    from seatscore.compute import service_levels
+    from seatscore.ledgers import store as db
 
     expected = pl.read_parquet(portfolio)
     pairs = (

@@ -7,7 +7,7 @@
    loaded into ``data/bench/render/seatscore.duckdb``;
 2. naive: one report at a time, as a shell script would: the papermill CLI, then
    ``jupyter nbconvert --to html --no-input``;
-3. batch: ``seatscore.render.render_all`` (a process per core, each on one warm kernel;
+3. batch: ``seatscore.batch.render.render_all`` (a process per core, each on one warm kernel;
    ``--force`` so nothing is skipped).
 
 Both wall times are printed; the last line is ``ratio <naive/batch>``. Figures measured on the
@@ -30,10 +30,11 @@ BIN = Path(sys.executable).parent
 
 
 def prepare(n: int, work: Path) -> tuple[Path, list]:
-    from seatscore import db, render
-    from seatscore.contract_files import load_contracts
-    from seatscore.periods import service_months
-    from seatscore.scale import write_scale_data
+    from seatscore.batch import render
+    from seatscore.ledgers import store as db
+    from seatscore.simulation.scale import write_scale_data
+    from seatscore.terms.contract_files import load_contracts
+    from seatscore.terms.periods import service_months
 
     data = work / "data"
     shutil.rmtree(data, ignore_errors=True)
@@ -54,7 +55,7 @@ def prepare(n: int, work: Path) -> tuple[Path, list]:
 
 
 def naive(jobs, database: Path, out: Path) -> float:
-    from seatscore import config
+    from seatscore.core import config
 
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -103,7 +104,7 @@ def naive(jobs, database: Path, out: Path) -> float:
 
 
 def batch(jobs, database: Path, out: Path) -> float:
-    from seatscore import render
+    from seatscore.batch import render
 
     shutil.rmtree(out, ignore_errors=True)
     started = time.monotonic()

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from seatscore import db, render
-from seatscore.contract_files import load_contracts
-from seatscore.contracts import Contract
-from seatscore.demo import write_demo_data
+from seatscore.batch import render
+from seatscore.ledgers import store as db
+from seatscore.simulation.demo import write_demo_data
+from seatscore.terms.contract_files import load_contracts
+from seatscore.terms.contracts import Contract
 
 
 @pytest.fixture(scope="session")

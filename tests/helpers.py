@@ -6,8 +6,8 @@ import datetime as dt
 
 import polars as pl
 
-from seatscore.ledgers import KINDS
-from seatscore.metrics import monthly_metrics
+from seatscore.compute.metrics import monthly_metrics
+from seatscore.ledgers.kinds import KINDS
 
 
 def ledger(kind: str, rows: list[dict] | None = None) -> pl.DataFrame:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from seatscore import render
+from seatscore.batch import render
 
 from conftest import FIRST_MONTHS
 

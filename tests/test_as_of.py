@@ -12,11 +12,11 @@ from decimal import Decimal
 
 import polars as pl
 
-from seatscore.demo import write_demo_data
-from seatscore.ledgers import read_ledger
-from seatscore.metrics import metrics_as_of
-from seatscore.payments import payment_schedule
-from seatscore.statement import statement_as_of
+from seatscore.compute.metrics import metrics_as_of
+from seatscore.compute.payments import payment_schedule
+from seatscore.compute.statement import statement_as_of
+from seatscore.ledgers.kinds import read_ledger
+from seatscore.simulation.demo import write_demo_data
 
 from conftest import FIRST_MONTHS
 from helpers import ledger, ticket
@@ -76,7 +76,7 @@ def test_a_ticket_closed_next_month_is_open_at_the_months_end(contracts):
     )
     june = metrics_as_of(c, ledgers(tickets=t), "2026-06")
     assert june.months["tickets"].to_list() == [1]
-    from seatscore.ledgers import as_of
+    from seatscore.ledgers.kinds import as_of
 
     cut = as_of("tickets", t, dt.date(2026, 6, 30)).row(0, named=True)
     assert cut["dispatched_at"] is None and cut["closed_at"] is None
@@ -108,7 +108,7 @@ def test_payment_status_at_the_end_of_each_month(contracts):
     )
     for month, first in (("2026-06", "待付"), ("2026-07", "已付")):
         metrics = metrics_as_of(c, ledgers(payments=paid), month)
-        from seatscore.ledgers import as_of
+        from seatscore.ledgers.kinds import as_of
 
         cut = as_of("payments", paid, metrics.months["last_day"][-1])
         schedule = payment_schedule(c, metrics.period, [], month, cut)
@@ -152,8 +152,9 @@ def test_index_and_report_show_the_same_stored_figures(rendered, demo_db):
     # payable and score.
     import json as _json
 
-    from seatscore import closing, db
-    from seatscore.money import format_cny
+    from seatscore.compute import closing
+    from seatscore.core.money import format_cny
+    from seatscore.ledgers import store as db
 
     out, _ = rendered
     index = (out / "index.html").read_text(encoding="utf-8")

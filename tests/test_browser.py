@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from seatscore import config, db, render
-from seatscore.demo import write_demo_data
+from seatscore.batch import render
+from seatscore.core import config
+from seatscore.ledgers import store as db
+from seatscore.simulation.demo import write_demo_data
 
 from helpers import ledger
 

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from seatscore import closing, db
 from seatscore.cli import main
-from seatscore.contract_files import load_contracts
-from seatscore.errors import SeatscoreError
-from seatscore.ingest import ingest
+from seatscore.compute import closing
+from seatscore.core.errors import SeatscoreError
+from seatscore.ledgers import store as db
+from seatscore.ledgers.ingest import ingest
+from seatscore.terms.contract_files import load_contracts
 
 HAIDIAN = "haidian-dispatch-2026"
 TODAY = dt.date(2026, 11, 30)
@@ -146,7 +147,7 @@ def test_report_of_a_closed_month_is_kept_when_corrected_and_the_index_says_so(d
     # next render keeps version 1's report as haidian-dispatch-2026.v1.html beside version 2,
     # the index marks it 更正 and links both, and the index, the report and `score` show the
     # same payable (one stored statement). A late row does not render the closed month again.
-    from seatscore import render
+    from seatscore.batch import render
 
     load(
         database,

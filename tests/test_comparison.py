@@ -11,9 +11,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from seatscore import cli, comparison, config, render, scenarios
-from seatscore.comparison import ComparisonInputError
-from seatscore.service_levels import AdequacySettings
+from seatscore import cli
+from seatscore.batch import render
+from seatscore.compute import comparison, scenarios
+from seatscore.compute.comparison import ComparisonInputError
+from seatscore.compute.service_levels import AdequacySettings
+from seatscore.core import config
 
 from helpers import ledger, run, staffing_days, ticket
 
@@ -326,7 +329,7 @@ def test_lab_opens_jupyterlab_in_the_notebooks_with_this_interpreter(monkeypatch
     import os
     import sys
 
-    from seatscore import config
+    from seatscore.core import config
 
     seen = {}
     monkeypatch.setattr(os, "execv", lambda path, argv: seen.update(path=path, argv=argv))

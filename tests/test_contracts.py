@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seatscore import config
-from seatscore.contract_files import load_contract
-from seatscore.errors import ContractFileError
+from seatscore.core import config
+from seatscore.core.errors import ContractFileError
+from seatscore.terms.contract_files import load_contract
 
 SEEDS = Path(config.ROOT).parent / "shared" / "seeds"
 

@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from seatscore import cli
-from seatscore.deliver import DeliveryError, load_recipients
+from seatscore.batch.deliver import DeliveryError, load_recipients
 
 
 class Inbox:
@@ -155,7 +155,7 @@ def test_a_login_without_a_password_is_refused_before_anything_is_sent(
 
 
 def test_the_example_recipients_file_is_valid_and_holds_no_real_address():
-    from seatscore import config
+    from seatscore.core import config
 
     example = load_recipients(config.PARAMS_DIR / "recipients.example.yaml")
     assert {r.email.split("@")[1] for r in example.recipients} == {"example.gov.cn"}

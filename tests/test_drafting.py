@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seatscore import config
 from seatscore.cli import main
-from seatscore.drafting import NOT_FOUND, capital_to_decimal, compare, draft, normalize
+from seatscore.core import config
+from seatscore.terms.drafting import NOT_FOUND, capital_to_decimal, compare, draft, normalize
 
 SEEDS = Path(config.ROOT).parent / "shared" / "seeds"
 SEED_IDS = {

@@ -8,7 +8,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from seatscore import config
+from seatscore.core import config
 
 
 def pins(requirements: list[str]) -> dict[str, str]:

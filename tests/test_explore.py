@@ -12,7 +12,9 @@ import papermill
 import polars as pl
 import pytest
 
-from seatscore import config, db, explore
+from seatscore.core import config
+from seatscore.ledgers import store as db
+from seatscore.reporting import explore
 
 
 def test_ticket_cube_by_hand():

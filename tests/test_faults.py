@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from seatscore import config
+from seatscore.core import config
 
 
 def _kernels() -> set[int]:

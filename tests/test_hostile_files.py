@@ -13,9 +13,9 @@ import openpyxl
 import pytest
 from test_ingest import rows, write_csv
 
-from seatscore import db
-from seatscore.contract_files import load_contracts
-from seatscore.ingest import ingest
+from seatscore.ledgers import store as db
+from seatscore.ledgers.ingest import ingest
+from seatscore.terms.contract_files import load_contracts
 
 K = "karamay-grid-2024"
 
@@ -102,7 +102,7 @@ def test_cli_says_what_happened_without_a_traceback(empty_db, tmp_path, capsys, 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("seatscore.ingest.ingest", interrupted)
+    monkeypatch.setattr("seatscore.ledgers.ingest.ingest", interrupted)
     argv = ["ingest", str(path), "--db", str(empty_db), "--kind", "deductions"]
     assert cli.main(argv) == 130
     err = capsys.readouterr().err
@@ -110,7 +110,7 @@ def test_cli_says_what_happened_without_a_traceback(empty_db, tmp_path, capsys, 
     with pytest.raises(KeyboardInterrupt):
         cli.main(["--debug", *argv])
     # A bug is named a bug, not the user's error.
-    monkeypatch.setattr("seatscore.ingest.ingest", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("seatscore.ledgers.ingest.ingest", lambda *a, **k: 1 / 0)
     assert cli.main(argv) == 2
     assert "internal error (ZeroDivisionError" in capsys.readouterr().err
 
@@ -211,7 +211,7 @@ def test_friction_malformed_month_nothing_to_render_and_no_empty_database(tmp_pa
     # "2018-5" is malformed, not "outside the service period"; a render with nothing to do
     # exits 2 and says why; a first ingest that fails leaves no empty database file behind.
     from seatscore.cli import main
-    from seatscore.periods import parse_month
+    from seatscore.terms.periods import parse_month
 
     with pytest.raises(ValueError, match="not of the form YYYY-MM"):
         parse_month("2018-5")

@@ -18,10 +18,11 @@ import duckdb
 import openpyxl
 import pytest
 
-from seatscore import config, db
 from seatscore.cli import main
-from seatscore.errors import IngestError
-from seatscore.ingest import ingest
+from seatscore.core import config
+from seatscore.core.errors import IngestError
+from seatscore.ledgers import store as db
+from seatscore.ledgers.ingest import ingest
 
 K = "karamay-grid-2024"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
@@ -428,8 +429,8 @@ def test_sf311_is_reported_like_a_contract_with_its_rules_not_assessable(empty_d
 
 
 def test_readme_documents_every_ledger_schema_and_alias():
-    # The README's "Ledger schemas" is generated from seatscore.ledgers.KINDS; keep them equal.
-    from seatscore.ledgers import schema_markdown
+    # The README's "Ledger schemas" is generated from seatscore.ledgers.kinds.KINDS; keep them equal.
+    from seatscore.ledgers.kinds import schema_markdown
 
     assert schema_markdown() in (config.ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from seatscore import db
-from seatscore.demo import write_demo_data
-from seatscore.errors import LedgerError
-from seatscore.ledgers import DEDUCTIONS, STAFFING, TICKETS, check_references, read_ledger
+from seatscore.core.errors import LedgerError
+from seatscore.ledgers import store as db
+from seatscore.ledgers.kinds import DEDUCTIONS, STAFFING, TICKETS, check_references, read_ledger
+from seatscore.simulation.demo import write_demo_data
 
 
 def write(path: Path, text: str) -> Path:

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from test_ingest import rows, write_csv
 
-from seatscore import db
 from seatscore.cli import main
-from seatscore.errors import IngestError
-from seatscore.ingest import ingest
+from seatscore.core.errors import IngestError
+from seatscore.ledgers import store as db
+from seatscore.ledgers.ingest import ingest
 
 K = "karamay-grid-2024"
 HEADER = "合同编号,工单编号,受理时间,紧急程度,问题类别\n"

@@ -1,10 +1,10 @@
-"""The render manifest hashes every input a report reads (issue: no silent path)."""
+"""The code digest (render manifest, stored statements) hashes every input a report reads."""
 
 from __future__ import annotations
 
 from importlib import metadata
 
-from seatscore import manifest
+from seatscore.core import digest as manifest
 
 
 def test_analysis_settings_and_calendar_version_are_inputs(tmp_path, monkeypatch):

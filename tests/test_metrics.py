@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from seatscore.metrics import below_target_points
+from seatscore.compute.rules.below_target import below_target_points
 
 from helpers import ledger, roster_days, run, staffing_days
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from seatscore.errors import CalendarNotAvailable
-from seatscore.money import allocate, format_cny, to_fen
-from seatscore.periods import (
+from seatscore.core.errors import CalendarNotAvailable
+from seatscore.core.money import allocate, format_cny, to_fen
+from seatscore.terms.periods import (
     is_working_day,
     nominal_monthly_fees,
     nth_working_day_after,

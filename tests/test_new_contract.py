@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import polars as pl
 
-from seatscore.contract_files import load_contract
-from seatscore.metrics import linear_points, monthly_metrics
+from seatscore.compute.metrics import monthly_metrics
+from seatscore.compute.rules.linear import linear_points
+from seatscore.terms.contract_files import load_contract
 
 from helpers import ledger
 

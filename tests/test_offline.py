@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from seatscore import config, db
-from seatscore.contract_files import load_contracts
+from seatscore.core import config
+from seatscore.ledgers import store as db
+from seatscore.terms.contract_files import load_contracts
 
 ROOT = Path(__file__).resolve().parents[1]
 

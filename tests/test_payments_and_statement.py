@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import polars as pl
 
-from seatscore import db
 from seatscore.cli import main
-from seatscore.payments import payment_schedule, schedule_balances
-from seatscore.statement import month_statement, rule_catalogue
+from seatscore.compute.payments import payment_schedule, schedule_balances
+from seatscore.compute.statement import month_statement, rule_catalogue
+from seatscore.ledgers import store as db
 
 from helpers import ledger, roster_days, run, staffing_days
 

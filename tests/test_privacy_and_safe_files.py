@@ -12,12 +12,12 @@ import io
 import polars as pl
 import pytest
 
-from seatscore import db
-from seatscore.contract_files import load_contracts
-from seatscore.files import FORMULA_START, neutralise, safe_csv
-from seatscore.ingest import ingest
-from seatscore.privacy import mask_personal
-from seatscore.report import _table
+from seatscore.core.files import FORMULA_START, neutralise, safe_csv
+from seatscore.core.privacy import mask_personal
+from seatscore.ledgers import store as db
+from seatscore.ledgers.ingest import ingest
+from seatscore.reporting.report import gt_table
+from seatscore.terms.contract_files import load_contracts
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_figures_dates_and_clauses_are_left_alone(text):
 def test_every_text_column_of_a_report_table_is_masked():
     # A number typed into the district or the ticket id column is masked like one in the text.
     frame = pl.DataFrame({"街道": ["海淀街道 13912345678"], "工单": ["１３８１２３４５６７８"]})
-    html = _table(frame).as_raw_html()
+    html = gt_table(frame).as_raw_html()
     assert "13912345678" not in html and "12345678" not in html
     assert "139****5678" in html and "138****5678" in html
 

@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seatscore import db
-from seatscore.contract_files import load_contracts
-from seatscore.ingest import ingest
-from seatscore.metrics import monthly_metrics
+from seatscore.compute.metrics import monthly_metrics
+from seatscore.ledgers import store as db
+from seatscore.ledgers.ingest import ingest
+from seatscore.terms.contract_files import load_contracts
 
 from helpers import ledger
 

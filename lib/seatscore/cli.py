@@ -17,15 +17,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from seatscore import __version__, config
-from seatscore.errors import SeatscoreError
+from seatscore import __version__
+from seatscore.core import config
+from seatscore.core.errors import SeatscoreError
 
 
 def _demo_data(args: argparse.Namespace) -> int:
-    from seatscore.contract_files import load_contracts
+    from seatscore.terms.contract_files import load_contracts
 
     if args.scale is not None:
-        from seatscore.scale import SCALE_DIR, write_scale_data
+        from seatscore.simulation.scale import SCALE_DIR, write_scale_data
 
         out = args.out or SCALE_DIR
         started = time.monotonic()
@@ -46,7 +47,7 @@ def _demo_data(args: argparse.Namespace) -> int:
             f"--demo-dir {out}"
         )
         return 0
-    from seatscore.demo import write_demo_data
+    from seatscore.simulation.demo import write_demo_data
 
     out = args.out or config.DEMO_DIR
     as_of = args.as_of or _today()
@@ -85,8 +86,8 @@ def _positive(text: str) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from seatscore import db
-    from seatscore.contract_files import load_contracts
+    from seatscore.ledgers import store as db
+    from seatscore.terms.contract_files import load_contracts
 
     if args.check:
         if not Path(args.db).exists():
@@ -114,7 +115,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from seatscore import render
+    from seatscore.batch import render
 
     if not Path(args.db).exists():
         raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
@@ -180,7 +181,8 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from seatscore import comparison, db
+    from seatscore.compute import comparison
+    from seatscore.ledgers import store as db
 
     if not Path(args.db).exists():
         raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
@@ -218,9 +220,10 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _what_if(con, scenario_path: Path, contracts: dict):
-    from seatscore import db, scenarios
-    from seatscore.errors import UnknownContract
-    from seatscore.service_levels import load_analysis_settings
+    from seatscore.compute import scenarios
+    from seatscore.compute.service_levels import load_analysis_settings
+    from seatscore.core.errors import UnknownContract
+    from seatscore.ledgers import store as db
 
     scenario = scenarios.load_scenario(scenario_path)
     if scenario.contract not in contracts:
@@ -257,8 +260,8 @@ def _records(frame, split: str | None = None) -> list[dict]:
 def _compare_text(table, structure, market, what_if, prices: str) -> str:
     import polars as pl
 
-    from seatscore.comparison import LABELS_ZH
-    from seatscore.money import format_cny
+    from seatscore.compute.comparison import LABELS_ZH
+    from seatscore.core.money import format_cny
 
     lines = [f"供应商成本对比（{prices}）", ""]
     for r in table.iter_rows(named=True):
@@ -348,8 +351,8 @@ def _compare_text(table, structure, market, what_if, prices: str) -> str:
 
 
 def _deliver(args: argparse.Namespace) -> int:
-    from seatscore.deliver import deliver
-    from seatscore.periods import parse_month
+    from seatscore.batch.deliver import deliver
+    from seatscore.terms.periods import parse_month
 
     parse_month(args.month)
     done = deliver(args.recipients, args.month, Path(args.db), args.out, dry_run=args.dry_run)
@@ -366,8 +369,8 @@ def _deliver(args: argparse.Namespace) -> int:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    from seatscore.contract_files import get_contract
-    from seatscore.statement import rule_catalogue
+    from seatscore.compute.statement import rule_catalogue
+    from seatscore.terms.contract_files import get_contract
 
     contract = get_contract(args.contract)
     rules = rule_catalogue(contract)
@@ -404,7 +407,7 @@ def _range(rule: dict) -> str | None:
 
 
 def _check_month_and_db(args: argparse.Namespace) -> None:
-    from seatscore.periods import parse_month
+    from seatscore.terms.periods import parse_month
 
     parse_month(args.month)
     if not Path(args.db).exists():
@@ -412,8 +415,9 @@ def _check_month_and_db(args: argparse.Namespace) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from seatscore import closing, db
-    from seatscore.statement import statement_as_of
+    from seatscore.compute import closing
+    from seatscore.compute.statement import statement_as_of
+    from seatscore.ledgers import store as db
 
     _check_month_and_db(args)
     with db.connect(args.db) as con:
@@ -455,7 +459,7 @@ def _score(args: argparse.Namespace) -> int:
 def _contracts_draft(args: argparse.Namespace) -> int:
     import yaml
 
-    from seatscore.drafting import draft
+    from seatscore.terms.drafting import draft
 
     size = args.file.stat().st_size
     if size > MAX_CONTRACT_TEXT_BYTES:
@@ -479,7 +483,7 @@ def _contracts_draft(args: argparse.Namespace) -> int:
     if args.output is None:
         print(header + dumped)
     else:
-        from seatscore.files import atomic_write
+        from seatscore.core.files import atomic_write
 
         atomic_write(args.output, header + dumped)
         print(f"wrote {args.output}; {len(doc['not_found'])} field(s) to confirm by hand")
@@ -493,7 +497,8 @@ def _contracts_draft(args: argparse.Namespace) -> int:
 
 
 def _close(args: argparse.Namespace) -> int:
-    from seatscore import closing, db
+    from seatscore.compute import closing
+    from seatscore.ledgers import store as db
 
     _check_month_and_db(args)
     with db.connect(args.db) as con:
@@ -507,7 +512,8 @@ def _close(args: argparse.Namespace) -> int:
 
 
 def _statements(args: argparse.Namespace) -> int:
-    from seatscore import closing, db
+    from seatscore.compute import closing
+    from seatscore.ledgers import store as db
 
     if not Path(args.db).exists():
         raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
@@ -529,8 +535,8 @@ def _statements(args: argparse.Namespace) -> int:
 
 
 def _kpis(args: argparse.Namespace) -> int:
-    from seatscore import db
-    from seatscore.service_levels import month_kpis
+    from seatscore.compute.service_levels import month_kpis
+    from seatscore.ledgers import store as db
 
     _check_month_and_db(args)
     with db.connect(args.db, read_only=True) as con:
@@ -575,8 +581,8 @@ def _kpi_line(f: dict) -> str:
 
 
 def _contracts_diff(args: argparse.Namespace) -> int:
-    from seatscore.drafting import compare
-    from seatscore.files import read_yaml_document
+    from seatscore.core.files import read_yaml_document
+    from seatscore.terms.drafting import compare
 
     drafted = read_yaml_document(args.draft, SeatscoreError)
     confirmed = read_yaml_document(args.confirmed, SeatscoreError)
@@ -643,7 +649,7 @@ def _lab(args: argparse.Namespace) -> int:
 def _ingest(args: argparse.Namespace) -> int:
     """Load ledger files; print what happened to each sheet and the totals. Exit 1 when any row
     was rejected (the good rows are loaded), 2 when a file could not be ingested (nothing was)."""
-    from seatscore.ingest import ingest
+    from seatscore.ledgers.ingest import ingest
 
     results = ingest(
         args.files,
@@ -673,7 +679,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _loads(args: argparse.Namespace) -> int:
     """List the loads: what each file brought and whether a later load replaced it."""
-    from seatscore import db
+    from seatscore.ledgers import store as db
 
     if not Path(args.db).exists():
         raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
@@ -778,7 +784,7 @@ def parser() -> argparse.ArgumentParser:
     ing.add_argument(
         "--kind",
         choices=["deductions", "kpis", "payments", "penalties", "roster", "staffing", "tickets"],
-        help="which ledger (seatscore.ledgers.KINDS; or give --profile)",
+        help="which ledger (seatscore.ledgers.kinds.KINDS; or give --profile)",
     )
     ing.add_argument("--contract", metavar="ID", help="contract id for rows that give none")
     ing.add_argument(

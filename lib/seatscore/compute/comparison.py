@@ -1,0 +1,604 @@
+"""Vendor cost comparison: every contract on one footing, for budget planners.
+
+One row per contract (:func:`compare`), all money in CNY to the fen, **nominal** (the CNY of each
+contract's own service months, tax as its params file says) unless a price index is given
+(:func:`read_price_index`, :func:`price_factor`):
+
+- ``cost_per_seat_month_cny`` = amount ÷ service months ÷ minimum headcount (004 九 and 四 (二) 1:
+  6,695,568 ÷ 12 ÷ 48 = 11,624.25). Service months = Σ of each month's served days ÷ its days
+  (:func:`seatscore.terms.periods.nominal_monthly_fees`): 12 for the four one-year contracts, 11 for 001.
+- ``cost_per_covered_seat_hour_cny`` = amount ÷ the seat-hours of cover the contract buys over its
+  service period: per post, seats on shift × hours per day × the days its pattern covers — official
+  working days (``chinesecalendar``) for a 5-day pattern, every day for a 7-day one, days × d/7
+  otherwise (:func:`covered_seat_hours`). Where a post's cover is not stated the figure counts the
+  stated cover only, is flagged ``cover_complete = false`` and is an upper bound.
+- ``cost_per_staffed_seat_day_cny`` = nominal fees of the months with attendance rows ÷ person-days
+  present (实到人数) in them.
+- ``cost_per_ticket_handled_cny`` / ``cost_per_ticket_resolved_cny`` = nominal fees of the months
+  with tickets ÷ tickets received / tickets closed (办结, ``closed_at`` recorded) in those months.
+- ``payable_cny`` against ``nominal_cny`` over the months with data: ``recovered_cny`` is what
+  deductions and penalties took off, ``recovered_share`` its share (0–1) of the nominal fees.
+- ``quality_adjusted_cost_per_seat_month_cny`` = cost per seat-month ÷ (mean monthly score ÷ 100);
+  not assessable without a 100-point sheet.
+
+A figure that cannot be computed is null, and ``not_assessable`` says why, one ``key: 原因`` line per
+figure (keys as the columns, reasons in Chinese, :data:`LABELS_ZH`), e.g. 002 states
+no headcount, so it has no cost per seat-month; its cover comes from its four service lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import polars as pl
+
+from seatscore.compute.metrics import MonthlyMetrics
+from seatscore.core.errors import SeatscoreError
+from seatscore.core.money import to_fen
+from seatscore.terms.contracts import Contract
+from seatscore.terms.periods import PROVISIONAL_RULE_ZH, nominal_monthly_fees, working_day
+
+NOMINAL_ZH = "金额为名义人民币（各合同服务期当年价格，含税与否以合同为准），未做价格指数调整"
+
+MONEY = pl.Decimal(14, 2)
+COMPARISON_SCHEMA = {
+    "contract_id": pl.String,
+    "title_zh": pl.String,
+    "vendor_zh": pl.String,
+    "service_start": pl.Date,
+    "service_end": pl.Date,
+    "service_months": pl.Decimal(10, 4),
+    "amount_cny": MONEY,
+    "minimum_headcount": pl.Int64,
+    "cost_per_seat_month_cny": MONEY,
+    "covered_seat_hours": pl.Decimal(14, 2),
+    "cover_complete": pl.Boolean,
+    "cover_basis_zh": pl.String,
+    "cost_per_covered_seat_hour_cny": MONEY,
+    "observed_from": pl.String,
+    "observed_through": pl.String,
+    "staffed_seat_days": pl.Int64,
+    "cost_per_staffed_seat_day_cny": MONEY,
+    "tickets_handled": pl.Int64,
+    "tickets_resolved": pl.Int64,
+    "cost_per_ticket_handled_cny": MONEY,
+    "cost_per_ticket_resolved_cny": MONEY,
+    "nominal_cny": MONEY,
+    "payable_cny": MONEY,
+    "recovered_cny": MONEY,
+    "recovered_share": pl.Float64,
+    "payable_complete": pl.Boolean,
+    "mean_score": pl.Decimal(7, 2),
+    "quality_adjusted_cost_per_seat_month_cny": MONEY,
+    "price_factor": pl.Decimal(12, 6),
+    "not_assessable": pl.String,
+}
+"""Columns of :func:`compare`'s frame. Money CNY (Decimal, fen); shares 0–1; scores in points."""
+
+
+LABELS_ZH = {
+    "amount_cny": "合同金额",
+    "cost_per_seat_month_cny": "每座席·月",
+    "cost_per_covered_seat_hour_cny": "每覆盖座席小时",
+    "cost_per_staffed_seat_day_cny": "每实到人·天",
+    "cost_per_ticket_handled_cny": "每受理工单",
+    "cost_per_ticket_resolved_cny": "每办结工单",
+    "payable_cny": "应付与名义",
+    "quality_adjusted_cost_per_seat_month_cny": "质量调整每座席·月",
+}
+"""Chinese labels of the figures, for reports and the CLI."""
+
+
+class ComparisonInputError(SeatscoreError):
+    """A price index, benchmark or scenario file that cannot be used; the message says where."""
+
+
+# ---------------------------------------------------------------- cover
+
+
+@dataclass(frozen=True)
+class Cover:
+    """The seat-hours of cover a contract buys over its whole service period.
+
+    ``seat_hours``: Σ over posts with stated cover (None when no post states it); ``complete``:
+    every post states its shift pattern and seats on shift; ``provisional``: a working day was
+    counted Monday to Friday for a year the official calendar does not hold yet;
+    ``basis_zh``: the sum written out, and the posts left out.
+    """
+
+    seat_hours: Decimal | None
+    complete: bool
+    provisional: bool
+    basis_zh: str
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def covered_seat_hours(contract: Contract) -> Cover:
+    """Seat-hours of cover over the service period, post by post (see the module docstring).
+
+    A 5-day pattern covers the official working days (the contracts say "工作日在岗", 002 二;
+    "按政府工作日安排", 004 四 (二) 2), a 7-day pattern every day."""
+    days = _days(contract.service_period.start, contract.service_period.end)
+    flags = [working_day(d) for d in days]
+    working = sum(1 for w, _ in flags if w)
+    provisional, total, parts, missing = False, Decimal(0), [], []
+    for post in contract.posts:
+        pattern, seats = post.shift_pattern.value, post.seats_on_shift.value
+        if pattern is None or seats is None:
+            missing.append(post.name_zh)
+            continue
+        if pattern.days_per_week == 7:
+            covered, label = Decimal(len(days)), f"{len(days)} 天"
+        elif pattern.days_per_week == 5:
+            covered, label = Decimal(working), f"{working} 个工作日"
+            provisional = provisional or any(p for _, p in flags)
+        else:
+            covered = Decimal(len(days)) * pattern.days_per_week / 7
+            label = f"{len(days)} 天 × {pattern.days_per_week}/7"
+        total += seats * pattern.hours_per_day * covered
+        parts.append(f"{post.name_zh} {seats} 座席 × {pattern.hours_per_day} 小时 × {label}")
+    if not parts:
+        return Cover(None, False, provisional, "合同未规定任何岗位的班次和同时在岗座席数")
+    basis = " + ".join(parts) + f" = {total:,.0f} 座席小时"
+    if missing:
+        basis += f"；未计（合同未规定班次或同时在岗座席数）：{'、'.join(missing)}，结果为上限"
+    if provisional:
+        basis += f"；{PROVISIONAL_RULE_ZH}"
+    return Cover(total, not missing, provisional, basis)
+
+
+# ---------------------------------------------------------------- prices
+
+
+def read_price_index(path: Path | str) -> dict[int, Decimal]:
+    """A price index by calendar year from a CSV with columns ``year`` and ``index`` (any base,
+    e.g. the NBS consumer price index with 2022 = 100; other columns such as ``source`` are kept
+    out). Raises :class:`ComparisonInputError` naming the file, row and column of a bad cell."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = {"year", "index"} - set(reader.fieldnames or [])
+            if missing:
+                raise ComparisonInputError(
+                    f"{path}: missing column(s) {', '.join(sorted(missing))}; "
+                    "a price index file has columns year,index"
+                )
+            index: dict[int, Decimal] = {}
+            for row_number, row in enumerate(reader, start=2):
+                try:
+                    year, value = int(row["year"]), Decimal(row["index"])
+                except (ValueError, InvalidOperation):
+                    raise ComparisonInputError(
+                        f"{path}: row {row_number}: year {row['year']!r} and index "
+                        f"{row['index']!r} must be a whole year and a number"
+                    ) from None
+                if value <= 0 or year in index:
+                    raise ComparisonInputError(
+                        f"{path}: row {row_number}: year {year} "
+                        + ("appears twice" if year in index else "has an index that is not > 0")
+                    )
+                index[year] = value
+    except OSError as exc:
+        raise ComparisonInputError(f"{path}: cannot read the price index ({exc.strerror})") from exc
+    if not index:
+        raise ComparisonInputError(f"{path}: no rows")
+    return index
+
+
+def price_factor(contract: Contract, index: Mapping[int, Decimal], base_year: int) -> Decimal:
+    """What one nominal CNY of the contract is worth in CNY of ``base_year``: the mean over its
+    service months, weighted by served days, of ``index[base_year] / index[year of the month]``.
+
+    Raises :class:`ComparisonInputError` for a year the index does not hold."""
+    fees = nominal_monthly_fees(contract)
+    years = sorted({int(m[:4]) for m in fees["month"]} | {base_year})
+    absent = [y for y in years if y not in index]
+    if absent:
+        raise ComparisonInputError(
+            f"the price index has no value for {', '.join(map(str, absent))} "
+            f"(needed by {contract.contract_id} and base year {base_year}); add the year(s)"
+        )
+    weights = fees["month_weight"].to_list()
+    adjusted = sum(
+        (
+            w * index[base_year] / index[int(m[:4])]
+            for m, w in zip(fees["month"], weights, strict=True)
+        ),
+        Decimal(0),
+    )
+    return adjusted / sum(weights, Decimal(0))
+
+
+# ---------------------------------------------------------------- the table
+
+
+def _ratio(amount: Decimal | None, units: Decimal | int | None, factor: Decimal) -> Decimal | None:
+    if amount is None or not units:
+        return None
+    return to_fen(amount * factor / Decimal(units))
+
+
+def service_month_count(contract: Contract) -> Decimal:
+    """Service months: Σ of each month's served days ÷ its days (12 for a one-year period)."""
+    return sum(nominal_monthly_fees(contract)["month_weight"].to_list(), Decimal(0))
+
+
+def unit_costs(contract: Contract, cover: Cover, factor: Decimal = Decimal(1)) -> dict:
+    """``cost_per_seat_month_cny`` (amount ÷ service months ÷ minimum headcount) and
+    ``cost_per_covered_seat_hour_cny`` (amount ÷ ``cover.seat_hours``), CNY to the fen × ``factor``;
+    None where the amount, the headcount or the cover is not stated."""
+    amount, seats = contract.amount_cny.value, contract.seats
+    months = service_month_count(contract)
+    return {
+        "cost_per_seat_month_cny": _ratio(amount, months * seats if seats else None, factor),
+        "cost_per_covered_seat_hour_cny": _ratio(amount, cover.seat_hours, factor),
+    }
+
+
+def compare_one(
+    contract: Contract,
+    metrics: MonthlyMetrics | StoredMonths,
+    staffing: pl.DataFrame,
+    tickets: pl.DataFrame,
+    through: str | None,
+    factor: Decimal = Decimal(1),
+) -> dict:
+    """One row of :data:`COMPARISON_SCHEMA` for ``contract``.
+
+    ``metrics``: the stored statements (:class:`StoredMonths`, as :func:`load_comparison` reads
+    them) or :func:`seatscore.compute.metrics.monthly_metrics`; ``staffing`` the staffing ledger
+    (``service_date`` date, ``present`` int); ``tickets`` with ``received_at`` and ``closed_at``
+    (datetime); ``through`` the latest month with data (YYYY-MM) or None; ``factor`` from
+    :func:`price_factor` (1 = nominal)."""
+    reasons: dict[str, str] = {}
+    amount = contract.amount_cny.value
+    if amount is None:
+        reasons["amount_cny"] = "合同未规定金额"
+    seats = contract.seats
+    if seats is None:
+        reasons["cost_per_seat_month_cny"] = "合同未以数字规定最低人数"
+    cover = covered_seat_hours(contract)
+    if cover.seat_hours is None:
+        reasons["cost_per_covered_seat_hour_cny"] = cover.basis_zh
+    costs = unit_costs(contract, cover, factor)
+    per_seat_month = costs["cost_per_seat_month_cny"]
+
+    seen = (
+        metrics.months.filter(pl.col("month") <= through)
+        if through is not None
+        else metrics.months.clear()
+    )
+    months = set(seen["month"])
+    fee_of = dict(zip(seen["month"], seen["nominal_fee_cny"], strict=True))
+
+    def fees_of(frame: pl.DataFrame) -> Decimal | None:
+        """The nominal fees of the months in which ``frame`` (with ``month``) has rows."""
+        had = set(frame["month"])
+        if not had or any(fee_of[m] is None for m in had):
+            return None
+        return sum((fee_of[m] for m in had), Decimal(0))
+
+    in_months = pl.col("month").is_in(sorted(months))
+    staffing = staffing.with_columns(pl.col("service_date").dt.strftime("%Y-%m").alias("month"))
+    staffing = staffing.filter(in_months)
+    staffed_fees = fees_of(staffing)
+    present = int(staffing["present"].sum()) if staffing.height else 0
+    if not present:
+        reasons["cost_per_staffed_seat_day_cny"] = "没有考勤台账（实到人数）"
+    tickets = tickets.with_columns(pl.col("received_at").dt.strftime("%Y-%m").alias("month"))
+    tickets = tickets.filter(in_months)
+    ticket_fees = fees_of(tickets)
+    handled = tickets.height
+    resolved = int(tickets["closed_at"].is_not_null().sum()) if handled else 0
+    if not handled:
+        reasons["cost_per_ticket_handled_cny"] = "没有工单台账"
+
+    nominal = payable = recovered = share = None
+    complete = None
+    if seen.height and amount is not None:
+        nominal = sum(seen["nominal_fee_cny"].to_list(), Decimal(0))
+        payable = sum(seen["payable_cny"].to_list(), Decimal(0))
+        recovered = nominal - payable
+        share = float(recovered / nominal) if nominal else None
+        complete = bool(seen["payable_complete"].all())
+    elif not seen.height:
+        reasons["payable_cny"] = "没有任何台账数据"
+    scores = seen["score"].drop_nulls() if seen.height else pl.Series([], dtype=pl.Decimal(7, 2))
+    mean_score = to_fen(sum(scores.to_list(), Decimal(0)) / len(scores)) if len(scores) else None
+    if mean_score is None:
+        reasons["quality_adjusted_cost_per_seat_month_cny"] = (
+            "合同无百分制月度考核" if not contract.assessment.stated else "没有已考核的月份"
+        )
+    quality = (
+        to_fen(per_seat_month / (mean_score / 100))
+        if per_seat_month is not None and mean_score
+        else None
+    )
+    money = lambda v: to_fen(v * factor) if v is not None else None  # noqa: E731
+    return {
+        "contract_id": contract.contract_id,
+        "title_zh": contract.title_zh,
+        "vendor_zh": contract.vendor.name,
+        "service_start": contract.service_period.start,
+        "service_end": contract.service_period.end,
+        "service_months": service_month_count(contract),
+        "amount_cny": money(amount),
+        "minimum_headcount": seats,
+        "cost_per_seat_month_cny": per_seat_month,
+        "covered_seat_hours": cover.seat_hours,
+        "cover_complete": cover.complete,
+        "cover_basis_zh": cover.basis_zh,
+        "cost_per_covered_seat_hour_cny": costs["cost_per_covered_seat_hour_cny"],
+        "observed_from": min(months) if months else None,
+        "observed_through": max(months) if months else None,
+        "staffed_seat_days": present,
+        "cost_per_staffed_seat_day_cny": _ratio(staffed_fees, present, factor),
+        "tickets_handled": handled,
+        "tickets_resolved": resolved,
+        "cost_per_ticket_handled_cny": _ratio(ticket_fees, handled, factor),
+        "cost_per_ticket_resolved_cny": _ratio(ticket_fees, resolved, factor),
+        "nominal_cny": money(nominal),
+        "payable_cny": money(payable),
+        "recovered_cny": money(recovered),
+        "recovered_share": share,
+        "payable_complete": complete,
+        "mean_score": mean_score,
+        "quality_adjusted_cost_per_seat_month_cny": quality,
+        "price_factor": factor,
+        "not_assessable": "\n".join(f"{k}: {v}" for k, v in reasons.items()) or None,
+    }
+
+
+def compare(rows: list[dict]) -> pl.DataFrame:
+    """Rows of :func:`compare_one` as a frame of :data:`COMPARISON_SCHEMA`, by contract id."""
+    return pl.DataFrame(rows, schema=COMPARISON_SCHEMA).sort("contract_id")
+
+
+def load_comparison(
+    db_path: Path | str,
+    contract_ids: list[str] | None = None,
+    price_index: Mapping[int, Decimal] | None = None,
+    base_year: int | None = None,
+) -> pl.DataFrame:
+    """:func:`compare` for the contracts in the database (all, or ``contract_ids``), their
+    ledgers up to each one's latest month with data.
+
+    With ``price_index`` the money is in CNY of ``base_year`` (default: the index's latest year).
+    Raises :class:`~seatscore.core.errors.UnknownContract` for an id not in the database."""
+    from seatscore.compute import closing
+    from seatscore.core.errors import UnknownContract
+    from seatscore.ledgers import store as db
+
+    rows = []
+    with db.connect(db_path) as con:  # writes the statements it reads, if not stored yet
+        contracts = db.load_contracts(con)
+        ids = contract_ids or sorted(contracts)
+        unknown = sorted(set(ids) - set(contracts))
+        if unknown:
+            raise UnknownContract(
+                f"no contract {', '.join(unknown)} in {db_path}; "
+                f"known contracts: {', '.join(sorted(contracts))}"
+            )
+        for cid in ids:
+            contract = contracts[cid]
+            ledgers = db.ledgers(con, cid)
+            closing.refresh(con, contract, ledgers)
+            metrics = _stored_months(con, contract)
+            factor = Decimal(1)
+            if price_index is not None:
+                factor = price_factor(contract, price_index, base_year or max(price_index))
+            rows.append(
+                compare_one(
+                    contract,
+                    metrics,
+                    ledgers["staffing"],
+                    ledgers["tickets"],
+                    _latest_stored(metrics.months, db.latest_month_with_data(con, cid)),
+                    factor,
+                )
+            )
+    return compare(rows)
+
+
+@dataclass(frozen=True)
+class StoredMonths:
+    """The stored statements of a contract's ended months as :func:`compare_one` reads them
+    (``months``: ``month``, ``nominal_fee_cny``, ``payable_cny``, ``payable_complete``,
+    ``score``): the figures the reports and the index show, as known at each month's end."""
+
+    months: pl.DataFrame
+
+
+def _stored_months(con, contract: Contract) -> StoredMonths:
+    from seatscore.compute import closing
+
+    rows = []
+    for r in closing.latest(con, contract.contract_id).iter_rows(named=True):
+        doc = json.loads(r["document"])
+        rows.append(
+            {
+                "month": r["month"],
+                "nominal_fee_cny": _dec(doc["fee_nominal_cny"]),
+                "payable_cny": _dec(doc["payable_cny"]),
+                "payable_complete": doc["payable_complete"],
+                "score": _dec(doc["score"]),
+            }
+        )
+    return StoredMonths(
+        pl.DataFrame(
+            rows,
+            schema={
+                "month": pl.String,
+                "nominal_fee_cny": pl.Decimal(14, 2),
+                "payable_cny": pl.Decimal(14, 2),
+                "payable_complete": pl.Boolean,
+                "score": pl.Decimal(7, 2),
+            },
+        )
+    )
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return Decimal(text) if text is not None else None
+
+
+def _latest_stored(months: pl.DataFrame, latest_with_data: str | None) -> str | None:
+    """The latest month with data that has ended (has a stored statement)."""
+    if latest_with_data is None or months.is_empty():
+        return None
+    ended = [m for m in months["month"].to_list() if m <= latest_with_data]
+    return max(ended) if ended else None
+
+
+def prices_zh(price_index: Mapping[int, Decimal] | None, base_year: int | None) -> str:
+    """The sentence every comparison output carries about what its CNY are."""
+    if price_index is None:
+        return NOMINAL_ZH
+    year = base_year or max(price_index)
+    return f"金额已按价格指数折算为 {year} 年人民币（各月按当年指数，见所给价格指数文件）"
+
+
+# ---------------------------------------------------------------- cost structure
+
+
+COST_STRUCTURE_SCHEMA = {
+    "contract_id": pl.String,
+    "name_zh": pl.String,
+    "clause": pl.String,
+    "amount_cny": MONEY,
+    "share": pl.Float64,
+    "per_seat_month_cny": MONEY,
+}
+
+
+def cost_structure(contracts: list[Contract]) -> pl.DataFrame:
+    """The stated cost breakdown of each contract that has one (004 九): each line's amount, its
+    share (0–1) of the amount and per seat-month on the minimum headcount (null without one).
+    Contracts without a breakdown have no rows."""
+    rows = []
+    for c in contracts:
+        months = service_month_count(c)
+        for line in c.cost_breakdown:
+            rows.append(
+                {
+                    "contract_id": c.contract_id,
+                    "name_zh": line.name_zh,
+                    "clause": line.clause,
+                    "amount_cny": line.amount_cny,
+                    "share": float(line.amount_cny / c.amount_cny.value),
+                    "per_seat_month_cny": _ratio(
+                        line.amount_cny, months * c.seats if c.seats else None, Decimal(1)
+                    ),
+                }
+            )
+    return pl.DataFrame(rows, schema=COST_STRUCTURE_SCHEMA)
+
+
+# ---------------------------------------------------------------- market benchmarks
+
+
+BENCHMARK_COLUMNS = ("city", "budget_cny", "award_cny", "term_months", "headcount", "seats")
+BENCHMARK_SCHEMA = {
+    "row": pl.Int64,
+    "city": pl.String,
+    "project": pl.String,
+    "date_or_period": pl.String,
+    "amount_cny": MONEY,
+    "amount_basis_zh": pl.String,
+    "term_months": pl.Int64,
+    "seats": pl.Int64,
+    "headcount": pl.Int64,
+    "cost_per_seat_month_cny": MONEY,
+    "cost_per_staff_month_cny": MONEY,
+    "comparable": pl.Boolean,
+    "reason_zh": pl.String,
+    "source_url": pl.String,
+}
+_PLAIN_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+
+
+def _fact(row: dict, column: str, problems: list[str]) -> Decimal | None:
+    """A plain number, or None (empty); anything else is recorded as a problem, never guessed."""
+    text = (row.get(column) or "").strip().replace(",", "")
+    if not text:
+        return None
+    if not _PLAIN_NUMBER.match(text):
+        problems.append(f"{column} 为“{row[column].strip()}”，不是单纯的数字")
+        return None
+    return Decimal(text)
+
+
+def read_benchmarks(path: Path | str) -> pl.DataFrame:
+    """Other published purchases per seat-month and per staff-month (:data:`BENCHMARK_SCHEMA`).
+
+    The CSV (UTF-8) needs the columns ``city``, ``budget_cny``, ``award_cny``, ``term_months``,
+    ``headcount``, ``seats``; ``project``, ``date_or_period`` and ``source_url`` are carried along
+    where present. The amount is the award where published, else the budget (``amount_basis_zh``
+    says which). A row is comparable when it has an amount, a term and seats or headcount, each a
+    plain number; otherwise ``comparable`` is false and ``reason_zh`` lists what is missing or
+    unclear (``12 (365日历天)`` is not read as 12). Every row of the file is kept, in file order
+    (``row`` = line number). Raises :class:`ComparisonInputError` for an unreadable file or a
+    missing column."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in BENCHMARK_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ComparisonInputError(
+                    f"{path}: missing column(s) {', '.join(missing)}; a benchmark file needs "
+                    f"{', '.join(BENCHMARK_COLUMNS)} (see README, Vendor comparison)"
+                )
+            raw = list(reader)
+    except OSError as exc:
+        raise ComparisonInputError(f"{path}: cannot read the benchmarks ({exc.strerror})") from exc
+    rows = []
+    for number, row in enumerate(raw, start=2):
+        problems: list[str] = []
+        award, budget = _fact(row, "award_cny", problems), _fact(row, "budget_cny", problems)
+        term = _fact(row, "term_months", problems)
+        seats, headcount = _fact(row, "seats", problems), _fact(row, "headcount", problems)
+        amount = award if award is not None else budget
+        basis = "中标金额" if award is not None else ("预算金额" if budget is not None else None)
+        lacking = [
+            name for name, value in (("金额", amount), ("服务期（月）", term)) if value is None
+        ]
+        if seats is None and headcount is None:
+            lacking.append("座席数或人数")
+        if lacking:
+            problems.insert(0, "缺少" + "、".join(lacking))
+        comparable = not lacking
+        rows.append(
+            {
+                "row": number,
+                "city": row["city"],
+                "project": row.get("project"),
+                "date_or_period": row.get("date_or_period"),
+                "amount_cny": to_fen(amount) if amount is not None else None,
+                "amount_basis_zh": basis,
+                "term_months": int(term) if term is not None and term == int(term) else None,
+                "seats": int(seats) if seats is not None else None,
+                "headcount": int(headcount) if headcount is not None else None,
+                "cost_per_seat_month_cny": _ratio(amount, term * seats, Decimal(1))
+                if comparable and seats
+                else None,
+                "cost_per_staff_month_cny": _ratio(amount, term * headcount, Decimal(1))
+                if comparable and headcount
+                else None,
+                "comparable": comparable,
+                "reason_zh": "；".join(problems) or None,
+                "source_url": row.get("source_url"),
+            }
+        )
+    return pl.DataFrame(rows, schema=BENCHMARK_SCHEMA)

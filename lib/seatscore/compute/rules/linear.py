@@ -1,0 +1,58 @@
+"""``linear``: a measured share scored linearly between ``floor_share`` (all ``points`` lost) and
+``target_share`` (none lost); common in other hotline contracts."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+import polars as pl
+from pydantic import Field, model_validator
+
+from seatscore.compute.rule_inputs import RuleInputs
+from seatscore.compute.rules._share import share_points
+from seatscore.terms.fields import Points, Share, Term
+from seatscore.terms.rule_kinds import RuleItem
+
+
+class Params(RuleItem):
+    kind: Literal["linear"]
+    points: Points
+    target_share: Term[Decimal]
+    floor_share: Share
+    measure: str = Field(description="The ticket measure, e.g. dispatch_accuracy")
+
+    @model_validator(mode="after")
+    def _target_word(self):
+        if self.target_share.stated and self.target_share.word is None:
+            raise ValueError(
+                "target_share: add the contract's word for when points are lost (word: 低于)"
+            )
+        target = self.target_share.value
+        if target is not None and self.floor_share >= target:
+            raise ValueError(f"floor_share {self.floor_share} must be below target_share {target}")
+        return self
+
+
+def linear_points(
+    target: Decimal, floor: Decimal, hits: int, total: int, points: Decimal
+) -> Decimal:
+    """Points lost on a linear scale: none at or above ``target``, all ``points`` at or below
+    ``floor``, in proportion between; rounded half up to 0.01 point.
+
+    Raises ``ZeroDivisionError`` for ``total == 0`` (the share is undefined).
+    """
+    share = Decimal(hits) / Decimal(total)
+    fraction = min(Decimal(1), max(Decimal(0), (target - share) / (target - floor)))
+    return (points * fraction).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def points(inputs: RuleInputs, item: Params) -> tuple[pl.DataFrame, list[dict]]:
+    return share_points(
+        item,
+        inputs.tickets,
+        inputs.months,
+        lambda target, hits, total: linear_points(
+            target, item.floor_share, hits, total, item.points
+        ),
+    )

@@ -1,0 +1,1356 @@
+"""Load ledgers (台账) from CSV and Excel as buyers and vendors keep them, losing and doubling nothing.
+
+A file goes through these steps; nothing is written until the last one, and that one is a single
+transaction (a failure leaves the database exactly as it was):
+
+1. **Read** every cell as text. CSV in UTF-8 (with or without BOM) or GB18030 (which contains GBK,
+   as Chinese Excel saves "CSV"), read with the standard ``csv`` module so row numbers are exact;
+   XLSX with python-calamine (every sheet, or one named), merged cells filled with their top-left
+   value (a date merged down over several posts belongs to each). Rows are numbered as the file
+   numbers them: a CSV's header is row 1, an Excel row is its row in the sheet.
+2. **Map the header** onto the kind's canonical columns (:mod:`seatscore.ledgers.kinds`): the canonical
+   names, the Chinese aliases each column lists (工单编号, 受理时间, 应到人数 …), and an import
+   profile's renames. The header row is the first of the top 20 whose cells are mostly known
+   (titles above it are skipped). An unknown column stops the file: a column dropped unread could
+   be a deduction.
+3. **Shape** with the profile: constants (the contract id), value maps (是/否, 紧急/一般), fixed
+   formats for dates, regex extracts, categories from a taxonomy, and wide monthly figures turned
+   into one KPI row per metric (``metrics``).
+4. **Check** every row: types (percentages as ``43.7%``, ``43.7`` or ``0.437`` become a share;
+   a plain number at most 1 among percents is ambiguous), required values, the kind's rules
+   (:func:`~seatscore.ledgers.kinds.rule_problems`), the contract params (unknown contract, outside the
+   service period, unknown post/item/penalty; Chinese names of posts, items and penalties are
+   read as their ids), and natural keys: a repeated identical row is a duplicate, rows that give
+   different values for one key (SF311's two May 2015 rows) are all rejected as conflicting, and
+   a key the database already holds from another file is skipped when identical and rejected when
+   different.
+5. **Load** in one transaction: the accepted rows, one row in the ``loads`` history, and every
+   rejected row in ``quarantine`` (file, sheet, row, column, value, reason and the whole row).
+   Then a quarantine report (CSV) is written next to the database.
+
+A load is identified by its content and its parameters (the file's SHA-256, kind, sheet, import
+profile and ``--contract``), never by its file name: loading the same bytes with the same
+parameters again changes nothing, and a file of the same name with other bytes (next month's
+export, another folder) is a new load beside the first. Replacing an earlier load is an explicit
+act (``replaces``: ``seatscore ingest FILE --replaces LOAD_ID``): the earlier load's rows are
+removed, except those another active load also holds (``load_rows`` records every row each load
+holds), and the earlier load is marked ``replaced_by`` the new one (the history keeps both). A
+row whose natural key the database already holds with other values is a conflict, quarantined
+with the load to replace if the file is a correction.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+from tqdm.auto import tqdm
+
+from seatscore.core import config
+from seatscore.core.errors import IngestError
+from seatscore.core.files import atomic_write, read_yaml_model, safe_csv
+from seatscore.ledgers import store as db
+from seatscore.ledgers.kinds import (
+    DEDUCTIONS,
+    KINDS,
+    KPIS,
+    PENALTIES,
+    ROSTER,
+    SHARE_METRICS,
+    STAFFING,
+    LedgerKind,
+    Problem,
+    key_problems,
+    parse_values,
+    reference_problems,
+    row_sha1,
+    rule_problems,
+)
+from seatscore.terms.contract_files import load_contract
+from seatscore.terms.contracts import Contract
+from seatscore.terms.measures import METRICS
+
+LARGE_FILE_ROWS = 50_000
+CSV_CELL_LIMIT = 8 * 1024 * 1024
+"""The longest CSV cell read (the csv module's default, 128 KiB, is below a long complaint)."""
+csv.field_size_limit(CSV_CELL_LIMIT)
+"""Files with more rows than this show a progress bar while they are read."""
+IGNORED_HEADERS = ("序号",)
+"""Headers never loaded: a row counter is not data."""
+_HEADER_SEARCH_ROWS = 20
+
+
+# ---------------------------------------------------------------- profiles
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Extract(_Model):
+    """A canonical column taken from part of a source column: the first group of ``pattern``."""
+
+    source: str
+    pattern: str
+
+
+class Taxonomy(_Model):
+    """``category`` from a category tree (一级/二级/三级分类, an Excel file) by keyword: the
+    longest second- or third-level term the ``source`` column contains; ``fallback`` when none."""
+
+    source: str
+    file: str = Field(description="the tree's file, relative to the data file's folder")
+    fallback: str = "（未匹配）"
+
+
+class Profile(_Model):
+    """An import profile (``params/profiles/*.yaml``): how one layout maps onto a canonical kind.
+
+    Header names are compared after trimming and collapsing spaces; full-width brackets count as
+    ASCII ones. ``params`` names the params file (relative to the profile) of data that belong to
+    no contract; it is registered with the data.
+    """
+
+    kind: Literal["tickets", "staffing", "roster", "deductions", "penalties", "kpis", "payments"]
+    description: str = ""
+    params: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    header_row: int | None = Field(default=None, ge=1)
+    rename: dict[str, str] = {}
+    ignore: list[str] = []
+    constants: dict[str, str] = {}
+    formats: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = {}
+    metrics: dict[str, str] = {}
+    extract: dict[str, Extract] = {}
+    categories: Taxonomy | None = None
+
+
+_GENERIC = ("管理", "服务", "问题", "处理", "建设", "保障", "工作", "事务")
+
+
+def categories_from_taxonomy(topics: pl.Series, taxonomy: pl.DataFrame) -> pl.Series:
+    """The first-level category (一级分类) of each topic, by keyword: the longest second- or
+    third-level term of the tree (or the term without a generic ending such as 管理/服务) that
+    the topic contains; null when none does. A keyword match, not a classifier: the share left
+    unmatched is shown wherever the categories are."""
+    terms = []
+    for level in ("三级分类", "二级分类"):
+        pairs = taxonomy.select(pl.col(level).alias("term"), "一级分类").unique("term")
+        for term, top in pairs.iter_rows():
+            if not term or term.startswith(("其他", "其它")):
+                continue
+            terms.append((term, top))
+            stem = term.removesuffix(next((s for s in _GENERIC if term.endswith(s)), ""))
+            if stem != term and len(stem) >= 2:
+                terms.append((stem, top))  # 物业服务 → 物业, so that 物业管理 matches
+    terms = list(dict.fromkeys(terms))
+    terms.sort(key=lambda p: -len(p[0]))  # the most specific (longest) term wins
+    out = []
+    for topic in topics.to_list():
+        found = next((top for term, top in terms if topic and term in topic), None)
+        out.append(found)
+    return pl.Series("category", out, dtype=pl.String)
+
+
+def load_profile(path: Path | str) -> tuple[Profile, Path]:
+    """Read and check an import profile; returns it with its resolved path.
+
+    Raises :class:`IngestError` naming the file and what is wrong: not YAML, an unknown key, a
+    rename, constant, format or value map naming a column the kind does not have, a metric key
+    :mod:`seatscore.compute.service_levels` does not know."""
+    path = Path(path).resolve()
+    profile = read_yaml_model(path, Profile, IngestError)
+    kind = KINDS[profile.kind]
+    columns = {c.name for c in kind.columns}
+    problems = []
+    for where, names in (
+        ("rename", profile.rename.values()),
+        ("constants", profile.constants),
+        ("formats", profile.formats),
+        ("values", profile.values),
+        ("extract", profile.extract),
+    ):
+        problems += [
+            f"{where}: {n!r} is not a column of a {kind.name} ledger"
+            for n in names
+            if n not in columns
+        ]
+    if profile.metrics and kind is not KPIS:
+        problems.append("metrics: only a kpis profile turns columns into metrics")
+    problems += [
+        f"metrics: {m!r} is not a metric key of seatscore.terms.measures.METRICS"
+        for m in profile.metrics.values()
+        if m not in METRICS
+    ]
+    if profile.categories and kind.name != "tickets":
+        problems.append("categories: only a tickets profile reads a category tree")
+    if problems:
+        raise IngestError(
+            f"{path}: "
+            + "; ".join(problems)
+            + f". A {kind.name} ledger has the columns: "
+            + ", ".join(sorted(columns))
+        )
+    return profile, path
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class Table:
+    """One sheet (or CSV file) as text: the header cells and the rows under it, numbered as the
+    file numbers them."""
+
+    path: Path
+    sheet: str | None
+    sha256: str  # of the whole file
+    rows: list[list[str | None]]  # as read: every row; after _split_header, the rows under it
+    row_numbers: list[int] = field(default_factory=list)
+    blank_rows: int = 0
+    merged_cells: int = 0
+    cut: dict[int, str] = field(default_factory=dict)  # row number as read → why it looks cut
+    hidden_skipped: list[str] = field(default_factory=list)  # hidden sheets left out
+
+
+def _normal_header(text: str) -> str:
+    text = text.replace("（", "(").replace("）", ")").replace("\u3000", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        # Excel stores a day number, which is 00:00 of that day (calamine gives a date for any
+        # whole number, whatever the cell's format); date columns take the zero time too.
+        return f"{value.isoformat()} 00:00:00"
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    text = str(value)
+    return text if text.strip(" \t\r\n\u3000\u00a0") else None
+
+
+def _decode(path: Path, data: bytes, encoding: str | None) -> str:
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise IngestError(f"{path}: cannot read as {encoding}: {exc}") from exc
+    for candidate in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+    raise IngestError(
+        f"{path}: neither UTF-8 nor GBK/GB18030 text; save it as CSV UTF-8, or give the "
+        "encoding in an import profile (encoding: ...)"
+    )
+
+
+def _cut_rows(text: str, grid: list[list[str | None]]) -> dict[int, str]:
+    """Rows of a CSV that look cut off (row numbers as read, from 1): an opening quote never
+    closed (the rest of the file became one cell), or a last row with no line end after it (a
+    copy interrupted mid-value: a 12 cut to 1). Rows with fewer cells than the header are found
+    once the header is known (:func:`_split_header`)."""
+    cut: dict[int, str] = {}
+    if not grid:
+        return cut
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
+            pass
+    except csv.Error:
+        cut[len(grid)] = (
+            "an opening quote is never closed: from here to the end of the file is one cell; "
+            "the file is cut or malformed, export it again"
+        )
+        return cut
+    if not text.endswith(("\n", "\r")):
+        cut[len(grid)] = (
+            "the file ends in this row without a line end: it may have been cut mid-value; "
+            "export it again (or, if the row is whole, end the file with a line break)"
+        )
+    return cut
+
+
+def read_tables(path: Path, sheet: str | None = None, encoding: str | None = None) -> list[Table]:
+    """The tables of a CSV or XLSX file, every cell as text (header not yet found: see
+    :func:`_split_header`). ``sheet`` picks one sheet of a workbook; by default every sheet with
+    data. Raises :class:`IngestError` for an unreadable file, an unknown sheet or suffix."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
+        text = _decode(path, data, encoding)
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            grid = [[_cell_text(c) for c in row] for row in reader]
+        except csv.Error as exc:
+            raise IngestError(
+                f"{path}: line {reader.line_num}: {exc}; a cell is at most "
+                f"{CSV_CELL_LIMIT // 1024 // 1024} MiB of text. Is this a ledger? Nothing was loaded."
+            ) from exc
+        table = Table(path, None, hashlib.sha256(data).hexdigest(), grid)
+        table.cut = _cut_rows(text, grid)
+        return [table]
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        import python_calamine
+
+        try:
+            book = python_calamine.CalamineWorkbook.from_path(str(path))
+        except Exception as exc:  # calamine raises its own error types for every format problem
+            raise IngestError(f"{path}: cannot read the workbook: {exc}") from exc
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        names = book.sheet_names
+        if sheet is not None and sheet not in names:
+            raise IngestError(f"{path}: no sheet {sheet!r}; the workbook has {', '.join(names)}")
+        tables = []
+        hidden = [
+            m.name
+            for m in book.sheets_metadata
+            if str(m.visible).lower().split(".")[-1] != "visible"
+        ]
+        skipped = [n for n in names if n in hidden] if sheet is None else []
+        for name in [sheet] if sheet is not None else [n for n in names if n not in hidden]:
+            found = book.get_sheet_by_name(name)
+            grid = found.to_python(skip_empty_area=False)
+            merged = 0
+            for (r0, c0), (r1, c1) in found.merged_cell_ranges or []:
+                for r in range(r0, min(r1, len(grid) - 1) + 1):
+                    for c in range(c0, min(c1, len(grid[r]) - 1) + 1):
+                        if (r, c) != (r0, c0) and grid[r][c] in ("", None):
+                            grid[r][c] = grid[r0][c0]
+                            merged += 1
+            text = [[_cell_text(v) for v in row] for row in grid]
+            if any(c is not None for row in text for c in row):  # an empty sheet is no table
+                tables.append(Table(path, name, sha, text, merged_cells=merged))
+        for table in tables:
+            table.hidden_skipped = skipped
+        return tables
+    raise IngestError(f"{path}: not a CSV or Excel (.xlsx) file")
+
+
+# ---------------------------------------------------------------- mapping the header
+
+
+@dataclass
+class _Mapping:
+    canonical: dict[int, str]  # cell position → canonical column
+    sources: dict[str, int]  # normalised header → position (for extracts, categories, metrics)
+    headers: list[str]  # as written
+
+
+def _known_headers(kind: LedgerKind, profile: Profile | None) -> dict[str, str | None]:
+    """Normalised header → canonical column (None: read but not loaded as a column)."""
+    known: dict[str, str | None] = {}
+    for c in kind.columns:
+        known[_normal_header(c.name)] = c.name
+        for alias in c.aliases:
+            known[_normal_header(alias)] = c.name
+    if profile is not None:
+        for source, target in profile.rename.items():
+            known[_normal_header(source)] = target
+        for source in profile.metrics:
+            known[_normal_header(source)] = None
+        for extract in profile.extract.values():
+            known.setdefault(_normal_header(extract.source), None)
+        if profile.categories is not None:
+            known.setdefault(_normal_header(profile.categories.source), None)
+    return known
+
+
+def _ignored(profile: Profile | None) -> set[str]:
+    return {_normal_header(h) for h in (*IGNORED_HEADERS, *(profile.ignore if profile else ()))}
+
+
+def _split_header(table: Table, kind: LedgerKind, profile: Profile | None) -> _Mapping:
+    known, ignored = _known_headers(kind, profile), _ignored(profile)
+    grid = table.rows
+    if profile is not None and profile.header_row is not None:
+        at = profile.header_row - 1
+        if at >= len(grid):
+            raise IngestError(f"{_where(table)}: header_row {profile.header_row} is past the end")
+    else:
+        at = None
+        for i, row in enumerate(grid[:_HEADER_SEARCH_ROWS]):
+            cells = [_normal_header(c) for c in row if c is not None]
+            if not cells:
+                continue
+            hits = sum(1 for c in cells if c in known or c in ignored)
+            if hits >= max(1, (len(cells) + 1) // 2):
+                at = i
+                break
+        if at is None:
+            expected = ", ".join(sorted({h for h in known}))
+            raise IngestError(
+                f"{_where(table)}: no header row found; none of the first rows names the columns "
+                f"of a {kind.name} ledger ({expected}). Give header_row and rename in an import "
+                "profile (--profile)."
+            )
+    body = grid[at + 1 :]
+    # Cells right of the last header still count: a value there with no header is reported,
+    # never cut off.
+    width = max([len(grid[at]), *(len(r) for r in body)])
+    headers = [c or "" for c in grid[at]] + [""] * (width - len(grid[at]))
+    numbers, rows, blank = [], [], 0
+    named = len([c for c in grid[at] if c is not None]) if table.sheet is None else 0
+    for offset, row in enumerate(body):
+        if all(c is None for c in row):
+            blank += 1
+            continue
+        number = at + 2 + offset
+        if len(row) < named and number not in table.cut:  # CSV only: Excel rows are padded
+            table.cut[number] = (
+                f"the row has {len(row)} of the {named} cells its header names: the file looks "
+                "cut off here; export it again"
+            )
+        numbers.append(number)
+        rows.append(row + [None] * (len(headers) - len(row)))
+    table.rows, table.row_numbers, table.blank_rows = rows, numbers, blank
+    canonical, sources, unknown, doubled = {}, {}, [], []
+    for pos, header in enumerate(headers):
+        name = _normal_header(header)
+        if not name:
+            if any(r[pos] is not None for r in rows):  # rows are padded to the headers
+                unknown.append(f"(no header, column {_column_letter(pos)})")
+            continue
+        if name in ignored:
+            continue
+        sources[name] = pos
+        if name not in known:
+            unknown.append(f"{header!r} (column {_column_letter(pos)})")
+            continue
+        target = known[name]
+        if target is not None:
+            if target in canonical.values():
+                doubled.append(f"{header!r} and another header both mean {target}")
+            canonical[pos] = target
+    if unknown or doubled:
+        raise IngestError(
+            f"{_where(table)}: "
+            + "; ".join(([f"unknown column(s) {', '.join(unknown)}"] if unknown else []) + doubled)
+            + f". A {kind.name} ledger reads: "
+            + "; ".join(
+                f"{c.name} ({'/'.join(c.aliases)})" if c.aliases else c.name for c in kind.columns
+            )
+            + ". Rename it to one of these, or list it under ignore: in an import profile "
+            "(--profile) if it is not to be loaded."
+        )
+    return _Mapping(canonical, sources, headers)
+
+
+def _column_letter(pos: int) -> str:
+    letters = ""
+    pos += 1
+    while pos:
+        pos, rem = divmod(pos - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _where(table: Table) -> str:
+    return f"{table.path}" + (f" sheet {table.sheet!r}" if table.sheet else "")
+
+
+# ---------------------------------------------------------------- shaping
+
+
+@dataclass
+class Shaped:
+    """A table as canonical text columns, one row per ledger row, with where each came from:
+    ``_row`` (the file's row number), ``_raw`` (the whole source row, JSON) and, for wide KPIs,
+    ``_value_header`` (the metric's column). ``headers`` names each canonical column's source."""
+
+    frame: pl.DataFrame
+    headers: dict[str, str]  # canonical column → header as written (for problem reports)
+    empty_cells: int = 0
+
+
+def _shape(
+    table: Table,
+    mapping: _Mapping,
+    kind: LedgerKind,
+    profile: Profile | None,
+    contract_id: str | None,
+) -> Shaped:
+    headers = mapping.headers
+    progress = tqdm(
+        total=len(table.rows),
+        desc=table.path.name,
+        unit="行",
+        disable=len(table.rows) <= LARGE_FILE_ROWS,
+    )
+    columns: dict[str, list[str | None]] = {name: [] for name in mapping.canonical.values()}
+    sources: dict[str, list[str | None]] = {h: [] for h in mapping.sources}
+    raws: list[str] = []
+    for row in table.rows:
+        for pos, name in mapping.canonical.items():
+            columns[name].append(row[pos])
+        for name, pos in mapping.sources.items():
+            sources[name].append(row[pos])
+        raws.append(
+            json.dumps(
+                {
+                    h or _column_letter(i): row[i]
+                    for i, h in enumerate(headers)
+                    if row[i] is not None
+                },
+                ensure_ascii=False,
+            )
+        )
+        progress.update()
+    progress.close()
+    named = {name: headers[pos] for pos, name in mapping.canonical.items()}
+    frame = pl.DataFrame(
+        {
+            **{name: pl.Series(name, values, dtype=pl.String) for name, values in columns.items()},
+            "_row": pl.Series("_row", table.row_numbers, dtype=pl.Int32),
+            "_raw": pl.Series("_raw", raws, dtype=pl.String),
+        }
+    )
+    source = pl.DataFrame(
+        {n: pl.Series(n, v, dtype=pl.String) for n, v in sources.items()}, height=frame.height
+    )
+    if profile is not None:
+        for name, extract in profile.extract.items():
+            src = _normal_header(extract.source)
+            if src not in source.columns:
+                raise IngestError(
+                    f"{_where(table)}: extract {name} reads {extract.source!r}, not found"
+                )
+            frame = frame.with_columns(source[src].str.extract(extract.pattern).alias(name))
+            named[name] = extract.source
+        if profile.categories is not None:
+            frame = frame.with_columns(_categories(table, profile.categories, source))
+            named["category"] = profile.categories.source
+        for name, value in profile.constants.items():
+            if name in frame.columns:
+                frame = frame.with_columns(pl.col(name).fill_null(pl.lit(value)))
+            else:
+                frame = frame.with_columns(pl.lit(value, dtype=pl.String).alias(name))
+                named[name] = f"(profile constant {name})"
+        for name, mapping_values in profile.values.items():
+            if name in frame.columns:
+                frame = frame.with_columns(pl.col(name).replace(mapping_values))
+    if contract_id is not None:
+        if "contract_id" in frame.columns:
+            frame = frame.with_columns(pl.col("contract_id").fill_null(pl.lit(contract_id)))
+        else:
+            frame = frame.with_columns(pl.lit(contract_id, dtype=pl.String).alias("contract_id"))
+            named["contract_id"] = "(--contract)"
+    empty = 0
+    if profile is not None and profile.metrics:
+        frame, empty = _unpivot(frame, source, profile.metrics, named)
+    if profile is not None:
+        for name, fmt in profile.formats.items():
+            if name in frame.columns:
+                frame = frame.with_columns(_with_format(kind, name, fmt))
+    if kind is KPIS and "month" in frame.columns:
+        frame = frame.with_columns(_normal_month(pl.col("month")))
+    missing = [c.name for c in kind.columns if c.required and c.name not in frame.columns]
+    if missing:
+        raise IngestError(
+            f"{_where(table)}: no column for {', '.join(missing)} (required in a {kind.name} "
+            "ledger). Add it to the file (see the README for the Chinese headers read), give it "
+            "with --contract for contract_id, or map it in an import profile."
+        )
+    return Shaped(frame, named, empty)
+
+
+def _unpivot(
+    frame: pl.DataFrame, source: pl.DataFrame, metrics: dict[str, str], named: dict[str, str]
+) -> tuple[pl.DataFrame, int]:
+    """One KPI row per (source row, metric column) with a figure; empty cells are no figure."""
+    parts, empty = [], 0
+    for header, metric in metrics.items():
+        values = source[_normal_header(header)]
+        part = frame.with_columns(
+            pl.lit(metric).alias("metric"),
+            values.alias("value"),
+            pl.lit(header).alias("_value_header"),
+        )
+        empty += part["value"].is_null().sum()
+        parts.append(part.filter(pl.col("value").is_not_null()))
+    named["metric"] = "(profile metrics)"
+    named["value"] = "(metric column)"
+    return pl.concat(parts).sort("_row", maintain_order=True), empty
+
+
+def _with_format(kind: LedgerKind, name: str, fmt: str) -> pl.Expr:
+    """Parse ``name`` with a fixed strptime format and write it the canonical way."""
+    dtype = next(c.dtype for c in kind.columns if c.name == name)
+    parsed = pl.col(name).str.strip_chars().str.to_datetime(fmt, strict=False)
+    canonical = "%Y-%m" if name == "month" else "%Y-%m-%d" if dtype == pl.Date() else None
+    out = parsed.dt.strftime(canonical or "%Y-%m-%d %H:%M:%S")
+    return pl.when(parsed.is_not_null()).then(out).otherwise(pl.col(name)).alias(name)
+
+
+def _normal_month(text: pl.Expr) -> pl.Expr:
+    """``2015-05``, ``2015/5``, ``2015年5月``, or the first of a month (as spreadsheets store
+    months) → ``2015-05``; anything else unchanged (and rejected as not YYYY-MM)."""
+    parts = text.str.strip_chars().str.extract_groups(
+        r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*0?1\s*日?(?:\s+0{1,2}:00(?::00)?)?)?$"
+    )
+    month = pl.format("{}-{}", parts.struct.field("1"), parts.struct.field("2").str.zfill(2))
+    return pl.when(parts.struct.field("1").is_not_null()).then(month).otherwise(text).alias("month")
+
+
+def _categories(table: Table, taxonomy: Taxonomy, source: pl.DataFrame) -> pl.Expr:
+
+    tree = Path(taxonomy.file)
+    tree = tree if tree.is_absolute() else table.path.parent / tree
+    if not tree.exists():
+        raise IngestError(
+            f"{_where(table)}: the category tree {tree} is not there (categories.file in the "
+            "profile is read next to the data file)"
+        )
+    found = categories_from_taxonomy(source[_normal_header(taxonomy.source)], pl.read_excel(tree))
+    return pl.lit(found.fill_null(taxonomy.fallback)).alias("category")
+
+
+# ---------------------------------------------------------------- checking
+
+
+def _percent_problems(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Problem]]:
+    """KPI values: ``43.7%`` → 0.437. A share metric's plain numbers are shares when all of that
+    metric's plain numbers in the file are at most 1, percents when any is above 1; then a plain
+    number at most 1 (``0.5``: half, or half a percent?) is ambiguous and rejected. A ``%`` on a
+    metric that is not a share is rejected."""
+    text = pl.col("value").str.strip_chars(" \t\u3000\u00a0")
+    is_pct = text.str.ends_with("%") | text.str.ends_with("％")
+    number = text.str.replace(r"[%％]$", "").str.replace_all(",", "").cast(pl.Float64, strict=False)
+    share = pl.col("metric").is_in(sorted(SHARE_METRICS))
+    plain_share = share & ~is_pct & number.is_not_null()
+    per_cent_scale = (plain_share & (number > 1)).any().over("metric")
+    frame = frame.with_columns(
+        _is_pct=is_pct, _number=number, _plain=plain_share, _scale=per_cent_scale
+    )
+    problems = [
+        Problem(i, "value", "percent", "a percent on a figure that is not a share")
+        for i in frame.with_row_index("_i").filter(
+            pl.col("_is_pct") & ~share & pl.col("_number").is_not_null()
+        )["_i"]
+    ]
+    problems += [
+        Problem(
+            i,
+            "value",
+            "ambiguous_percent",
+            f"{v} is ambiguous: other rows give this metric in percent, so it may be {v}% or "
+            f"{float(v) * 100:g}%; write it with a % sign",
+        )
+        for i, v in frame.with_row_index("_i")
+        .filter(pl.col("_plain") & pl.col("_scale") & (pl.col("_number") <= 1))
+        .select("_i", "value")
+        .rows()
+    ]
+    # Rounded to 12 places: 43.7 / 100 in binary floating point is 0.43700000000000006.
+    value = (
+        pl.when(pl.col("_is_pct") & share)
+        .then((pl.col("_number") / 100).round(12))
+        .when(pl.col("_plain") & pl.col("_scale"))
+        .then((pl.col("_number") / 100).round(12))
+        .otherwise(None)
+    )
+    frame = frame.with_columns(
+        pl.when(value.is_not_null())
+        .then(value.cast(pl.String))
+        .otherwise(pl.col("value"))
+        .alias("value")
+    ).drop("_is_pct", "_number", "_plain", "_scale")
+    return frame, problems
+
+
+def _resolve_names(
+    kind: LedgerKind, typed: pl.DataFrame, contracts: dict[str, Contract]
+) -> pl.DataFrame:
+    """Chinese names of posts, rule items and penalties read as their ids, per contract; a
+    fixed-point item's 扣分 that equals its points (per occurrence or in all) read as empty."""
+    column = {
+        STAFFING: "post_id",
+        ROSTER: "post_id",
+        DEDUCTIONS: "item_id",
+        PENALTIES: "penalty_id",
+    }.get(kind)
+    if column is None:
+        return typed
+    pairs = []
+    for cid, c in contracts.items():
+        if kind in (STAFFING, ROSTER):
+            pairs += [(cid, p.name_zh, p.post_id) for p in c.posts]
+        elif kind is PENALTIES:
+            pairs += [(cid, p.name_zh, p.penalty_id) for p in c.penalties]
+        elif c.assessment.value is not None:
+            pairs += [(cid, i.name_zh, i.item_id) for i in c.assessment.value.items]
+    names = pl.DataFrame(
+        pairs, schema={"contract_id": pl.String, column: pl.String, "_id": pl.String}, orient="row"
+    ).unique(["contract_id", column], keep="none")
+    typed = (
+        typed.join(names, on=["contract_id", column], how="left", maintain_order="left")
+        .with_columns(pl.coalesce("_id", column).alias(column))
+        .drop("_id")
+    )
+    if kind is DEDUCTIONS:
+        fixed = [
+            (cid, i.item_id, i.points)
+            for cid, c in contracts.items()
+            if c.assessment.value is not None
+            for i in c.assessment.value.items
+            if i.kind == "per_occurrence"
+        ]
+        points = pl.DataFrame(
+            fixed,
+            schema={
+                "contract_id": pl.String,
+                "item_id": pl.String,
+                "_points": typed["assessed_points"].dtype,
+            },
+            orient="row",
+        )
+        typed = (
+            typed.join(points, on=["contract_id", "item_id"], how="left", maintain_order="left")
+            .with_columns(
+                pl.when(
+                    (pl.col("assessed_points") == pl.col("_points"))
+                    | (pl.col("assessed_points") == pl.col("_points") * pl.col("occurrences"))
+                )
+                .then(None)
+                .otherwise(pl.col("assessed_points"))
+                .alias("assessed_points")
+            )
+            .drop("_points")
+        )
+    return typed
+
+
+def _same_key_problems(kind: LedgerKind, typed: pl.DataFrame) -> list[Problem]:
+    """Within the file: a row repeating an earlier identical row is a ``duplicate``; rows that
+    share a natural key but differ are all ``conflict``."""
+    if not kind.natural_key:
+        return []
+    key = list(kind.natural_key)
+    values = [c.name for c in kind.columns]
+    indexed = typed.with_row_index("_i").filter(
+        pl.all_horizontal(pl.col(c).is_not_null() for c in key)
+    )
+    groups = indexed.with_columns(
+        _n=pl.len().over(key),
+        _variants=pl.struct(values).n_unique().over(key),
+        _rows=pl.col("_row").over(key, mapping_strategy="join"),
+    ).filter(pl.col("_n") > 1)
+    problems = []
+    described = ", ".join(key)
+    for r in groups.iter_rows(named=True):
+        others = ", ".join(str(x) for x in r["_rows"] if x != r["_row"])
+        if r["_variants"] == 1:
+            first = min(r["_rows"])
+            if r["_row"] != first:
+                problems.append(
+                    Problem(r["_i"], key[-1], "duplicate", f"repeats row {first} ({described})")
+                )
+        else:
+            problems.append(
+                Problem(
+                    r["_i"],
+                    key[-1],
+                    "conflict",
+                    f"row(s) {others} give other values for the same {described}; "
+                    "none is loaded until one is removed",
+                )
+            )
+    return problems
+
+
+def _remove_load(con: duckdb.DuckDBPyConnection, kind: LedgerKind, load_id: int) -> None:
+    """Delete the rows load ``load_id`` brought, except those another active load also holds:
+    those are handed to that load, so a row two files share survives the correction of one."""
+    rows = db.query(
+        con, f"SELECT rowid AS _rid, * FROM {kind.table} WHERE load_id = $id", id=load_id
+    )
+    if rows.is_empty():
+        return
+    others = db.query(
+        con,
+        """SELECT r.row_sha1, min(r.load_id) AS other FROM load_rows r JOIN loads l USING (load_id)
+           WHERE r.kind = $kind AND r.load_id <> $id AND l.replaced_by IS NULL
+           GROUP BY r.row_sha1""",
+        kind=kind.name,
+        id=load_id,
+    )
+    shared = dict(others.rows())
+    keep, drop = [], []
+    for rid, sha in zip(rows["_rid"].to_list(), row_sha1(kind, rows), strict=True):
+        (keep if sha in shared else drop).append((rid, shared.get(sha)))
+    for rid, other in keep:
+        con.execute(f"UPDATE {kind.table} SET load_id = ? WHERE rowid = ?", [other, rid])
+    if drop:
+        ids = ", ".join(str(rid) for rid, _ in drop)
+        con.execute(f"DELETE FROM {kind.table} WHERE rowid IN ({ids})")
+
+
+def _database_key_check(
+    con: duckdb.DuckDBPyConnection, kind: LedgerKind, checked: pl.DataFrame
+) -> tuple[list[int], list[Problem]]:
+    """Rows of ``checked`` (typed, with its index ``_i``) whose natural key the database already
+    holds: identical ones (their ``_i``, to be skipped) and different ones (``conflict``
+    problems naming the file and row that holds it)."""
+    if not kind.natural_key or checked.is_empty():
+        return [], []
+    key = list(kind.natural_key)
+    values = [c.name for c in kind.columns]
+    on = " AND ".join(f"t.{k} = i.{k}" for k in key)
+    if kind.name == "tickets":  # the cluster key lets the zone maps skip other contracts
+        checked = db.with_contract_key(checked)
+        on = f"t.{db.CLUSTER_KEY} = i.{db.CLUSTER_KEY} AND {on}"
+    con.register("_incoming", checked.to_arrow())
+    try:
+        same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM i.{c}" for c in values)
+        found = con.sql(
+            f"""SELECT i._i AS i, ({same}) AS same, t.source_file AS file, t.source_sheet AS sheet,
+                       t.source_row AS row, t.load_id AS load
+                FROM _incoming i JOIN {kind.table} t ON {on}"""
+        ).pl()
+    finally:
+        con.unregister("_incoming")
+    identical = found.filter(pl.col("same"))["i"].to_list()
+    problems = [
+        Problem(
+            r["i"],
+            key[-1],
+            "conflict",
+            f"the database holds other values for this {', '.join(key)} from {r['file']}"
+            + (f" sheet {r['sheet']}" if r["sheet"] else "")
+            + f" row {r['row']}"
+            + (
+                f" (load {r['load']}); if this file corrects it, load it with --replaces {r['load']}"
+                if r["load"] is not None
+                else ""
+            ),
+        )
+        for r in found.filter(~pl.col("same")).unique("i").iter_rows(named=True)
+    ]
+    return identical, problems
+
+
+# ---------------------------------------------------------------- the load
+
+
+@dataclass
+class TableResult:
+    """What happened to one sheet or CSV file. Row counts are ledger rows (a wide KPI row gives
+    one per metric); ``rows_read`` counts the file's rows under the header."""
+
+    path: str
+    sheet: str | None
+    kind: str
+    status: Literal["loaded", "unchanged", "replaced"] = "loaded"
+    load_id: int | None = None
+    rows_read: int = 0
+    ledger_rows: int = 0
+    loaded: int = 0
+    already: int = 0
+    rejected: int = 0
+    rejected_source_rows: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    blank_rows: int = 0
+    merged_cells: int = 0
+    empty_cells: int = 0
+    replaced_load: int | None = None
+    same_as_load: int | None = None
+    quarantine_file: Path | None = None
+    contract_ids: list[str] = field(default_factory=list)
+    hidden_skipped: list[str] = field(default_factory=list)
+    quarantine_error: str | None = None
+
+    def lines(self) -> list[str]:
+        where = self.path + (f" [{self.sheet}]" if self.sheet else "")
+        if self.status == "unchanged":
+            return [
+                f"{where}: unchanged (already loaded as load {self.same_as_load}); nothing written"
+            ]
+        head = f"{where}: {self.kind}, {self.rows_read:,} row(s) read"
+        if self.ledger_rows != self.rows_read:
+            head += f" → {self.ledger_rows:,} ledger row(s)"
+        out = [
+            head + f"; loaded {self.loaded:,}, already in the database {self.already:,}, "
+            f"rejected {self.rejected:,}"
+            + (f" (from {self.rejected_source_rows:,} row(s) of the file)" if self.rejected else "")
+        ]
+        if self.status == "replaced":
+            out.append(f"  replaces load {self.replaced_load} (a previous version of this file)")
+        for code, n in sorted(self.reasons.items()):
+            out.append(f"  rejected, {code}: {n:,}")
+        notes = []
+        if self.blank_rows:
+            notes.append(f"{self.blank_rows:,} blank row(s) skipped")
+        if self.merged_cells:
+            notes.append(f"{self.merged_cells:,} merged cell(s) filled from their first cell")
+        if self.empty_cells:
+            notes.append(f"{self.empty_cells:,} empty figure cell(s): no figure, nothing loaded")
+        if self.hidden_skipped:
+            notes.append(
+                f"hidden sheet(s) not loaded: {', '.join(self.hidden_skipped)} "
+                "(name one with --sheet to load it)"
+            )
+        if notes:
+            out.append("  " + "; ".join(notes))
+        if self.quarantine_file:
+            out.append(f"  quarantine report: {self.quarantine_file}")
+        if self.quarantine_error:
+            out.append(f"  {self.quarantine_error}")
+        return out
+
+
+@dataclass
+class _Prepared:
+    table: Table
+    kind: LedgerKind
+    shaped: Shaped
+    typed: pl.DataFrame
+    problems: list[Problem]
+    result: TableResult
+
+
+def ingest(
+    files: list[Path | str],
+    db_path: Path | str = config.DEFAULT_DB,
+    kind: str | None = None,
+    contract_id: str | None = None,
+    profile_path: Path | str | None = None,
+    sheet: str | None = None,
+    quarantine_dir: Path | None = None,
+    replaces: int | None = None,
+) -> list[TableResult]:
+    """Load ``files`` into the database at ``db_path``; see the module text for the steps.
+
+    ``replaces``: the load id (``seatscore loads``) this file corrects; its rows are removed in
+    the same transaction, but for those another active load also holds.
+
+    ``kind`` (a :data:`~seatscore.ledgers.kinds.KINDS` name) is required unless the profile gives it.
+    ``contract_id`` fills an absent or empty contract id column. Rejected rows go to the
+    ``quarantine`` table and a CSV report under ``quarantine_dir`` (default: ``quarantine/`` next
+    to the database). Returns one :class:`TableResult` per sheet or CSV file.
+
+    Raises :class:`IngestError` (nothing written) for a file that cannot be read as a ledger:
+    unreadable, an unknown sheet, no header row, an unknown or doubled column, a required column
+    missing, no kind given, ``replaces`` not an active load of the same kind or with more than one
+    file or sheet; :class:`~seatscore.core.errors.SeatscoreError` for a database an older Seatscore
+    made. An interruption during the load rolls the transaction back.
+    """
+    profile, profile_file = (None, None)
+    if profile_path is not None:
+        profile, profile_file = load_profile(profile_path)
+    kind_name = kind or (profile.kind if profile else None)
+    if kind_name is None:
+        raise IngestError("say which ledger this is: --kind " + "|".join(KINDS) + " or --profile")
+    if profile is not None and kind is not None and kind != profile.kind:
+        raise IngestError(f"--kind {kind} but the profile {profile_file} is for {profile.kind}")
+    if kind_name not in KINDS:
+        raise IngestError(f"unknown kind {kind_name!r}; one of {', '.join(KINDS)}")
+    spec = KINDS[kind_name]
+    db_path = Path(db_path)
+    params_contract = None
+    if profile is not None and profile.params is not None:
+        params_file = (profile_file.parent / profile.params).resolve()
+        params_contract = (load_contract(params_file), params_file)
+    profile_sha = hashlib.sha256(profile_file.read_bytes()).hexdigest() if profile_file else None
+
+    with _no_new_empty_file(db_path), db.connect(db_path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            db.ensure_schema(con)
+            if params_contract is not None:
+                db.upsert_contract(con, *params_contract)
+            contracts = db.load_contracts(con)
+            if replaces is not None:
+                if len(files) > 1:
+                    raise IngestError(_ONE_FILE)
+                _check_replaced(con, spec, replaces)
+            results = []
+            for path in map(Path, files):
+                for table in read_tables(
+                    path,
+                    sheet or (profile.sheet if profile else None),
+                    profile.encoding if profile else None,
+                ):
+                    active = _active_loads(con, spec, table.sheet)
+                    same = active.filter(
+                        (pl.col("sha256") == table.sha256)
+                        & pl.col("profile_sha256").eq_missing(pl.lit(profile_sha, dtype=pl.String))
+                        & pl.col("contract_option").eq_missing(pl.lit(contract_id, dtype=pl.String))
+                    )
+                    if same.height:  # the same bytes again: not even parsed
+                        results.append(
+                            TableResult(
+                                path=db.display_path(path),
+                                sheet=table.sheet,
+                                kind=spec.name,
+                                status="unchanged",
+                                same_as_load=same["load_id"][0],
+                            )
+                        )
+                        continue
+                    prepared = _prepare(table, spec, profile, contract_id, contracts)
+                    if replaces is not None and results:
+                        raise IngestError(_ONE_FILE)
+                    results.append(
+                        _load(
+                            con,
+                            prepared,
+                            profile_file,
+                            profile_sha,
+                            contracts,
+                            contract_id,
+                            replaces,
+                        )
+                    )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        quarantine_dir = quarantine_dir or db_path.parent / "quarantine"
+        for result in results:
+            if result.status != "unchanged" and result.rejected:
+                try:
+                    result.quarantine_file = _write_quarantine(con, quarantine_dir, result)
+                except OSError as exc:  # the rows are committed: say so, do not claim otherwise
+                    result.quarantine_error = (
+                        f"the quarantine report could not be written to {quarantine_dir} "
+                        f"({exc.strerror or exc}); the rows were loaded and the rejected ones are "
+                        f"in the database's quarantine table (load {result.load_id}); give "
+                        "--quarantine-dir a folder you can write to for the report"
+                    )
+    return results
+
+
+def _typed(
+    table: Table, kind: LedgerKind, profile: Profile | None, contract_id: str | None
+) -> tuple[Shaped, pl.DataFrame, list[Problem]]:
+    """A table's header mapped, shaped and parsed: the kind's typed columns plus ``_row``,
+    ``_raw`` (and ``_value_header`` for wide KPIs), with the percent and parse problems."""
+    mapping = _split_header(table, kind, profile)
+    shaped = _shape(table, mapping, kind, profile, contract_id)
+    frame, problems = shaped.frame, []
+    if kind is KPIS:
+        frame, problems = _percent_problems(frame)
+    typed, parse = parse_values(
+        kind, frame.select([c.name for c in kind.columns if c.name in frame.columns])
+    )
+    extra = [c for c in ("_row", "_raw", "_value_header") if c in frame.columns]
+    return shaped, typed.with_columns(frame.select(extra)), problems + parse
+
+
+def _prepare(
+    table: Table,
+    kind: LedgerKind,
+    profile: Profile | None,
+    contract_id: str | None,
+    contracts: dict[str, Contract],
+) -> _Prepared:
+    shaped, typed, problems = _typed(table, kind, profile, contract_id)
+    typed = _resolve_names(kind, typed, contracts)
+    problems += _cut_problems(table, kind, typed) + _future_problems(kind, typed)
+    problems += rule_problems(kind, typed)
+    problems += _same_key_problems(kind, typed)
+    problems += reference_problems(kind, typed, contracts)
+    result = TableResult(
+        path=db.display_path(table.path),
+        sheet=table.sheet,
+        kind=kind.name,
+        rows_read=len(table.row_numbers),
+        ledger_rows=typed.height,
+        blank_rows=table.blank_rows,
+        merged_cells=table.merged_cells,
+        empty_cells=shaped.empty_cells,
+        hidden_skipped=table.hidden_skipped,
+    )
+    return _Prepared(table, kind, shaped, typed, problems, result)
+
+
+def _cut_problems(table: Table, kind: LedgerKind, typed: pl.DataFrame) -> list[Problem]:
+    """Rows of a file that looks cut off there (code ``truncated``): loading them would load a
+    short value (a ``present`` of 12 cut to 1 is an 11-person gap)."""
+    if not table.cut:
+        return []
+    column = kind.columns[-1].name
+    return [
+        Problem(i, column, "truncated", table.cut[number])
+        for i, number in enumerate(typed["_row"].to_list())
+        if number in table.cut
+    ]
+
+
+def _future_problems(kind: LedgerKind, typed: pl.DataFrame) -> list[Problem]:
+    """Dates and times after the moment of loading (Beijing time; code ``future``): a ticket
+    dated three months ahead would move the data's cut-off and turn pending tickets into missed
+    ones. (The demo's own ledgers, loaded by ``build``, are not checked here.)"""
+    now = dt.datetime.now(config.TIMEZONE).replace(tzinfo=None)
+    problems = []
+    for c in kind.columns:
+        if c.name not in typed.columns:
+            continue
+        if isinstance(c.dtype, pl.Datetime):
+            later = typed[c.name] > now
+        elif c.dtype == pl.Date():
+            later = typed[c.name] > now.date()
+        else:
+            continue
+        for i in later.fill_null(False).arg_true().to_list():
+            problems.append(
+                Problem(
+                    i, c.name, "future", f"is after the moment of loading ({now:%Y-%m-%d %H:%M})"
+                )
+            )
+    return problems
+
+
+_ONE_FILE = "--replaces takes one file (one sheet): load the others separately"
+
+
+@contextmanager
+def _no_new_empty_file(db_path: Path) -> Iterator[None]:
+    """A first ingest that fails leaves no empty database file (nor its WAL) behind."""
+    existed = db_path.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+
+
+def _check_replaced(con: duckdb.DuckDBPyConnection, kind: LedgerKind, load_id: int) -> None:
+    """Raise :class:`IngestError` unless ``load_id`` is an active ingested load of ``kind``."""
+    found = db.query(
+        con,
+        "SELECT kind, path, replaced_by, source FROM loads WHERE load_id = $id",
+        id=load_id,
+    )
+    if found.is_empty() or found["source"][0] != db.INGEST_SOURCE:
+        raise IngestError(
+            f"--replaces {load_id}: no such ingested load; `seatscore loads` lists them"
+        )
+    row = found.row(0, named=True)
+    if row["replaced_by"] is not None:
+        raise IngestError(
+            f"--replaces {load_id}: that load ({row['path']}) was already replaced by load "
+            f"{row['replaced_by']}; replace that one instead"
+        )
+    if row["kind"] != kind.name:
+        raise IngestError(
+            f"--replaces {load_id}: that load is a {row['kind']} ledger, this is {kind.name}"
+        )
+
+
+def _active_loads(
+    con: duckdb.DuckDBPyConnection, kind: LedgerKind, sheet: str | None
+) -> pl.DataFrame:
+    """The ingested loads of this kind and sheet whose rows are in the ledger (not replaced)."""
+    return db.query(
+        con,
+        """SELECT load_id, path, sha256, profile_sha256, contract_option FROM loads
+           WHERE kind = $kind AND sheet IS NOT DISTINCT FROM $sheet AND replaced_by IS NULL
+             AND source = $source""",
+        kind=kind.name,
+        sheet=sheet,
+        source=db.INGEST_SOURCE,
+    )
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    p: _Prepared,
+    profile_file: Path | None,
+    profile_sha: str | None,
+    contracts: dict[str, Contract],
+    contract_option: str | None = None,
+    replaces: int | None = None,
+) -> TableResult:
+    """Write one prepared table (inside the caller's transaction): remove the rows of the load it
+    replaces (not those another load holds), skip or reject keys the database holds, insert,
+    record the load and the rows it holds."""
+    result, kind = p.result, p.kind
+    load_id = db.next_load_id(con)
+    result.load_id = load_id
+    now = dt.datetime.now(config.TIMEZONE).replace(tzinfo=None)
+    if replaces is not None:
+        result.status, result.replaced_load = "replaced", replaces
+        _remove_load(con, kind, replaces)
+        con.execute(
+            "UPDATE loads SET replaced_by = ?, replaced_at = ? WHERE load_id = ?",
+            [load_id, now, replaces],
+        )
+    indexed = p.typed.with_row_index("_i")
+    checked = indexed.filter(~pl.col("_i").is_in(sorted({q.index for q in p.problems})))
+    identical, conflicts = _database_key_check(con, kind, checked)
+    problems = p.problems + conflicts
+    rejected_idx = {q.index for q in problems}
+    accepted = indexed.filter(~pl.col("_i").is_in(sorted(rejected_idx | set(identical))))
+    rows = accepted.select(
+        *[c.name for c in kind.columns],
+        pl.lit(db.INGEST_SOURCE).alias("source"),
+        pl.lit(result.path).alias("source_file"),
+        pl.lit(p.table.sheet, dtype=pl.String).alias("source_sheet"),
+        pl.col("_row").alias("source_row"),
+        pl.lit(load_id, dtype=pl.Int64).alias("load_id"),
+    )
+    if rows.height:
+        db.insert_frame(con, kind.table, db.clustered(rows) if kind.name == "tickets" else rows)
+    held = pl.concat(
+        [
+            rows.select(kind.schema.keys()),
+            indexed.filter(pl.col("_i").is_in(identical)).select(kind.schema.keys()),
+        ]
+    )
+    if held.height:
+        db.insert_frame(
+            con,
+            "load_rows",
+            pl.DataFrame(
+                {"load_id": load_id, "kind": kind.name, "row_sha1": row_sha1(kind, held)},
+                schema={"load_id": pl.Int64, "kind": pl.String, "row_sha1": pl.String},
+            ),
+        )
+    quarantine = _quarantine_frame(p, problems, load_id, result)
+    if quarantine.height:
+        db.insert_frame(con, "quarantine", quarantine)
+    result.loaded, result.already = rows.height, len(identical)
+    result.rejected = len(rejected_idx)
+    result.rejected_source_rows = (
+        p.typed[sorted(rejected_idx)]["_row"].n_unique() if rejected_idx else 0
+    )
+    first_code: dict[int, str] = {}
+    for q in sorted(problems, key=lambda q: q.index):
+        first_code.setdefault(q.index, q.code)
+    result.reasons = Counter(first_code.values())
+    result.contract_ids = sorted(
+        c for c in p.typed["contract_id"].drop_nulls().unique().to_list() if c in contracts
+    )
+    db.record_load(
+        con,
+        load_id=load_id,
+        path=result.path,
+        sheet=p.table.sheet,
+        kind=kind.name,
+        sha256=p.table.sha256,
+        profile=db.display_path(profile_file) if profile_file else None,
+        profile_sha256=profile_sha,
+        contract_ids=result.contract_ids,
+        rows_read=result.rows_read,
+        rows=result.loaded,
+        rows_already=result.already,
+        rows_rejected=result.rejected,
+        source=db.INGEST_SOURCE,
+        contract_option=contract_option,
+        loaded_at=now,
+    )
+    return result
+
+
+def _quarantine_frame(
+    p: _Prepared, problems: list[Problem], load_id: int, result: TableResult
+) -> pl.DataFrame:
+    schema = {
+        "load_id": pl.Int64,
+        "path": pl.String,
+        "sheet": pl.String,
+        "source_row": pl.Int32,
+        "column_name": pl.String,
+        "value": pl.String,
+        "code": pl.String,
+        "reason": pl.String,
+        "row_json": pl.String,
+    }
+    records = []
+    has_value_header = "_value_header" in p.typed.columns
+    for q in sorted(problems, key=lambda q: (q.index, q.column)):
+        row = p.typed.row(q.index, named=True)
+        raw = json.loads(row["_raw"])
+        header = p.shaped.headers.get(q.column, q.column)
+        if q.column in ("value", "metric") and has_value_header:
+            header = row["_value_header"]  # the metric's own column in a wide layout
+        records.append(
+            {
+                "load_id": load_id,
+                "path": result.path,
+                "sheet": p.table.sheet,
+                "source_row": row["_row"],
+                "column_name": header,
+                "value": raw.get(header, p.shaped.frame.row(q.index, named=True).get(q.column)),
+                "code": q.code,
+                "reason": q.reason,
+                "row_json": row["_raw"],
+            }
+        )
+    return pl.DataFrame(records, schema=schema)
+
+
+def _write_quarantine(con: duckdb.DuckDBPyConnection, folder: Path, result: TableResult) -> Path:
+    """The load's quarantined rows as CSV (UTF-8 with BOM, so Excel opens the Chinese): file,
+    sheet, row, column, value, reason code, reason; every cell neutralised against formula
+    injection (:func:`seatscore.core.files.safe_csv`), since buyers open it in Excel."""
+    frame = db.query(
+        con,
+        """SELECT path AS file, sheet, source_row AS row, column_name AS "column", value, code,
+                  reason FROM quarantine WHERE load_id = $id ORDER BY source_row, column_name""",
+        id=result.load_id,
+    )
+    stem = re.sub(r"[^\w\u4e00-\u9fff.-]+", "_", Path(result.path).stem).lstrip("=+-@.")
+    target = folder / f"load-{result.load_id}-{stem}.csv"
+    atomic_write(target, safe_csv(frame))
+    return target
+
+
+def read_with_profile(
+    path: Path | str, profile_path: Path | str, sheet: str | None = None
+) -> pl.DataFrame:
+    """One file read through an import profile without a database: the kind's canonical
+    columns plus ``source_file`` and ``source_row``. For public datasets analysed in a notebook
+    (:func:`seatscore.ledgers.sources.read_tipdm_messages`). Raises :class:`IngestError` listing the
+    first problems when any row has one (rules and keys; contracts are not checked)."""
+    profile, _ = load_profile(profile_path)
+    kind = KINDS[profile.kind]
+    path = Path(path)
+    frames = []
+    for table in read_tables(path, sheet or profile.sheet, profile.encoding):
+        shaped, typed, problems = _typed(table, kind, profile, None)
+        problems += rule_problems(kind, typed) + key_problems(kind, typed)
+        if problems:
+            rows = typed["_row"].to_list()
+            listed = "\n".join(
+                f"  - row {rows[q.index]}, column {shaped.headers.get(q.column, q.column)}: {q.reason}"
+                for q in sorted(problems, key=lambda q: q.index)[:10]
+            )
+            raise IngestError(f"{_where(table)}: {len(problems)} problem(s)\n{listed}")
+        frames.append(
+            typed.select(
+                *[c.name for c in kind.columns],
+                pl.lit(path.name).alias("source_file"),
+                pl.col("_row").alias("source_row"),
+            )
+        )
+    return pl.concat(frames)

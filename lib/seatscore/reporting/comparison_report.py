@@ -1,0 +1,292 @@
+"""Displayable pieces of the vendor comparison (``notebooks/vendor_comparison.ipynb``): tables with
+Chinese labels and Altair charts, from the frames of :mod:`seatscore.compute.comparison` and
+:mod:`seatscore.compute.scenarios`. Money as ``¥11,624.25``; "—" where a figure is not assessable."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+from great_tables import GT
+from IPython.display import HTML
+
+from seatscore.compute.comparison import LABELS_ZH
+from seatscore.compute.scenarios import WhatIf
+from seatscore.core.money import format_cny
+from seatscore.reporting.report import BLUE, RED, chart_style, escape_html, gt_table
+
+
+def _cny(column: str) -> pl.Expr:
+    return pl.col(column).map_elements(format_cny, return_dtype=pl.String, skip_nulls=False)
+
+
+def _count(column: str) -> pl.Expr:
+    return pl.col(column).map_elements(
+        lambda v: f"{v:,}" if v else "—", return_dtype=pl.String, skip_nulls=False
+    )
+
+
+def _share(column: str) -> pl.Expr:
+    return pl.col(column).map_elements(
+        lambda v: f"{v:.2%}" if v is not None else "—", return_dtype=pl.String, skip_nulls=False
+    )
+
+
+def _bound(cost: str) -> pl.Expr:
+    """A cost per covered seat-hour, as an upper bound ("≤") where the cover is incomplete."""
+    return (
+        pl.when(pl.col("cover_complete") | pl.col(cost).is_null())
+        .then(_cny(cost))
+        .otherwise(pl.lit("≤ ") + _cny(cost))
+    )
+
+
+def heading(prices_zh: str, contracts: int) -> HTML:
+    return HTML(
+        f"<h1>供应商成本对比</h1><p>{contracts} 份合同 · {escape_html(prices_zh)}。"
+        "“—”表示合同未规定所需条款或没有台账数据，原因见文末。</p>"
+    )
+
+
+def unit_costs(frame: pl.DataFrame) -> GT:
+    """The unit costs per contract (:data:`seatscore.compute.comparison.COMPARISON_SCHEMA`)."""
+    table = frame.select(
+        pl.col("contract_id").alias("合同"),
+        pl.col("vendor_zh").alias("供应商"),
+        pl.format("{}—{}", "service_start", "service_end").alias("服务期"),
+        _cny("amount_cny").alias("合同金额"),
+        _count("minimum_headcount").alias("最低人数"),
+        _cny("cost_per_seat_month_cny").alias("每座席·月"),
+        _bound("cost_per_covered_seat_hour_cny").alias("每覆盖座席小时"),
+        _cny("cost_per_staffed_seat_day_cny").alias("每实到人·天"),
+        _cny("cost_per_ticket_handled_cny").alias("每受理工单"),
+        _cny("cost_per_ticket_resolved_cny").alias("每办结工单"),
+        _cny("quality_adjusted_cost_per_seat_month_cny").alias("质量调整每座席·月"),
+    )
+    return gt_table(
+        table,
+        "单位成本",
+        "每座席·月 = 合同金额 ÷ 服务月数 ÷ 最低人数；每覆盖座席小时 = 合同金额 ÷ 合同规定的覆盖座席小时"
+        "（“≤”：部分岗位未规定班次或同时在岗座席数，未计入，结果为上限）；每实到人·天、每工单按有台账"
+        "月份的名义月费计；质量调整 = 每座席·月 ÷（平均得分 ÷ 100）。",
+    )
+
+
+def cover(frame: pl.DataFrame) -> GT:
+    """How each contract's covered seat-hours were counted."""
+    table = frame.select(
+        pl.col("contract_id").alias("合同"),
+        pl.col("covered_seat_hours")
+        .map_elements(lambda v: f"{v:,.0f}", return_dtype=pl.String)
+        .alias("覆盖座席小时"),
+        pl.col("cover_basis_zh").alias("计算"),
+    )
+    return gt_table(
+        table, "覆盖座席小时的计算", "5天班次按国务院公布的工作日计，7天班次按日历天计。"
+    )
+
+
+def recovered(frame: pl.DataFrame) -> GT:
+    """Payable against nominal over the months with data."""
+    table = frame.select(
+        pl.col("contract_id").alias("合同"),
+        pl.format("{}—{}", "observed_from", "observed_through").alias("有数据的月份"),
+        _cny("nominal_cny").alias("名义费用"),
+        _cny("payable_cny").alias("应付"),
+        _cny("recovered_cny").alias("扣回"),
+        _share("recovered_share").alias("扣回比例"),
+        pl.col("mean_score")
+        .map_elements(
+            lambda v: f"{v} 分" if v is not None else "无考核",
+            return_dtype=pl.String,
+            skip_nulls=False,
+        )
+        .alias("平均得分"),
+        pl.when(pl.col("payable_complete").not_())
+        .then(pl.lit("有未能评估的规则，应付可能更低"))
+        .otherwise(pl.lit(""))
+        .alias("说明"),
+    )
+    return gt_table(table, "应付与名义：考核扣回了多少")
+
+
+def cost_chart(frame: pl.DataFrame) -> alt.TopLevelMixin:
+    """Cost per seat-month and per covered seat-hour side by side (bars; upper bounds hatched
+    lighter)."""
+    data = frame.select(
+        pl.col("contract_id").alias("合同"),
+        pl.col("cost_per_seat_month_cny").cast(pl.Float64).alias("每座席·月"),
+        pl.col("cost_per_covered_seat_hour_cny").cast(pl.Float64).alias("每覆盖座席小时"),
+        pl.when(pl.col("cover_complete"))
+        .then(pl.lit("完整"))
+        .otherwise(pl.lit("上限"))
+        .alias("覆盖"),
+    )
+    base = alt.Chart(data).encode(y=alt.Y("合同:N", title=None, sort=None))
+    per_month = (
+        base.mark_bar(color=BLUE)
+        .encode(
+            x=alt.X("每座席·月:Q", title="元 / 座席·月"),
+            tooltip=["合同", alt.Tooltip("每座席·月:Q", format=",.2f")],
+        )
+        .properties(width=300, height=160, title="每座席·月（最低人数）")
+    )
+    per_hour = (
+        base.mark_bar()
+        .encode(
+            x=alt.X("每覆盖座席小时:Q", title="元 / 座席小时"),
+            color=alt.Color(
+                "覆盖:N",
+                title="覆盖座席小时",
+                scale=alt.Scale(domain=["完整", "上限"], range=[BLUE, "#c7d2fe"]),
+            ),
+            tooltip=["合同", "覆盖", alt.Tooltip("每覆盖座席小时:Q", format=",.2f")],
+        )
+        .properties(width=300, height=160, title="每覆盖座席小时")
+    )
+    return chart_style(alt.hconcat(per_month, per_hour))
+
+
+def structure(frame: pl.DataFrame) -> GT | HTML:
+    """The stated cost breakdowns (:func:`seatscore.compute.comparison.cost_structure`)."""
+    if frame.is_empty():
+        return HTML("<p>没有合同列明成本构成。</p>")
+    table = frame.select(
+        pl.col("contract_id").alias("合同"),
+        pl.col("name_zh").alias("构成"),
+        pl.col("clause").alias("条款"),
+        _cny("amount_cny").alias("金额"),
+        _share("share").alias("占比"),
+        _cny("per_seat_month_cny").alias("每座席·月"),
+    )
+    return gt_table(table, "成本构成（合同列明者）")
+
+
+def benchmarks(ours: pl.DataFrame, market: pl.DataFrame) -> GT:
+    """Our contracts per staff-month beside other published purchases
+    (:func:`seatscore.compute.comparison.read_benchmarks`); rows without enough facts listed apart."""
+    mine = ours.select(
+        pl.lit("本项目").alias("来源"),
+        pl.col("contract_id").alias("项目"),
+        pl.format("{}—{}", "service_start", "service_end").alias("时间"),
+        _cny("amount_cny").alias("金额"),
+        pl.lit("—").alias("每座席·月"),
+        _cny("cost_per_seat_month_cny").alias("每人·月"),
+        pl.lit("按最低人数").alias("说明"),
+    )
+    theirs = market.select(
+        pl.col("city").alias("来源"),
+        pl.col("project").fill_null("").str.slice(0, 24).alias("项目"),
+        pl.col("date_or_period").fill_null("").alias("时间"),
+        _cny("amount_cny").alias("金额"),
+        _cny("cost_per_seat_month_cny").alias("每座席·月"),
+        _cny("cost_per_staff_month_cny").alias("每人·月"),
+        pl.when(pl.col("comparable"))
+        .then(pl.col("amount_basis_zh"))
+        .otherwise(pl.lit("不可比：") + pl.col("reason_zh"))
+        .alias("说明"),
+    )
+    return gt_table(
+        pl.concat([mine, theirs]),
+        "市场参照：其他公开采购",
+        "每座席·月 = 金额 ÷ 月数 ÷ 座席数；每人·月 = 金额 ÷ 月数 ÷ 人数。缺少金额、期限或人数（座席数）"
+        "的记录列为不可比，不作推算。各采购口径（含税、服务范围）不一，仅供参照。",
+    )
+
+
+def scenario_costs(result: WhatIf) -> GT:
+    table = result.costs.select(
+        pl.col("case_zh").alias("方案"),
+        _cny("amount_cny").alias("总价"),
+        _count("minimum_headcount").alias("最低人数"),
+        pl.col("covered_seat_hours")
+        .map_elements(lambda v: f"{v:,.0f}", return_dtype=pl.String)
+        .alias("覆盖座席小时"),
+        _bound("cost_per_covered_seat_hour_cny").alias("每覆盖座席小时"),
+        _cny("cost_per_seat_month_cny").alias("每座席·月"),
+        pl.col("cover_basis_zh").alias("覆盖计算"),
+    )
+    note = result.scenario.note or ""
+    return gt_table(
+        table,
+        f"下期招标情景：{result.scenario.name_zh}",
+        f"情景条款均为假设（{result.scenario.scenario_id}），不是合同条款。{note}",
+    )
+
+
+def scenario_adequacy(result: WhatIf) -> alt.TopLevelMixin | HTML:
+    """Needed seat-hours a week (Erlang C) per month against what each case keeps on duty."""
+    data = result.adequacy.filter(pl.col("seats_on_duty").is_not_null())
+    if data.is_empty():
+        return HTML("<p>合同与情景都未规定人数，无法比较在岗座席与 Erlang C 需求。</p>")
+    frame = data.select(
+        pl.col("month").alias("月份"),
+        pl.col("case_zh").alias("方案"),
+        pl.col("needed_seat_hours_week").alias("每周所需座席小时"),
+        (pl.col("seats_on_duty") * 168).alias("每周在岗座席小时"),
+        pl.col("short_seat_hours_week").alias("每周缺口座席小时"),
+        pl.col("hours_short").alias("不足的小时数"),
+    )
+    needed = (
+        alt.Chart(frame.filter(pl.col("方案") == "现行合同"))
+        .mark_bar(color="#c7d2fe")
+        .encode(
+            x=alt.X("月份:N", title=None),
+            y=alt.Y("每周所需座席小时:Q", title="座席小时 / 周"),
+            tooltip=["月份", "每周所需座席小时"],
+        )
+    )
+    on_duty = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x="月份:N",
+            y="每周在岗座席小时:Q",
+            color=alt.Color("方案:N", scale=alt.Scale(range=[BLUE, RED]), title=None),
+            tooltip=[
+                "月份",
+                "方案",
+                alt.Tooltip("每周在岗座席小时:Q", format=",.0f"),
+                "每周缺口座席小时",
+                "不足的小时数",
+            ],
+        )
+    )
+    return chart_style(
+        alt.layer(needed, on_duty).properties(
+            width=620,
+            height=220,
+            title="Erlang C 所需座席小时（柱）与人数可保持的在岗座席小时（线）",
+        )
+    )
+
+
+def scenario_gap(result: WhatIf) -> GT:
+    table = result.adequacy.select(
+        pl.col("month").alias("月份"),
+        pl.col("case_zh").alias("方案"),
+        _count("tickets").alias("工单"),
+        pl.col("needed_seat_hours_week").alias("每周所需座席小时"),
+        pl.col("seats_on_duty").round(1).alias("平均在岗座席"),
+        pl.col("hours_short").alias("不足的小时数（每周168小时中）"),
+        pl.col("short_seat_hours_week").round(1).alias("每周缺口座席小时"),
+    )
+    return gt_table(table, "配置缺口（近十二个月的工单）", result.basis_zh)
+
+
+def not_assessable(frame: pl.DataFrame) -> GT | HTML:
+    rows = (
+        frame.filter(pl.col("not_assessable").is_not_null())
+        .select("contract_id", pl.col("not_assessable").str.split("\n"))
+        .explode("not_assessable")
+        .select(
+            pl.col("contract_id").alias("合同"),
+            pl.col("not_assessable")
+            .str.extract(r"^([a-z_]+):", 1)
+            .replace_strict(LABELS_ZH)
+            .alias("指标"),
+            pl.col("not_assessable").str.replace(r"^[a-z_]+: ", "").alias("原因"),
+        )
+    )
+    if rows.is_empty():
+        return HTML("<p>所有指标均可计算。</p>")
+    return gt_table(rows, "未能计算的指标")

@@ -1,0 +1,161 @@
+"""Interactive exploration for analysts (``notebooks/explore.ipynb``): one cross-filtered Altair view
+of the tickets in the database — brush months, click contracts, categories and districts — over a
+small cube DuckDB aggregates, so it stays quick on a city's tickets.
+
+The view is shown by :func:`offline`: a page with the Vega, Vega-Lite and Vega-Embed scripts bundled
+in by vl-convert, in an iframe, so it is interactive with no internet (Altair's own renderers load
+those scripts from a CDN, and JupyterLab 4.6's built-in Vega renderer reads Vega-Lite 5 only).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import altair as alt
+import duckdb
+import polars as pl
+import vl_convert
+from IPython.display import HTML
+
+from seatscore.ledgers import store as db
+from seatscore.reporting.report import BLUE, FONT
+
+CUBE_SCHEMA = {
+    "contract_id": pl.String,
+    "month": pl.Date,
+    "category": pl.String,
+    "district": pl.String,
+    "tickets": pl.Int64,
+    "closed": pl.Int64,
+    "replied": pl.Int64,
+    "reply_hours": pl.Float64,
+}
+"""One row per contract, month (its first day), category and district (未填 where empty):
+``tickets`` received, ``closed`` (closed_at recorded), ``replied`` (replied_at recorded) and
+``reply_hours``, the sum of hours from receipt to reply of the replied ones (divide by ``replied``
+for the mean, so any selection re-aggregates exactly)."""
+
+
+def ticket_cube(
+    con: duckdb.DuckDBPyConnection, contract_ids: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """:data:`CUBE_SCHEMA` for ``contract_ids`` (default: every contract in the database)."""
+    ids = list(contract_ids) if contract_ids else sorted(db.load_contracts(con))
+    if not ids:
+        return pl.DataFrame(schema=CUBE_SCHEMA)
+    sql, params = db.tickets_query(
+        ids, ["contract_id", "received_at", "replied_at", "closed_at", "category", "district"]
+    )
+    cube = db.query(
+        con,
+        f"""SELECT contract_id, date_trunc('month', received_at)::DATE AS month, category,
+                   coalesce(nullif(trim(district), ''), '未填') AS district,
+                   count(*) AS tickets, count(closed_at) AS closed, count(replied_at) AS replied,
+                   coalesce(sum(epoch(replied_at - received_at)) / 3600, 0) AS reply_hours
+            FROM ({sql}) GROUP BY ALL ORDER BY ALL""",
+        **params,
+    )
+    return cube.cast(CUBE_SCHEMA).select(list(CUBE_SCHEMA))
+
+
+MAX_CUBE_ROWS = 60_000
+"""The most cube rows :func:`explorer` puts inline in a notebook (about 6 MB of JSON)."""
+
+
+def explorer(cube: pl.DataFrame, top: int = 12) -> alt.VConcatChart:
+    """The cross-filtered view of :func:`ticket_cube`: tickets per month (drag to brush a range),
+    per contract, the ``top`` categories and districts (click; shift-click for several), and the
+    mean hours to reply per month and contract. Each chart is filtered by every selection but
+    its own.
+
+    Raises ``ValueError`` for a cube over :data:`MAX_CUBE_ROWS` rows: choose fewer contracts."""
+    if cube.height > MAX_CUBE_ROWS:
+        raise ValueError(
+            f"{cube.height:,} cube rows is more than the {MAX_CUBE_ROWS:,} the browser view holds; "
+            "pass fewer contract ids (parameter contract_ids)"
+        )
+    brush = alt.selection_interval(encodings=["x"], name="months")
+    contract = alt.selection_point(fields=["contract_id"], name="contract")
+    category = alt.selection_point(fields=["category"], name="category")
+    district = alt.selection_point(fields=["district"], name="district")
+    values = cube.with_columns(pl.col("month").cast(pl.String)).to_dicts()
+    base = alt.Chart(alt.Data(values=values))
+
+    def filtered(chart: alt.Chart, *selections) -> alt.Chart:
+        for s in selections:
+            chart = chart.transform_filter(s)
+        return chart
+
+    months = (
+        filtered(base, contract, category, district)
+        .mark_bar(color=BLUE)
+        .encode(
+            x=alt.X("yearmonth(month):T", title="受理月份", axis=alt.Axis(format="%Y-%m")),
+            y=alt.Y("sum(tickets):Q", title="工单"),
+            tooltip=[
+                alt.Tooltip("yearmonth(month):T", title="月份"),
+                alt.Tooltip("sum(tickets):Q", title="工单", format=","),
+            ],
+        )
+        .add_params(brush)
+        .properties(width=640, height=140, title="每月工单（拖动选择月份）")
+    )
+
+    def ranked(field: str, title: str, selection, others) -> alt.Chart:
+        return (
+            filtered(base, *others)
+            .transform_aggregate(tickets="sum(tickets)", groupby=[field])
+            .transform_window(rank="rank()", sort=[alt.SortField("tickets", order="descending")])
+            .transform_filter(alt.datum.rank <= top)
+            .mark_bar()
+            .encode(
+                y=alt.Y(f"{field}:N", sort="-x", title=None),
+                x=alt.X("tickets:Q", title="工单"),
+                color=alt.condition(selection, alt.value(BLUE), alt.value("#c7d2fe")),
+                tooltip=[
+                    alt.Tooltip(f"{field}:N", title=title),
+                    alt.Tooltip("tickets:Q", title="工单", format=","),
+                ],
+            )
+            .add_params(selection)
+            .properties(width=300, height=220, title=f"{title}（点击筛选）")
+        )
+
+    contracts = ranked("contract_id", "合同", contract, (brush, category, district))
+    categories = ranked("category", "问题类别", category, (brush, contract, district))
+    districts = ranked("district", "所属街道", district, (brush, contract, category))
+    reply = (
+        filtered(base, category, district, contract)
+        .transform_aggregate(
+            hours="sum(reply_hours)", replied="sum(replied)", groupby=["month", "contract_id"]
+        )
+        .transform_calculate(mean_hours="datum.replied > 0 ? datum.hours / datum.replied : null")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("yearmonth(month):T", title="受理月份", axis=alt.Axis(format="%Y-%m")),
+            y=alt.Y("mean_hours:Q", title="平均回复用时（小时）"),
+            color=alt.Color("contract_id:N", title="合同"),
+            tooltip=[
+                alt.Tooltip("contract_id:N", title="合同"),
+                alt.Tooltip("yearmonth(month):T", title="月份"),
+                alt.Tooltip("mean_hours:Q", title="平均回复用时（小时）", format=".1f"),
+            ],
+        )
+        .properties(width=640, height=180, title="平均回复用时（随类别、街道、合同筛选）")
+    )
+    return (
+        alt.vconcat(months, alt.hconcat(contracts, categories), alt.hconcat(districts), reply)
+        .configure(font=FONT)
+        .configure_view(strokeWidth=0)
+    )
+
+
+def offline(chart: alt.TopLevelMixin, height: int = 1150) -> HTML:
+    """``chart`` as an interactive page that needs no internet, in an iframe ``height`` pixels
+    high (about 0.9 MB of bundled scripts per chart): for JupyterLab on an intranet."""
+    page = vl_convert.vegalite_to_html(chart.to_dict(), bundle=True)
+    return HTML(
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:{height}px;'
+        'border:0" title="工单探索"></iframe>'
+    )

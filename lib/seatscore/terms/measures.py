@@ -1,0 +1,179 @@
+"""The catalogue of service-level measures: every metric key a contract's target, a KPI ledger row
+or a report may name, with its Chinese name, unit and definition; and the ticket columns the
+measures read. Computing them is :mod:`seatscore.compute.service_levels`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Unit = Literal["share", "minutes", "seconds", "count"]
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """A metric key: its Chinese name, unit, definition, and whether tickets can yield it."""
+
+    key: str
+    name_zh: str
+    unit: Unit
+    definition_zh: str
+    from_tickets: bool = True
+    needs_limit: bool = False
+
+
+METRICS: dict[str, MetricInfo] = {
+    m.key: m
+    for m in (
+        MetricInfo("tickets", "受理工单数", "count", "本期受理（按受理时间）的工单数"),
+        MetricInfo(
+            "dispatch_minutes",
+            "限时派发率",
+            "share",
+            "受理后在时限内派发的工单 ÷ 已派发工单；未派发（如直接答复）的工单不计入",
+            needs_limit=True,
+        ),
+        MetricInfo(
+            "dispatch_minutes_median", "派发用时中位数", "minutes", "受理到派发的分钟数的中位数"
+        ),
+        MetricInfo(
+            "dispatch_minutes_p90", "派发用时90分位", "minutes", "90% 的工单在此分钟数内派发"
+        ),
+        MetricInfo(
+            "reply_minutes",
+            "限时回复率",
+            "share",
+            "受理后在时限内回复的工单 ÷ 已回复或已超时的工单；未到期且未回复的不计入",
+            needs_limit=True,
+        ),
+        MetricInfo(
+            "reply_by_same_day_midnight",
+            "当日24时前回复率",
+            "share",
+            "受理当日24时前回复的工单 ÷ 已回复或已过当日24时的工单",
+        ),
+        MetricInfo(
+            "close_minutes",
+            "限时办结率",
+            "share",
+            "受理后在时限内办结的工单 ÷ 已办结或已超时的工单；未到期且未办结的不计入",
+            needs_limit=True,
+        ),
+        MetricInfo(
+            "arrival_minutes",
+            "限时到场率",
+            "share",
+            "受理后在时限内到场的工单 ÷ 有到场时间的工单（按距离分档）",
+            needs_limit=True,
+        ),
+        MetricInfo("response_rate", "响应率", "share", "已回复（联系诉求人）的工单 ÷ 受理工单"),
+        MetricInfo(
+            "resolution_rate",
+            "解决率",
+            "share",
+            "回访中诉求人表示问题已解决的工单 ÷ 回访中作出是否解决评价的工单",
+        ),
+        MetricInfo(
+            "satisfaction_rate",
+            "满意率",
+            "share",
+            "回访中诉求人表示满意的工单 ÷ 回访中作出满意评价的工单",
+        ),
+        MetricInfo("callback_rate", "回访率", "share", "已回访的工单 ÷ 已办结的工单"),
+        MetricInfo(
+            "dispatch_accuracy",
+            "派单准确率",
+            "share",
+            "派发正确的工单 ÷ 有派发正误判定的工单",
+        ),
+        MetricInfo("processing_rate", "处理率", "share", "已回复或已办结的工单 ÷ 受理工单"),
+        MetricInfo(
+            "callback_unclosed_after_days",
+            "超期未办结案件回访率",
+            "share",
+            "时限内未办结的工单中已回访的比例",
+            needs_limit=True,
+        ),
+        # Figures no ticket ledger carries: delivered in the KPI ledger or not at all.
+        MetricInfo("calls_answered", "接听量", "count", "本期接听的来电数", from_tickets=False),
+        MetricInfo(
+            "answered_within_60s_share",
+            "60秒内接听率",
+            "share",
+            "60 秒内接听的来电 ÷ 接听来电（SF311 的 service level）",
+            from_tickets=False,
+        ),
+        MetricInfo(
+            "average_speed_of_answer_s",
+            "平均应答时间",
+            "seconds",
+            "来电从排队到接听的平均秒数（ASA）",
+            from_tickets=False,
+        ),
+        MetricInfo(
+            "transferred_share", "转接率", "share", "被转接的来电 ÷ 接听来电", from_tickets=False
+        ),
+        MetricInfo(
+            "answer_rings", "限定响铃内接通率", "share", "在规定响铃次数内接通的来电占比", False
+        ),
+        MetricInfo("report_minutes", "限时上报率", "share", "在时限内上报的紧急案件占比", False),
+        MetricInfo(
+            "chase_minutes", "限时督办率", "share", "承办单位未反馈时在时限内督办的占比", False
+        ),
+        MetricInfo("report_accuracy", "上报准确率", "share", "测评案件上报准确的占比", False),
+        MetricInfo("content_quality", "工单内容质量", "share", "工单内容质量抽检合格率", False),
+        MetricInfo(
+            "satisfaction_data_users",
+            "数据使用部门满意度",
+            "share",
+            "数据使用部门（甲方内部）的满意度",
+            False,
+        ),
+        MetricInfo(
+            "bachelor_degree_share", "本科及以上学历座席占比", "share", "座席员学历结构", False
+        ),
+        MetricInfo(
+            "weibo_posts_per_week", "微博每周更新次数", "count", "每周微博信息更新次数", False
+        ),
+    )
+}
+THREE_RATES = ("response_rate", "resolution_rate", "satisfaction_rate")
+"""The three 12345 rates (响应率、解决率、满意率) that 001 一 1 (6) asks the vendor to report."""
+GENERAL = (*THREE_RATES, "callback_rate", "dispatch_accuracy", "processing_rate")
+"""Rates computed for every contract, with a target where the contract states one."""
+_PRIORITY_SUFFIXES = ("urgent", "ordinary")
+
+
+def split_metric(metric: str) -> tuple[str, str | None]:
+    """``'dispatch_minutes_urgent'`` → ``('dispatch_minutes', 'urgent')``; a key without a
+    priority suffix comes back unchanged with ``None``."""
+    for priority in _PRIORITY_SUFFIXES:
+        base = metric.removesuffix(f"_{priority}")
+        if base != metric and base in METRICS:
+            return base, priority
+    return metric, None
+
+
+def known_metric(metric: str) -> bool:
+    """Whether ``metric`` is a key of :data:`METRICS`, possibly with a priority suffix."""
+    return split_metric(metric)[0] in METRICS
+
+
+TIME_COLUMNS = ("received_at", "dispatched_at", "replied_at", "closed_at", "arrived_at")
+STATE_COLUMNS = (
+    "contract_id",
+    *TIME_COLUMNS,
+    "priority",
+    "case_class",
+    "category_group",
+    "channel",
+    "direct_dispatch",
+    "distance_km",
+    "callback_done",
+    "dispatch_correct",
+    "resolved",
+    "satisfied",
+)
+"""The ticket columns the measures read: all :func:`ticket_kpis` and :func:`portfolio_kpis`
+need from a (possibly very large) tickets table."""
