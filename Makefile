@@ -37,9 +37,10 @@ reports: build ## Build everything and render every contract-month report into r
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest
 
-lint: $(STAMP) ## Lint and check formatting with ruff
+lint: $(STAMP) ## Lint, check formatting, and check the layers (import-linter: pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format .
