@@ -246,6 +246,78 @@ def unit_costs(contract: Contract, cover: Cover, factor: Decimal = Decimal(1)) -
     }
 
 
+def _workload(
+    seen: pl.DataFrame, staffing: pl.DataFrame, tickets: pl.DataFrame, reasons: dict[str, str]
+) -> dict:
+    """Seat-days present and tickets handled and resolved in the ``seen`` months, each with the
+    nominal fees of the months that have them (None when a fee is not stated)."""
+    months = set(seen["month"])
+    fee_of = dict(zip(seen["month"], seen["nominal_fee_cny"], strict=True))
+
+    def fees_of(frame: pl.DataFrame) -> Decimal | None:
+        """The nominal fees of the months in which ``frame`` (with ``month``) has rows."""
+        had = set(frame["month"])
+        if not had or any(fee_of[m] is None for m in had):
+            return None
+        return sum((fee_of[m] for m in had), Decimal(0))
+
+    in_months = pl.col("month").is_in(sorted(months))
+    staffing = staffing.with_columns(pl.col("service_date").dt.strftime("%Y-%m").alias("month"))
+    staffing = staffing.filter(in_months)
+    present = int(staffing["present"].sum()) if staffing.height else 0
+    if not present:
+        reasons["cost_per_staffed_seat_day_cny"] = "没有考勤台账（实到人数）"
+    tickets = tickets.with_columns(pl.col("received_at").dt.strftime("%Y-%m").alias("month"))
+    tickets = tickets.filter(in_months)
+    handled = tickets.height
+    if not handled:
+        reasons["cost_per_ticket_handled_cny"] = "没有工单台账"
+    return {
+        "present": present,
+        "staffed_fees": fees_of(staffing),
+        "handled": handled,
+        "resolved": int(tickets["closed_at"].is_not_null().sum()) if handled else 0,
+        "ticket_fees": fees_of(tickets),
+    }
+
+
+def _recovered(
+    seen: pl.DataFrame, amount: Decimal | None, reasons: dict[str, str]
+) -> tuple[Decimal | None, Decimal | None, Decimal | None, float | None, bool | None]:
+    """Nominal and payable over the ``seen`` months, what deductions recovered (CNY and share of
+    nominal), and whether every month's payable was complete."""
+    if seen.height and amount is not None:
+        nominal = sum(seen["nominal_fee_cny"].to_list(), Decimal(0))
+        payable = sum(seen["payable_cny"].to_list(), Decimal(0))
+        recovered = nominal - payable
+        share = float(recovered / nominal) if nominal else None
+        return nominal, payable, recovered, share, bool(seen["payable_complete"].all())
+    if not seen.height:
+        reasons["payable_cny"] = "没有任何台账数据"
+    return None, None, None, None, None
+
+
+def _quality(
+    contract: Contract,
+    seen: pl.DataFrame,
+    per_seat_month: Decimal | None,
+    reasons: dict[str, str],
+) -> tuple[Decimal | None, Decimal | None]:
+    """The mean score of the assessed months and the cost per seat-month divided by it."""
+    scores = seen["score"].drop_nulls() if seen.height else pl.Series([], dtype=pl.Decimal(7, 2))
+    mean_score = to_fen(sum(scores.to_list(), Decimal(0)) / len(scores)) if len(scores) else None
+    if mean_score is None:
+        reasons["quality_adjusted_cost_per_seat_month_cny"] = (
+            "合同无百分制月度考核" if not contract.assessment.stated else "没有已考核的月份"
+        )
+    quality = (
+        to_fen(per_seat_month / (mean_score / 100))
+        if per_seat_month is not None and mean_score
+        else None
+    )
+    return mean_score, quality
+
+
 def compare_one(
     contract: Contract,
     metrics: MonthlyMetrics | StoredMonths,
@@ -280,51 +352,11 @@ def compare_one(
         else metrics.months.clear()
     )
     months = set(seen["month"])
-    fee_of = dict(zip(seen["month"], seen["nominal_fee_cny"], strict=True))
-
-    def fees_of(frame: pl.DataFrame) -> Decimal | None:
-        """The nominal fees of the months in which ``frame`` (with ``month``) has rows."""
-        had = set(frame["month"])
-        if not had or any(fee_of[m] is None for m in had):
-            return None
-        return sum((fee_of[m] for m in had), Decimal(0))
-
-    in_months = pl.col("month").is_in(sorted(months))
-    staffing = staffing.with_columns(pl.col("service_date").dt.strftime("%Y-%m").alias("month"))
-    staffing = staffing.filter(in_months)
-    staffed_fees = fees_of(staffing)
-    present = int(staffing["present"].sum()) if staffing.height else 0
-    if not present:
-        reasons["cost_per_staffed_seat_day_cny"] = "没有考勤台账（实到人数）"
-    tickets = tickets.with_columns(pl.col("received_at").dt.strftime("%Y-%m").alias("month"))
-    tickets = tickets.filter(in_months)
-    ticket_fees = fees_of(tickets)
-    handled = tickets.height
-    resolved = int(tickets["closed_at"].is_not_null().sum()) if handled else 0
-    if not handled:
-        reasons["cost_per_ticket_handled_cny"] = "没有工单台账"
-
-    nominal = payable = recovered = share = None
-    complete = None
-    if seen.height and amount is not None:
-        nominal = sum(seen["nominal_fee_cny"].to_list(), Decimal(0))
-        payable = sum(seen["payable_cny"].to_list(), Decimal(0))
-        recovered = nominal - payable
-        share = float(recovered / nominal) if nominal else None
-        complete = bool(seen["payable_complete"].all())
-    elif not seen.height:
-        reasons["payable_cny"] = "没有任何台账数据"
-    scores = seen["score"].drop_nulls() if seen.height else pl.Series([], dtype=pl.Decimal(7, 2))
-    mean_score = to_fen(sum(scores.to_list(), Decimal(0)) / len(scores)) if len(scores) else None
-    if mean_score is None:
-        reasons["quality_adjusted_cost_per_seat_month_cny"] = (
-            "合同无百分制月度考核" if not contract.assessment.stated else "没有已考核的月份"
-        )
-    quality = (
-        to_fen(per_seat_month / (mean_score / 100))
-        if per_seat_month is not None and mean_score
-        else None
-    )
+    work = _workload(seen, staffing, tickets, reasons)
+    present, handled, resolved = work["present"], work["handled"], work["resolved"]
+    staffed_fees, ticket_fees = work["staffed_fees"], work["ticket_fees"]
+    nominal, payable, recovered, share, complete = _recovered(seen, amount, reasons)
+    mean_score, quality = _quality(contract, seen, per_seat_month, reasons)
     money = lambda v: to_fen(v * factor) if v is not None else None  # noqa: E731
     return {
         "contract_id": contract.contract_id,
@@ -558,7 +590,7 @@ def read_benchmarks(path: Path | str) -> pl.DataFrame:
             if missing:
                 raise ComparisonInputError(
                     f"{path}: missing column(s) {', '.join(missing)}; a benchmark file needs "
-                    f"{', '.join(BENCHMARK_COLUMNS)} (see README, Vendor comparison)"
+                    f"{', '.join(BENCHMARK_COLUMNS)} (see docs/explanation/vendor-comparison.md)"
                 )
             raw = list(reader)
     except OSError as exc:

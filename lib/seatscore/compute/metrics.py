@@ -42,7 +42,7 @@ from seatscore.compute import staffing as staffing_mod
 from seatscore.compute.rule_inputs import ITEM_SCHEMA, RuleInputs, month_of
 from seatscore.core.money import MONEY, POINTS, to_fen
 from seatscore.ledgers.kinds import KINDS, ROWS, as_of, known_refs, with_refs
-from seatscore.terms.contracts import Assessment, Contract, TerminationTrigger
+from seatscore.terms.contracts import Assessment, Contract, StaffingPenalty, TerminationTrigger
 from seatscore.terms.periods import (
     PROVISIONAL_RULE_ZH,
     month_key,
@@ -195,6 +195,70 @@ STAFFING_MONTH_SCHEMA = {
 }
 
 
+def _roster_months(
+    rule: StaffingPenalty, vac: staffing_mod.Vacancies
+) -> tuple[pl.DataFrame, list[dict]]:
+    """``basis: roster``: vacancy-days per month, those charged after each vacancy's grace, the
+    vacancies open, whether a grace ran on an unpublished calendar, the roster rows behind them;
+    and the months whose roster has unknown days."""
+    not_assessable = []
+    grace = {i: r for i, r in enumerate(vac.episodes.iter_rows(named=True))}
+    days = vac.days.with_columns(
+        pl.col("vacancy")
+        .replace_strict({i: r["provisional"] for i, r in grace.items()}, default=False)
+        .alias("provisional")
+    )
+    evidence = (
+        vac.gaps.explode("rows")
+        .rename({"rows": "ref"})
+        .join(
+            days.filter("charged").select("group", "service_date").unique(),
+            on=["group", "service_date"],
+        )
+        .with_columns(month_of("service_date"))
+        .group_by("month")
+        .agg(
+            pl.col("ref")
+            .filter(pl.col("ref").struct.field("row").is_not_null())
+            .unique(maintain_order=True)
+            .alias("rows")
+        )
+    )
+    monthly = (
+        days.group_by("month")
+        .agg(
+            pl.len().cast(pl.Int64).alias("gap_person_days"),
+            pl.col("charged").sum().cast(pl.Int64).alias("penalised_person_days"),
+            pl.col("vacancy").n_unique().cast(pl.Int64).alias("vacancies"),
+            (pl.col("provisional") & pl.col("charged")).any().alias("provisional"),
+        )
+        .join(evidence, on="month", how="left")
+    )
+    for m, n in vac.unknown.group_by("month").agg(pl.col("days").sum()).sort("month").rows():
+        not_assessable.append(
+            {
+                "month": m,
+                "rule": rule.rule_id,
+                "clause": rule.clause,
+                "reason": f"在册人数缺 {n} 天的记录：这些天的空缺无法计算，扣款可能偏低",
+            }
+        )
+    return monthly, not_assessable
+
+
+def _attendance_months(attendance: pl.DataFrame) -> pl.DataFrame:
+    """``basis: attendance``: person-days absent per month (all charged) and the rows behind them."""
+    gaps = staffing_mod.attendance_gaps(attendance).filter(pl.col("gap") > 0)
+    monthly = gaps.group_by("month").agg(
+        pl.col("gap").sum().cast(pl.Int64).alias("gap_person_days"),
+        pl.col("gap").sum().cast(pl.Int64).alias("penalised_person_days"),
+        pl.lit(None, dtype=pl.Int64).alias("vacancies"),
+        pl.lit(False).alias("provisional"),
+        pl.col("ref").filter(pl.col("ref").struct.field("row").is_not_null()).alias("rows"),
+    )
+    return monthly
+
+
 def staffing_penalties(
     contract: Contract, vac: staffing_mod.Vacancies, attendance: pl.DataFrame
 ) -> tuple[pl.DataFrame, list[dict]]:
@@ -215,58 +279,10 @@ def staffing_penalties(
     for rule in contract.staffing_penalties:
         rate = rule.rate_cny.value
         if rule.basis == "roster":
-            grace = {i: r for i, r in enumerate(vac.episodes.iter_rows(named=True))}
-            days = vac.days.with_columns(
-                pl.col("vacancy")
-                .replace_strict({i: r["provisional"] for i, r in grace.items()}, default=False)
-                .alias("provisional")
-            )
-            evidence = (
-                vac.gaps.explode("rows")
-                .rename({"rows": "ref"})
-                .join(
-                    days.filter("charged").select("group", "service_date").unique(),
-                    on=["group", "service_date"],
-                )
-                .with_columns(month_of("service_date"))
-                .group_by("month")
-                .agg(
-                    pl.col("ref")
-                    .filter(pl.col("ref").struct.field("row").is_not_null())
-                    .unique(maintain_order=True)
-                    .alias("rows")
-                )
-            )
-            monthly = (
-                days.group_by("month")
-                .agg(
-                    pl.len().cast(pl.Int64).alias("gap_person_days"),
-                    pl.col("charged").sum().cast(pl.Int64).alias("penalised_person_days"),
-                    pl.col("vacancy").n_unique().cast(pl.Int64).alias("vacancies"),
-                    (pl.col("provisional") & pl.col("charged")).any().alias("provisional"),
-                )
-                .join(evidence, on="month", how="left")
-            )
-            for m, n in (
-                vac.unknown.group_by("month").agg(pl.col("days").sum()).sort("month").rows()
-            ):
-                not_assessable.append(
-                    {
-                        "month": m,
-                        "rule": rule.rule_id,
-                        "clause": rule.clause,
-                        "reason": f"在册人数缺 {n} 天的记录：这些天的空缺无法计算，扣款可能偏低",
-                    }
-                )
+            monthly, unknown = _roster_months(rule, vac)
+            not_assessable += unknown
         else:
-            gaps = staffing_mod.attendance_gaps(attendance).filter(pl.col("gap") > 0)
-            monthly = gaps.group_by("month").agg(
-                pl.col("gap").sum().cast(pl.Int64).alias("gap_person_days"),
-                pl.col("gap").sum().cast(pl.Int64).alias("penalised_person_days"),
-                pl.lit(None, dtype=pl.Int64).alias("vacancies"),
-                pl.lit(False).alias("provisional"),
-                pl.col("ref").filter(pl.col("ref").struct.field("row").is_not_null()).alias("rows"),
-            )
+            monthly = _attendance_months(attendance)
         if rate is None:
             money = pl.lit(None, dtype=MONEY)
             for m in monthly.filter(pl.col("gap_person_days") > 0)["month"].sort():
@@ -539,33 +555,10 @@ LINE_SCHEMA = {
 }
 
 
-def _lines(
-    contract: Contract,
-    items: pl.DataFrame,
-    staffing_months: pl.DataFrame,
-    penalty_lines: pl.DataFrame,
-) -> pl.DataFrame:
-    """One row per deduction item, staffing penalty rule and money penalty of each month.
-
-    Staffing lines take their quantity and amount from :func:`staffing_penalties`' frame, so the
-    money is computed in one place."""
-    units = {}
-    if contract.assessment.value is not None:
-        units = {i.item_id: i.unit_zh for i in contract.assessment.value.items}
-    deductions = items.filter(pl.col("points") > 0).select(
-        "month",
-        pl.lit("deduction").alias("kind"),
-        pl.col("item_id").alias("rule_id"),
-        "name_zh",
-        "clause",
-        pl.col("occurrences").cast(pl.Int64).alias("quantity"),
-        pl.col("item_id").replace_strict(units, default="").alias("unit_zh"),
-        "points",
-        pl.lit(None, dtype=MONEY).alias("amount_cny"),
-        "detail_zh",
-        "rows",
-    )
-    parts = [deductions]
+def _staffing_lines(contract: Contract, staffing_months: pl.DataFrame) -> list[pl.DataFrame]:
+    """One line per staffing rule and month with a gap: person-days (charged, or the gap when the
+    rate is not stated), the money, and how they were counted."""
+    parts = []
     for rule in contract.staffing_penalties:
         rate = rule.rate_cny.value
         counted = "penalised" if rate is not None else "gap"  # unstated rate: show the gap
@@ -599,6 +592,36 @@ def _lines(
                 "rows",
             )
         )
+    return parts
+
+
+def _lines(
+    contract: Contract,
+    items: pl.DataFrame,
+    staffing_months: pl.DataFrame,
+    penalty_lines: pl.DataFrame,
+) -> pl.DataFrame:
+    """One row per deduction item, staffing penalty rule and money penalty of each month.
+
+    Staffing lines take their quantity and amount from :func:`staffing_penalties`' frame, so the
+    money is computed in one place."""
+    units = {}
+    if contract.assessment.value is not None:
+        units = {i.item_id: i.unit_zh for i in contract.assessment.value.items}
+    deductions = items.filter(pl.col("points") > 0).select(
+        "month",
+        pl.lit("deduction").alias("kind"),
+        pl.col("item_id").alias("rule_id"),
+        "name_zh",
+        "clause",
+        pl.col("occurrences").cast(pl.Int64).alias("quantity"),
+        pl.col("item_id").replace_strict(units, default="").alias("unit_zh"),
+        "points",
+        pl.lit(None, dtype=MONEY).alias("amount_cny"),
+        "detail_zh",
+        "rows",
+    )
+    parts = [deductions, *_staffing_lines(contract, staffing_months)]
     by_id = {p.penalty_id: p for p in contract.penalties}
     parts.append(
         penalty_lines.select(
@@ -643,28 +666,52 @@ def _empty(kind: str) -> pl.DataFrame:
     return pl.DataFrame(schema=KINDS[kind].schema)
 
 
-def monthly_metrics(
+MONTH_SCHEMA = {
+    "month": pl.String,
+    "first_day": pl.Date,
+    "last_day": pl.Date,
+    "service_days": pl.Int32,
+    "days_in_month": pl.Int32,
+    "month_weight": pl.Decimal(20, 12),
+    "nominal_fee_cny": MONEY,
+    "points_lost": POINTS,
+    "score": POINTS,
+    "fee_deduction_cny": MONEY,
+    "gap_person_days": pl.Int64,
+    "penalised_person_days": pl.Int64,
+    "staffing_penalty_cny": MONEY,
+    "incident_penalty_cny": MONEY,
+    "payable_cny": MONEY,
+    "payable_complete": pl.Boolean,
+    "provisional": pl.Boolean,
+    "seats": pl.Decimal(10, 2),
+    "cost_per_seat_month_nominal_cny": MONEY,
+    "cost_per_seat_month_payable_cny": MONEY,
+    "tickets": pl.Int64,
+    "paid_cny": MONEY,
+}
+"""The columns of :attr:`MonthlyMetrics.months` (documented there)."""
+NOT_ASSESSABLE_SCHEMA = {
+    "month": pl.String,
+    "rule": pl.String,
+    "clause": pl.String,
+    "reason": pl.String,
+    "basis": pl.String,
+}
+
+
+def rule_inputs(
     contract: Contract,
     staffing: pl.DataFrame,
     deductions: pl.DataFrame,
     penalties: pl.DataFrame,
     tickets: pl.DataFrame,
-    roster: pl.DataFrame | None = None,
-    payments: pl.DataFrame | None = None,
-) -> MonthlyMetrics:
-    """All monthly figures of one contract from its ledgers (frames of :mod:`seatscore.ledgers.kinds`:
-    ``staffing`` is the attendance sheet, ``roster`` the roster, ``payments`` what was paid)."""
-    roster = roster if roster is not None else _empty("roster")
-    payments = payments if payments is not None else _empty("payments")
-    staffing, deductions = with_refs(staffing), with_refs(deductions)
-    fees = nominal_monthly_fees(contract)
-    month_list = fees["month"].to_list()
-    not_assessable: list[dict] = []
-    ticket_counts = (
-        tickets.with_columns(month_of("received_at"))
-        .group_by("month")
-        .agg(pl.len().cast(pl.Int64).alias("tickets"))
-    )
+    roster: pl.DataFrame,
+    months: list[str],
+) -> RuleInputs:
+    """What the points functions read: the ledgers with their row references, the data's
+    cut-off, the roster headcount per day and its vacancies (each with the grace of the contract's
+    roster rule, 000 六 4)."""
     known_through = data_cutoff(
         (roster, "service_date"),
         (roster, "start_date"),
@@ -683,7 +730,7 @@ def monthly_metrics(
         roster_rule.grace_working_days if roster_rule is not None else 0,
         known_through,
     )
-    inputs = RuleInputs(
+    return RuleInputs(
         contract=contract,
         deductions=deductions,
         tickets=tickets,
@@ -691,61 +738,76 @@ def monthly_metrics(
         headcount=headcount,
         vacancies=vac,
         known_through=known_through,
-        months=month_list,
+        months=months,
     )
+
+
+def assessment_points(
+    contract: Contract, inputs: RuleInputs
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[dict]]:
+    """Points per item (each by its kind's points function), per category after its cap, and
+    lost per month (the root categories' sum); and the rules not assessable. Empty frames for a
+    contract without a points sheet."""
     assessment = contract.assessment.value
-    if assessment is not None:
-        parts = []
-        for item in assessment.items:
-            points_of = rule_kind(item.kind).points
-            if points_of is None:  # refused at load; a contract built in code must not slip through
-                raise ValueError(unevaluable([item])[0])
-            frame, missing = points_of(inputs, item)
-            parts.append(frame.cast(ITEM_SCHEMA).select(list(ITEM_SCHEMA)))
-            not_assessable += missing
-        item_points = pl.concat(parts)
-        item_info = pl.DataFrame(
-            [
-                {
-                    "item_id": i.item_id,
-                    "category": i.category,
-                    "name_zh": i.name_zh,
-                    "clause": i.clause,
-                }
-                for i in assessment.items
-            ]
-        )
-        items = item_points.join(item_info, on="item_id", how="left").sort("month", "item_id")
-        categories = cap_categories(assessment, item_points)
-        roots = {c.category_id for c in assessment.categories if c.parent is None}
-        lost = (
-            categories.filter(pl.col("category_id").is_in(roots))
-            .group_by("month")
-            .agg(pl.col("points").sum().alias("points_lost"))
-        )
-    else:
+    if assessment is None:
         items = pl.DataFrame(
             schema={**ITEM_SCHEMA, "category": pl.String, "name_zh": pl.String, "clause": pl.String}
         )
-        categories = pl.DataFrame(schema=CATEGORY_SCHEMA)
         lost = pl.DataFrame(schema={"month": pl.String, "points_lost": POINTS})
+        return items, pl.DataFrame(schema=CATEGORY_SCHEMA), lost, []
+    parts, not_assessable = [], []
+    for item in assessment.items:
+        points_of = rule_kind(item.kind).points
+        if points_of is None:  # refused at load; a contract built in code must not slip through
+            raise ValueError(unevaluable([item])[0])
+        frame, missing = points_of(inputs, item)
+        parts.append(frame.cast(ITEM_SCHEMA).select(list(ITEM_SCHEMA)))
+        not_assessable += missing
+    item_points = pl.concat(parts)
+    item_info = pl.DataFrame(
+        [
+            {"item_id": i.item_id, "category": i.category, "name_zh": i.name_zh, "clause": i.clause}
+            for i in assessment.items
+        ]
+    )
+    items = item_points.join(item_info, on="item_id", how="left").sort("month", "item_id")
+    categories = cap_categories(assessment, item_points)
+    roots = {c.category_id for c in assessment.categories if c.parent is None}
+    lost = (
+        categories.filter(pl.col("category_id").is_in(roots))
+        .group_by("month")
+        .agg(pl.col("points").sum().alias("points_lost"))
+    )
+    return items, categories, lost, not_assessable
 
-    staffing_months, missing = staffing_penalties(contract, vac, staffing)
-    not_assessable += missing
+
+def _month_inputs(
+    fees: pl.DataFrame,
+    lost: pl.DataFrame,
+    staffing_months: pl.DataFrame,
+    penalty_lines: pl.DataFrame,
+    tickets: pl.DataFrame,
+    payments: pl.DataFrame,
+) -> pl.DataFrame:
+    """One row per service month: the nominal fee, points lost, staffing gaps and their money
+    (null when any rule's rate is not stated), incident penalties, tickets and CNY paid."""
     gaps = staffing_months.group_by("month").agg(
         pl.col("gap_person_days").sum(),
         pl.col("penalised_person_days").sum(),
         pl.col("provisional").any(),
-        # null when any rule's rate is not stated (not assessable), else the sum
         pl.when(pl.col("staffing_penalty_cny").is_null().any())
         .then(None)
         .otherwise(pl.col("staffing_penalty_cny").sum())
         .cast(MONEY)
         .alias("staffing_penalty_cny"),
     )
-    penalty_lines = incident_penalties(contract, penalties)
     incidents = penalty_lines.group_by("month").agg(
         pl.col("amount_cny").sum().cast(MONEY).alias("incident_penalty_cny")
+    )
+    ticket_counts = (
+        tickets.with_columns(month_of("received_at"))
+        .group_by("month")
+        .agg(pl.len().cast(pl.Int64).alias("tickets"))
     )
     paid = (
         payments.filter(pl.col("paid_on").is_not_null())
@@ -753,9 +815,7 @@ def monthly_metrics(
         .group_by("month")
         .agg(pl.col("amount_cny").sum().cast(MONEY).alias("paid_cny"))
     )
-    seats, basis = seat_basis(contract)
-
-    months = (
+    return (
         fees.join(lost, on="month", how="left")
         .join(gaps.with_columns(pl.lit(True).alias("_staffed")), on="month", how="left")
         .join(incidents, on="month", how="left")
@@ -776,100 +836,91 @@ def monthly_metrics(
             .alias("staffing_penalty_cny"),
         )
     )
-    months_not_assessable = {n["month"] for n in not_assessable}
-    out = []
-    for r in months.iter_rows(named=True):
-        points = score = None
-        deduction = Decimal("0.00")
-        if assessment is not None:
-            points = min(r["points_lost"] or Decimal(0), assessment.max_points)
-            score = assessment.max_points - points
-            deduction = fee_deduction(contract, r["nominal_fee_cny"], points)
-        staffing_penalty = r["staffing_penalty_cny"]  # None: not assessable
-        payable = (  # None: no amount stated, so no fee to pay or reduce
-            r["nominal_fee_cny"] - deduction - (staffing_penalty or 0) - r["incident_penalty_cny"]
-            if r["nominal_fee_cny"] is not None
-            else None
-        )
-        seat_months = seats * r["month_weight"] if seats is not None else None
-        out.append(
-            {
-                "month": r["month"],
-                "first_day": r["first_day"],
-                "last_day": r["last_day"],
-                "service_days": r["service_days"],
-                "days_in_month": r["days_in_month"],
-                "month_weight": r["month_weight"],
-                "nominal_fee_cny": r["nominal_fee_cny"],
-                "points_lost": points,
-                "score": score,
-                "fee_deduction_cny": deduction,
-                "gap_person_days": r["gap_person_days"],
-                "penalised_person_days": r["penalised_person_days"],
-                "staffing_penalty_cny": staffing_penalty,
-                "incident_penalty_cny": r["incident_penalty_cny"],
-                "payable_cny": to_fen(payable) if payable is not None else None,
-                "payable_complete": r["month"] not in months_not_assessable,
-                "provisional": r["provisional"],
-                "seats": seats,
-                "cost_per_seat_month_nominal_cny": to_fen(r["nominal_fee_cny"] / seat_months)
-                if seat_months
-                else None,
-                "cost_per_seat_month_payable_cny": to_fen(payable / seat_months)
-                if seat_months
-                else None,
-                "tickets": r["tickets"],
-                "paid_cny": r["paid_cny"],
-            }
-        )
+
+
+def _month_row(contract: Contract, r: dict, incomplete: set[str]) -> dict:
+    """One row of :data:`MONTH_SCHEMA` from a row of :func:`_month_inputs`: score, fee
+    deduction, payable (nominal − deduction − staffing − incident penalties, to the fen; None when
+    no amount is stated) and cost per seat-month."""
+    assessment = contract.assessment.value
+    points = score = None
+    deduction = Decimal("0.00")
+    if assessment is not None:
+        points = min(r["points_lost"] or Decimal(0), assessment.max_points)
+        score = assessment.max_points - points
+        deduction = fee_deduction(contract, r["nominal_fee_cny"], points)
+    staffing_penalty = r["staffing_penalty_cny"]  # None: not assessable
+    payable = (  # None: no amount stated, so no fee to pay or reduce
+        r["nominal_fee_cny"] - deduction - (staffing_penalty or 0) - r["incident_penalty_cny"]
+        if r["nominal_fee_cny"] is not None
+        else None
+    )
+    seats, _ = seat_basis(contract)
+    seat_months = seats * r["month_weight"] if seats is not None else None
+    return {
+        **{k: r[k] for k in ("month", "first_day", "last_day", "service_days", "days_in_month")},
+        "month_weight": r["month_weight"],
+        "nominal_fee_cny": r["nominal_fee_cny"],
+        "points_lost": points,
+        "score": score,
+        "fee_deduction_cny": deduction,
+        "gap_person_days": r["gap_person_days"],
+        "penalised_person_days": r["penalised_person_days"],
+        "staffing_penalty_cny": staffing_penalty,
+        "incident_penalty_cny": r["incident_penalty_cny"],
+        "payable_cny": to_fen(payable) if payable is not None else None,
+        "payable_complete": r["month"] not in incomplete,
+        "provisional": r["provisional"],
+        "seats": seats,
+        "cost_per_seat_month_nominal_cny": to_fen(r["nominal_fee_cny"] / seat_months)
+        if seat_months
+        else None,
+        "cost_per_seat_month_payable_cny": to_fen(payable / seat_months) if seat_months else None,
+        "tickets": r["tickets"],
+        "paid_cny": r["paid_cny"],
+    }
+
+
+def monthly_metrics(
+    contract: Contract,
+    staffing: pl.DataFrame,
+    deductions: pl.DataFrame,
+    penalties: pl.DataFrame,
+    tickets: pl.DataFrame,
+    roster: pl.DataFrame | None = None,
+    payments: pl.DataFrame | None = None,
+) -> MonthlyMetrics:
+    """All monthly figures of one contract from its ledgers (frames of :mod:`seatscore.ledgers.kinds`:
+    ``staffing`` is the attendance sheet, ``roster`` the roster, ``payments`` what was paid)."""
+    roster = roster if roster is not None else _empty("roster")
+    payments = payments if payments is not None else _empty("payments")
+    staffing, deductions = with_refs(staffing), with_refs(deductions)
+    fees = nominal_monthly_fees(contract)
+    inputs = rule_inputs(
+        contract, staffing, deductions, penalties, tickets, roster, fees["month"].to_list()
+    )
+    items, categories, lost, not_assessable = assessment_points(contract, inputs)
+    staffing_months, missing = staffing_penalties(contract, inputs.vacancies, staffing)
+    not_assessable += missing
+    penalty_lines = incident_penalties(contract, penalties)
+    month_rows = _month_inputs(fees, lost, staffing_months, penalty_lines, tickets, payments)
+    incomplete = {n["month"] for n in not_assessable}
     months_frame = pl.DataFrame(
-        out,
-        schema={
-            "month": pl.String,
-            "first_day": pl.Date,
-            "last_day": pl.Date,
-            "service_days": pl.Int32,
-            "days_in_month": pl.Int32,
-            "month_weight": pl.Decimal(20, 12),
-            "nominal_fee_cny": MONEY,
-            "points_lost": POINTS,
-            "score": POINTS,
-            "fee_deduction_cny": MONEY,
-            "gap_person_days": pl.Int64,
-            "penalised_person_days": pl.Int64,
-            "staffing_penalty_cny": MONEY,
-            "incident_penalty_cny": MONEY,
-            "payable_cny": MONEY,
-            "payable_complete": pl.Boolean,
-            "provisional": pl.Boolean,
-            "seats": pl.Decimal(10, 2),
-            "cost_per_seat_month_nominal_cny": MONEY,
-            "cost_per_seat_month_payable_cny": MONEY,
-            "tickets": pl.Int64,
-            "paid_cny": MONEY,
-        },
+        [_month_row(contract, r, incomplete) for r in month_rows.iter_rows(named=True)],
+        schema=MONTH_SCHEMA,
     )
     return MonthlyMetrics(
         months=months_frame,
         items=items,
         lines=_lines(contract, items, staffing_months, penalty_lines),
         categories=categories,
-        not_assessable=pl.DataFrame(
-            not_assessable,
-            schema={
-                "month": pl.String,
-                "rule": pl.String,
-                "clause": pl.String,
-                "reason": pl.String,
-                "basis": pl.String,
-            },
-        )
+        not_assessable=pl.DataFrame(not_assessable, schema=NOT_ASSESSABLE_SCHEMA)
         .with_columns(pl.col("basis").fill_null("data"))
         .unique(maintain_order=True),
-        triggers=evaluate_triggers(contract, months_frame, vac),
-        vacancies=vac,
+        triggers=evaluate_triggers(contract, months_frame, inputs.vacancies),
+        vacancies=inputs.vacancies,
         staffing=staffing_months,
-        seat_basis_zh=basis,
+        seat_basis_zh=seat_basis(contract)[1],
     )
 
 

@@ -1,7 +1,7 @@
 """What-if for the next tender: change a contract's seats, shift patterns or price and see the cost
 per covered seat-hour and the staffing adequacy gap against the last year's tickets.
 
-A scenario file (``params/scenarios/*.yaml``, README "Vendor comparison") names the contract it
+A scenario file (``params/scenarios/*.yaml``, docs/explanation/vendor-comparison.md) names the contract it
 starts from and only what changes::
 
     scenario_id: hotline-40-seats

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seatscore.compute.erlang import seats_needed, traffic_erlangs
 from seatscore.core import config
+from seatscore.core.errors import InputError
 from seatscore.terms.contracts import Contract, ServiceLevelTarget, TicketScope
 from seatscore.terms.measures import (
     GENERAL,
@@ -871,11 +872,12 @@ def staffing_adequacy(
 
     Each ticket counts as one call handled at a seat; arrivals per weekday-hour are the month's
     tickets in that cell ÷ the number of that weekday among the month's served days. Raises
-    ``ValueError`` for a month outside the service period.
+    :class:`~seatscore.core.errors.InputError` (a ``ValueError``) for a month outside the
+    service period.
     """
     served = service_months(contract.service_period).filter(pl.col("month") == month)
     if served.is_empty():
-        raise ValueError(f"{month} is outside the service period of {contract.contract_id}")
+        raise InputError(f"{month} is outside the service period of {contract.contract_id}")
     days = pl.date_range(served["first_day"][0], served["last_day"][0], "1d", eager=True)
     day_counts = days.dt.weekday().value_counts(name="days").rename({days.name: "weekday"})
     hourly = (

@@ -7,6 +7,11 @@ class SeatscoreError(Exception):
     """Base of every error Seatscore raises on purpose."""
 
 
+class InputError(SeatscoreError, ValueError):
+    """A value the user gave is malformed or out of range (a month written 2018-5, a month
+    outside the service period). Also a ``ValueError``, for callers that catch that."""
+
+
 class ContractFileError(SeatscoreError):
     """A contract params file is unreadable or fails validation.
 

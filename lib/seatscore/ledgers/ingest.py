@@ -489,13 +489,12 @@ class Shaped:
     empty_cells: int = 0
 
 
-def _shape(
-    table: Table,
-    mapping: _Mapping,
-    kind: LedgerKind,
-    profile: Profile | None,
-    contract_id: str | None,
-) -> Shaped:
+def _columns_of(
+    table: Table, mapping: _Mapping
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
+    """The table's mapped columns as text (with ``_row``, the file's row number, and ``_raw``,
+    every cell of the row as JSON for the quarantine), the source columns a profile reads, and
+    each canonical column's header in the file. A progress bar on large files."""
     headers = mapping.headers
     progress = tqdm(
         total=len(table.rows),
@@ -534,27 +533,51 @@ def _shape(
     source = pl.DataFrame(
         {n: pl.Series(n, v, dtype=pl.String) for n, v in sources.items()}, height=frame.height
     )
+    return frame, source, named
+
+
+def _apply_profile(
+    table: Table,
+    profile: Profile,
+    frame: pl.DataFrame,
+    source: pl.DataFrame,
+    named: dict[str, str],
+) -> pl.DataFrame:
+    """A profile's extracts (a pattern on a source column), category tree, constants and value
+    maps; ``named`` gains the header each derived column comes from."""
+    for name, extract in profile.extract.items():
+        src = _normal_header(extract.source)
+        if src not in source.columns:
+            raise IngestError(
+                f"{_where(table)}: extract {name} reads {extract.source!r}, not found"
+            )
+        frame = frame.with_columns(source[src].str.extract(extract.pattern).alias(name))
+        named[name] = extract.source
+    if profile.categories is not None:
+        frame = frame.with_columns(_categories(table, profile.categories, source))
+        named["category"] = profile.categories.source
+    for name, value in profile.constants.items():
+        if name in frame.columns:
+            frame = frame.with_columns(pl.col(name).fill_null(pl.lit(value)))
+        else:
+            frame = frame.with_columns(pl.lit(value, dtype=pl.String).alias(name))
+            named[name] = f"(profile constant {name})"
+    for name, mapping_values in profile.values.items():
+        if name in frame.columns:
+            frame = frame.with_columns(pl.col(name).replace(mapping_values))
+    return frame
+
+
+def _shape(
+    table: Table,
+    mapping: _Mapping,
+    kind: LedgerKind,
+    profile: Profile | None,
+    contract_id: str | None,
+) -> Shaped:
+    frame, source, named = _columns_of(table, mapping)
     if profile is not None:
-        for name, extract in profile.extract.items():
-            src = _normal_header(extract.source)
-            if src not in source.columns:
-                raise IngestError(
-                    f"{_where(table)}: extract {name} reads {extract.source!r}, not found"
-                )
-            frame = frame.with_columns(source[src].str.extract(extract.pattern).alias(name))
-            named[name] = extract.source
-        if profile.categories is not None:
-            frame = frame.with_columns(_categories(table, profile.categories, source))
-            named["category"] = profile.categories.source
-        for name, value in profile.constants.items():
-            if name in frame.columns:
-                frame = frame.with_columns(pl.col(name).fill_null(pl.lit(value)))
-            else:
-                frame = frame.with_columns(pl.lit(value, dtype=pl.String).alias(name))
-                named[name] = f"(profile constant {name})"
-        for name, mapping_values in profile.values.items():
-            if name in frame.columns:
-                frame = frame.with_columns(pl.col(name).replace(mapping_values))
+        frame = _apply_profile(table, profile, frame, source, named)
     if contract_id is not None:
         if "contract_id" in frame.columns:
             frame = frame.with_columns(pl.col("contract_id").fill_null(pl.lit(contract_id)))
@@ -574,7 +597,7 @@ def _shape(
     if missing:
         raise IngestError(
             f"{_where(table)}: no column for {', '.join(missing)} (required in a {kind.name} "
-            "ledger). Add it to the file (see the README for the Chinese headers read), give it "
+            "ledger). Add it to the file (docs/reference/ledgers.md lists the Chinese headers read), give it "
             "with --contract for contract_id, or map it in an import profile."
         )
     return Shaped(frame, named, empty)
@@ -963,14 +986,7 @@ def ingest(
     profile, profile_file = (None, None)
     if profile_path is not None:
         profile, profile_file = load_profile(profile_path)
-    kind_name = kind or (profile.kind if profile else None)
-    if kind_name is None:
-        raise IngestError("say which ledger this is: --kind " + "|".join(KINDS) + " or --profile")
-    if profile is not None and kind is not None and kind != profile.kind:
-        raise IngestError(f"--kind {kind} but the profile {profile_file} is for {profile.kind}")
-    if kind_name not in KINDS:
-        raise IngestError(f"unknown kind {kind_name!r}; one of {', '.join(KINDS)}")
-    spec = KINDS[kind_name]
+    spec = _kind_to_load(kind, profile, profile_file)
     db_path = Path(db_path)
     params_contract = None
     if profile is not None and profile.params is not None:
@@ -996,22 +1012,9 @@ def ingest(
                     sheet or (profile.sheet if profile else None),
                     profile.encoding if profile else None,
                 ):
-                    active = _active_loads(con, spec, table.sheet)
-                    same = active.filter(
-                        (pl.col("sha256") == table.sha256)
-                        & pl.col("profile_sha256").eq_missing(pl.lit(profile_sha, dtype=pl.String))
-                        & pl.col("contract_option").eq_missing(pl.lit(contract_id, dtype=pl.String))
-                    )
-                    if same.height:  # the same bytes again: not even parsed
-                        results.append(
-                            TableResult(
-                                path=db.display_path(path),
-                                sheet=table.sheet,
-                                kind=spec.name,
-                                status="unchanged",
-                                same_as_load=same["load_id"][0],
-                            )
-                        )
+                    same = _same_load(con, spec, table, profile_sha, contract_id)
+                    if same is not None:  # the same bytes again: not even parsed
+                        results.append(same)
                         continue
                     prepared = _prepare(table, spec, profile, contract_id, contracts)
                     if replaces is not None and results:
@@ -1031,19 +1034,66 @@ def ingest(
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        quarantine_dir = quarantine_dir or db_path.parent / "quarantine"
-        for result in results:
-            if result.status != "unchanged" and result.rejected:
-                try:
-                    result.quarantine_file = _write_quarantine(con, quarantine_dir, result)
-                except OSError as exc:  # the rows are committed: say so, do not claim otherwise
-                    result.quarantine_error = (
-                        f"the quarantine report could not be written to {quarantine_dir} "
-                        f"({exc.strerror or exc}); the rows were loaded and the rejected ones are "
-                        f"in the database's quarantine table (load {result.load_id}); give "
-                        "--quarantine-dir a folder you can write to for the report"
-                    )
+        _write_quarantines(con, quarantine_dir or db_path.parent / "quarantine", results)
     return results
+
+
+def _kind_to_load(
+    kind: str | None, profile: Profile | None, profile_file: Path | None
+) -> LedgerKind:
+    """The ledger kind from ``--kind`` or the profile; :class:`IngestError` when neither gives
+    one, they disagree, or the name is not a kind."""
+    kind_name = kind or (profile.kind if profile else None)
+    if kind_name is None:
+        raise IngestError("say which ledger this is: --kind " + "|".join(KINDS) + " or --profile")
+    if profile is not None and kind is not None and kind != profile.kind:
+        raise IngestError(f"--kind {kind} but the profile {profile_file} is for {profile.kind}")
+    if kind_name not in KINDS:
+        raise IngestError(f"unknown kind {kind_name!r}; one of {', '.join(KINDS)}")
+    return KINDS[kind_name]
+
+
+def _same_load(
+    con: duckdb.DuckDBPyConnection,
+    spec: LedgerKind,
+    table: Table,
+    profile_sha: str | None,
+    contract_id: str | None,
+) -> TableResult | None:
+    """An ``unchanged`` result when an active load already holds these bytes, read with the same
+    profile and ``--contract`` (the load's identity); None otherwise."""
+    same = _active_loads(con, spec, table.sheet).filter(
+        (pl.col("sha256") == table.sha256)
+        & pl.col("profile_sha256").eq_missing(pl.lit(profile_sha, dtype=pl.String))
+        & pl.col("contract_option").eq_missing(pl.lit(contract_id, dtype=pl.String))
+    )
+    if same.is_empty():
+        return None
+    return TableResult(
+        path=db.display_path(table.path),
+        sheet=table.sheet,
+        kind=spec.name,
+        status="unchanged",
+        same_as_load=same["load_id"][0],
+    )
+
+
+def _write_quarantines(
+    con: duckdb.DuckDBPyConnection, quarantine_dir: Path, results: list[TableResult]
+) -> None:
+    """The quarantine report of each load with rejected rows; a report that cannot be written
+    is recorded on its result (the rows are committed: say so, do not claim otherwise)."""
+    for result in results:
+        if result.status != "unchanged" and result.rejected:
+            try:
+                result.quarantine_file = _write_quarantine(con, quarantine_dir, result)
+            except OSError as exc:
+                result.quarantine_error = (
+                    f"the quarantine report could not be written to {quarantine_dir} "
+                    f"({exc.strerror or exc}); the rows were loaded and the rejected ones are "
+                    f"in the database's quarantine table (load {result.load_id}); give "
+                    "--quarantine-dir a folder you can write to for the report"
+                )
 
 
 def _typed(
@@ -1218,35 +1268,12 @@ def _load(
         pl.col("_row").alias("source_row"),
         pl.lit(load_id, dtype=pl.Int64).alias("load_id"),
     )
-    if rows.height:
-        db.insert_frame(con, kind.table, db.clustered(rows) if kind.name == "tickets" else rows)
-    held = pl.concat(
-        [
-            rows.select(kind.schema.keys()),
-            indexed.filter(pl.col("_i").is_in(identical)).select(kind.schema.keys()),
-        ]
-    )
-    if held.height:
-        db.insert_frame(
-            con,
-            "load_rows",
-            pl.DataFrame(
-                {"load_id": load_id, "kind": kind.name, "row_sha1": row_sha1(kind, held)},
-                schema={"load_id": pl.Int64, "kind": pl.String, "row_sha1": pl.String},
-            ),
-        )
+    _insert_rows(con, kind, load_id, rows, indexed.filter(pl.col("_i").is_in(identical)))
     quarantine = _quarantine_frame(p, problems, load_id, result)
     if quarantine.height:
         db.insert_frame(con, "quarantine", quarantine)
     result.loaded, result.already = rows.height, len(identical)
-    result.rejected = len(rejected_idx)
-    result.rejected_source_rows = (
-        p.typed[sorted(rejected_idx)]["_row"].n_unique() if rejected_idx else 0
-    )
-    first_code: dict[int, str] = {}
-    for q in sorted(problems, key=lambda q: q.index):
-        first_code.setdefault(q.index, q.code)
-    result.reasons = Counter(first_code.values())
+    _count_rejected(result, p, problems)
     result.contract_ids = sorted(
         c for c in p.typed["contract_id"].drop_nulls().unique().to_list() if c in contracts
     )
@@ -1269,6 +1296,44 @@ def _load(
         loaded_at=now,
     )
     return result
+
+
+def _insert_rows(
+    con: duckdb.DuckDBPyConnection,
+    kind: LedgerKind,
+    load_id: int,
+    rows: pl.DataFrame,
+    identical: pl.DataFrame,
+) -> None:
+    """Insert the accepted rows (tickets clustered by contract and time) and record every row the
+    load holds, loaded or already there (``load_rows``), so a row two loads share survives the
+    replacement of one."""
+    if rows.height:
+        db.insert_frame(con, kind.table, db.clustered(rows) if kind.name == "tickets" else rows)
+    held = pl.concat([rows.select(kind.schema.keys()), identical.select(kind.schema.keys())])
+    if held.height:
+        db.insert_frame(
+            con,
+            "load_rows",
+            pl.DataFrame(
+                {"load_id": load_id, "kind": kind.name, "row_sha1": row_sha1(kind, held)},
+                schema={"load_id": pl.Int64, "kind": pl.String, "row_sha1": pl.String},
+            ),
+        )
+
+
+def _count_rejected(result: TableResult, p: _Prepared, problems: list[Problem]) -> None:
+    """Rejected rows, the source rows they came from, and the rows per reason (each row counted
+    once, under its first problem)."""
+    rejected_idx = {q.index for q in problems}
+    result.rejected = len(rejected_idx)
+    result.rejected_source_rows = (
+        p.typed[sorted(rejected_idx)]["_row"].n_unique() if rejected_idx else 0
+    )
+    first_code: dict[int, str] = {}
+    for q in sorted(problems, key=lambda q: q.index):
+        first_code.setdefault(q.index, q.code)
+    result.reasons = Counter(first_code.values())
 
 
 def _quarantine_frame(

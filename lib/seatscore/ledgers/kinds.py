@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +58,14 @@ class Problem:
         return f"row {self.index + offset}, column {self.column}: {self.reason}"
 
 
+Check = tuple[pl.Expr, str, str]
+"""A row check: the rows where the expression holds break it, named by column and message."""
+
+
+def _no_checks() -> list[Check]:
+    return []
+
+
 @dataclass(frozen=True)
 class LedgerKind:
     """A ledger kind: its file name in a ledger folder, its table, its columns, and the columns
@@ -70,6 +78,7 @@ class LedgerKind:
     columns: tuple[Column, ...]
     doc: str
     natural_key: tuple[str, ...] = ()
+    checks: Callable[[], list[Check]] = _no_checks
 
     @property
     def schema(self) -> dict[str, pl.DataType]:
@@ -86,6 +95,102 @@ class LedgerKind:
             else pl.lit(None, dtype=c.dtype).alias(c.name)
             for c in self.columns
         )
+
+
+def _staffing_checks() -> list[Check]:
+    """Attendance: counts not negative, present not more than twice required."""
+    return [
+        (pl.col("required") < 0, "required", "must not be negative"),
+        (pl.col("present") < 0, "present", "must not be negative"),
+        (
+            (pl.col("required") > 0) & (pl.col("present") > 2 * pl.col("required")),
+            "present",
+            "is more than twice required: not plausible for one post (a typo, 80 for 8?)",
+        ),
+    ]
+
+
+def _roster_checks() -> list[Check]:
+    """Roster: a row is a daily headcount or a person, never both or neither; dates in order."""
+    daily = pl.col("service_date").is_not_null() | pl.col("on_roster").is_not_null()
+    person = pl.any_horizontal(
+        pl.col(c).is_not_null() for c in ("staff_id", "start_date", "end_date", "listed_on")
+    )
+    return [
+        (
+            daily & person,
+            "service_date",
+            "mixes the two forms: a daily row has service_date and on_roster, a person row "
+            "staff_id, start_date and end_date",
+        ),
+        (
+            ~daily & ~person,
+            "service_date",
+            "is neither form: give service_date and on_roster, or staff_id and start_date",
+        ),
+        (
+            daily & (pl.col("service_date").is_null() | pl.col("on_roster").is_null()),
+            "on_roster",
+            "a daily row needs both service_date and on_roster",
+        ),
+        (
+            person & (pl.col("staff_id").is_null() | pl.col("start_date").is_null()),
+            "start_date",
+            "a person row needs staff_id and start_date",
+        ),
+        (pl.col("on_roster") < 0, "on_roster", "must not be negative"),
+        (pl.col("end_date") < pl.col("start_date"), "end_date", "is before start_date"),
+        (pl.col("listed_on") < pl.col("start_date"), "listed_on", "is before start_date"),
+    ]
+
+
+def _events_checks() -> list[Check]:
+    """Deductions and penalties: at least one occurrence."""
+    return [(pl.col("occurrences") < 1, "occurrences", "must be at least 1")]
+
+
+def _payments_checks() -> list[Check]:
+    """Payments: a positive amount."""
+    return [(pl.col("amount_cny") <= 0, "amount_cny", "must be more than zero")]
+
+
+def _tickets_checks() -> list[Check]:
+    """Tickets: a known priority, times in order, a distance not negative."""
+    return [
+        (
+            ~pl.col("priority").is_in(["urgent", "ordinary"]),
+            "priority",
+            "must be urgent or ordinary",
+        ),
+        (
+            pl.col("dispatched_at") < pl.col("received_at"),
+            "dispatched_at",
+            "is before received_at",
+        ),
+        (pl.col("replied_at") < pl.col("received_at"), "replied_at", "is before received_at"),
+        (pl.col("closed_at") < pl.col("received_at"), "closed_at", "is before received_at"),
+        (
+            pl.col("closed_at") < pl.col("dispatched_at"),
+            "closed_at",
+            "is before dispatched_at",
+        ),
+        (pl.col("arrived_at") < pl.col("received_at"), "arrived_at", "is before received_at"),
+        (pl.col("distance_km") < 0, "distance_km", "must not be negative"),
+    ]
+
+
+def _kpis_checks() -> list[Check]:
+    """KPIs: a month written YYYY-MM, a share 0–1, tickets not negative."""
+    share = pl.col("metric").is_in(sorted(SHARE_METRICS))
+    return [
+        (~pl.col("month").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$"), "month", "must be YYYY-MM"),
+        (
+            share & ((pl.col("value") < 0) | (pl.col("value") > 1)),
+            "value",
+            "a share must be 0–1 (43.7% is 0.437)",
+        ),
+        (pl.col("tickets") < 0, "tickets", "must not be negative"),
+    ]
 
 
 CONTRACT_ID = Column("contract_id", pl.String(), True, "contract id", ("合同编号", "合同"))
@@ -113,6 +218,7 @@ STAFFING = LedgerKind(
         Column("present", pl.Int32(), True, "persons present that day", ("实到人数", "实到")),
         NOTE,
     ),
+    checks=_staffing_checks,
 )
 
 ROSTER = LedgerKind(
@@ -160,6 +266,7 @@ ROSTER = LedgerKind(
         ),
         NOTE,
     ),
+    checks=_roster_checks,
 )
 
 DEDUCTIONS = LedgerKind(
@@ -196,6 +303,7 @@ DEDUCTIONS = LedgerKind(
         ),
         NOTE,
     ),
+    checks=_events_checks,
 )
 
 PENALTIES = LedgerKind(
@@ -223,6 +331,7 @@ PENALTIES = LedgerKind(
         ),
         NOTE,
     ),
+    checks=_events_checks,
 )
 
 TICKETS = LedgerKind(
@@ -342,6 +451,7 @@ TICKETS = LedgerKind(
             ("即时提示",),
         ),
     ),
+    checks=_tickets_checks,
 )
 
 KPIS = LedgerKind(
@@ -377,6 +487,7 @@ KPIS = LedgerKind(
         ),
         NOTE,
     ),
+    checks=_kpis_checks,
 )
 
 PAYMENTS = LedgerKind(
@@ -400,6 +511,7 @@ PAYMENTS = LedgerKind(
         Column("voucher_no", pl.String(), False, "voucher or invoice number", ("凭证号", "发票号")),
         NOTE,
     ),
+    checks=_payments_checks,
 )
 
 SHARE_METRICS = frozenset(k for k, m in METRICS.items() if m.unit == "share")
@@ -629,90 +741,12 @@ def rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[Problem]:
     """Rows of a typed frame that break a rule of their kind (code ``rule``): negative or zero
     counts, an unknown priority, times out of order (closed before received …), a month not
     written YYYY-MM, a share outside 0–1."""
-    checks: list[tuple[pl.Expr, str, str]] = []
-    if kind is STAFFING:
-        checks += [
-            (pl.col("required") < 0, "required", "must not be negative"),
-            (pl.col("present") < 0, "present", "must not be negative"),
-            (
-                (pl.col("required") > 0) & (pl.col("present") > 2 * pl.col("required")),
-                "present",
-                "is more than twice required: not plausible for one post (a typo, 80 for 8?)",
-            ),
-        ]
-    for c in kind.columns:
-        if c.dtype == pl.Float64():
-            checks.append(
-                (~pl.col(c.name).is_finite(), c.name, "is not a finite number (1e400, inf, nan)")
-            )
-    if kind is ROSTER:
-        daily = pl.col("service_date").is_not_null() | pl.col("on_roster").is_not_null()
-        person = pl.any_horizontal(
-            pl.col(c).is_not_null() for c in ("staff_id", "start_date", "end_date", "listed_on")
-        )
-        checks += [
-            (
-                daily & person,
-                "service_date",
-                "mixes the two forms: a daily row has service_date and on_roster, a person row "
-                "staff_id, start_date and end_date",
-            ),
-            (
-                ~daily & ~person,
-                "service_date",
-                "is neither form: give service_date and on_roster, or staff_id and start_date",
-            ),
-            (
-                daily & (pl.col("service_date").is_null() | pl.col("on_roster").is_null()),
-                "on_roster",
-                "a daily row needs both service_date and on_roster",
-            ),
-            (
-                person & (pl.col("staff_id").is_null() | pl.col("start_date").is_null()),
-                "start_date",
-                "a person row needs staff_id and start_date",
-            ),
-            (pl.col("on_roster") < 0, "on_roster", "must not be negative"),
-            (pl.col("end_date") < pl.col("start_date"), "end_date", "is before start_date"),
-            (pl.col("listed_on") < pl.col("start_date"), "listed_on", "is before start_date"),
-        ]
-    if kind in (DEDUCTIONS, PENALTIES):
-        checks.append((pl.col("occurrences") < 1, "occurrences", "must be at least 1"))
-    if kind is PAYMENTS:
-        checks.append((pl.col("amount_cny") <= 0, "amount_cny", "must be more than zero"))
-    if kind is TICKETS:
-        checks += [
-            (
-                ~pl.col("priority").is_in(["urgent", "ordinary"]),
-                "priority",
-                "must be urgent or ordinary",
-            ),
-            (
-                pl.col("dispatched_at") < pl.col("received_at"),
-                "dispatched_at",
-                "is before received_at",
-            ),
-            (pl.col("replied_at") < pl.col("received_at"), "replied_at", "is before received_at"),
-            (pl.col("closed_at") < pl.col("received_at"), "closed_at", "is before received_at"),
-            (
-                pl.col("closed_at") < pl.col("dispatched_at"),
-                "closed_at",
-                "is before dispatched_at",
-            ),
-            (pl.col("arrived_at") < pl.col("received_at"), "arrived_at", "is before received_at"),
-            (pl.col("distance_km") < 0, "distance_km", "must not be negative"),
-        ]
-    if kind is KPIS:
-        share = pl.col("metric").is_in(sorted(SHARE_METRICS))
-        checks += [
-            (~pl.col("month").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$"), "month", "must be YYYY-MM"),
-            (
-                share & ((pl.col("value") < 0) | (pl.col("value") > 1)),
-                "value",
-                "a share must be 0–1 (43.7% is 0.437)",
-            ),
-            (pl.col("tickets") < 0, "tickets", "must not be negative"),
-        ]
+    checks: list[Check] = [
+        (~pl.col(c.name).is_finite(), c.name, "is not a finite number (1e400, inf, nan)")
+        for c in kind.columns
+        if c.dtype == pl.Float64()
+    ]
+    checks += kind.checks()
     problems = []
     for mask, column, message in checks:
         problems += _problems(
@@ -1006,8 +1040,8 @@ def _type_label(dtype: pl.DataType) -> str:
 
 
 def schema_markdown() -> str:
-    """The canonical schema of every ledger kind as Markdown tables (the README's "Ledger
-    schemas" section is this text; a test keeps them equal)."""
+    """The canonical schema of every ledger kind as Markdown tables: the page
+    ``docs/reference/ledgers.md``, generated from it at ``make docs``."""
     parts = []
     for kind in KINDS.values():
         key = ", ".join(kind.natural_key) if kind.natural_key else "none (every row is an event)"

@@ -298,7 +298,7 @@ def build(
     ``contracts_dir`` is where the params files of ``contracts`` are (recorded with each
     contract's row for provenance). The tickets of all files go in at once, ordered by contract
     key and receipt time, so that DuckDB's per-row-group min/max (zone maps) let a query for one
-    contract-month skip the rest of the table (README "Scaling").
+    contract-month skip the rest of the table (docs/explanation/scaling.md).
 
     Every file is read and checked before the database is touched; the writes run in one
     transaction. Contracts are replaced; ledger rows from the demo source are replaced (or, with

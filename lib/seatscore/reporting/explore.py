@@ -63,6 +63,57 @@ MAX_CUBE_ROWS = 60_000
 """The most cube rows :func:`explorer` puts inline in a notebook (about 6 MB of JSON)."""
 
 
+def _filtered(chart: alt.Chart, *selections) -> alt.Chart:
+    for s in selections:
+        chart = chart.transform_filter(s)
+    return chart
+
+
+def _ranked(base: alt.Chart, field: str, title: str, selection, others, top: int) -> alt.Chart:
+    """The ``top`` values of ``field`` by tickets, filtered by ``others``; click selects."""
+    return (
+        _filtered(base, *others)
+        .transform_aggregate(tickets="sum(tickets)", groupby=[field])
+        .transform_window(rank="rank()", sort=[alt.SortField("tickets", order="descending")])
+        .transform_filter(alt.datum.rank <= top)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{field}:N", sort="-x", title=None),
+            x=alt.X("tickets:Q", title="工单"),
+            color=alt.condition(selection, alt.value(BLUE), alt.value("#c7d2fe")),
+            tooltip=[
+                alt.Tooltip(f"{field}:N", title=title),
+                alt.Tooltip("tickets:Q", title="工单", format=","),
+            ],
+        )
+        .add_params(selection)
+        .properties(width=300, height=220, title=f"{title}（点击筛选）")
+    )
+
+
+def _reply_hours(base: alt.Chart, *selections) -> alt.Chart:
+    """Mean hours to reply per month and contract, over the tickets the selections leave."""
+    return (
+        _filtered(base, *selections)
+        .transform_aggregate(
+            hours="sum(reply_hours)", replied="sum(replied)", groupby=["month", "contract_id"]
+        )
+        .transform_calculate(mean_hours="datum.replied > 0 ? datum.hours / datum.replied : null")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("yearmonth(month):T", title="受理月份", axis=alt.Axis(format="%Y-%m")),
+            y=alt.Y("mean_hours:Q", title="平均回复用时（小时）"),
+            color=alt.Color("contract_id:N", title="合同"),
+            tooltip=[
+                alt.Tooltip("contract_id:N", title="合同"),
+                alt.Tooltip("yearmonth(month):T", title="月份"),
+                alt.Tooltip("mean_hours:Q", title="平均回复用时（小时）", format=".1f"),
+            ],
+        )
+        .properties(width=640, height=180, title="平均回复用时（随类别、街道、合同筛选）")
+    )
+
+
 def explorer(cube: pl.DataFrame, top: int = 12) -> alt.VConcatChart:
     """The cross-filtered view of :func:`ticket_cube`: tickets per month (drag to brush a range),
     per contract, the ``top`` categories and districts (click; shift-click for several), and the
@@ -81,14 +132,8 @@ def explorer(cube: pl.DataFrame, top: int = 12) -> alt.VConcatChart:
     district = alt.selection_point(fields=["district"], name="district")
     values = cube.with_columns(pl.col("month").cast(pl.String)).to_dicts()
     base = alt.Chart(alt.Data(values=values))
-
-    def filtered(chart: alt.Chart, *selections) -> alt.Chart:
-        for s in selections:
-            chart = chart.transform_filter(s)
-        return chart
-
     months = (
-        filtered(base, contract, category, district)
+        _filtered(base, contract, category, district)
         .mark_bar(color=BLUE)
         .encode(
             x=alt.X("yearmonth(month):T", title="受理月份", axis=alt.Axis(format="%Y-%m")),
@@ -101,49 +146,10 @@ def explorer(cube: pl.DataFrame, top: int = 12) -> alt.VConcatChart:
         .add_params(brush)
         .properties(width=640, height=140, title="每月工单（拖动选择月份）")
     )
-
-    def ranked(field: str, title: str, selection, others) -> alt.Chart:
-        return (
-            filtered(base, *others)
-            .transform_aggregate(tickets="sum(tickets)", groupby=[field])
-            .transform_window(rank="rank()", sort=[alt.SortField("tickets", order="descending")])
-            .transform_filter(alt.datum.rank <= top)
-            .mark_bar()
-            .encode(
-                y=alt.Y(f"{field}:N", sort="-x", title=None),
-                x=alt.X("tickets:Q", title="工单"),
-                color=alt.condition(selection, alt.value(BLUE), alt.value("#c7d2fe")),
-                tooltip=[
-                    alt.Tooltip(f"{field}:N", title=title),
-                    alt.Tooltip("tickets:Q", title="工单", format=","),
-                ],
-            )
-            .add_params(selection)
-            .properties(width=300, height=220, title=f"{title}（点击筛选）")
-        )
-
-    contracts = ranked("contract_id", "合同", contract, (brush, category, district))
-    categories = ranked("category", "问题类别", category, (brush, contract, district))
-    districts = ranked("district", "所属街道", district, (brush, contract, category))
-    reply = (
-        filtered(base, category, district, contract)
-        .transform_aggregate(
-            hours="sum(reply_hours)", replied="sum(replied)", groupby=["month", "contract_id"]
-        )
-        .transform_calculate(mean_hours="datum.replied > 0 ? datum.hours / datum.replied : null")
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("yearmonth(month):T", title="受理月份", axis=alt.Axis(format="%Y-%m")),
-            y=alt.Y("mean_hours:Q", title="平均回复用时（小时）"),
-            color=alt.Color("contract_id:N", title="合同"),
-            tooltip=[
-                alt.Tooltip("contract_id:N", title="合同"),
-                alt.Tooltip("yearmonth(month):T", title="月份"),
-                alt.Tooltip("mean_hours:Q", title="平均回复用时（小时）", format=".1f"),
-            ],
-        )
-        .properties(width=640, height=180, title="平均回复用时（随类别、街道、合同筛选）")
-    )
+    contracts = _ranked(base, "contract_id", "合同", contract, (brush, category, district), top)
+    categories = _ranked(base, "category", "问题类别", category, (brush, contract, district), top)
+    districts = _ranked(base, "district", "所属街道", district, (brush, contract, category), top)
+    reply = _reply_hours(base, category, district, contract)
     return (
         alt.vconcat(months, alt.hconcat(contracts, categories), alt.hconcat(districts), reply)
         .configure(font=FONT)

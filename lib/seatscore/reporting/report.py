@@ -761,54 +761,61 @@ def problem_tickets(ctx: ReportContext, limit: int = 20) -> GT | HTML:
     return gt_table(frame, month_zh(ctx.month), note)
 
 
-def staffing(ctx: ReportContext) -> list[GT | HTML]:
-    """Vacancies on the roster open in the month (each with its own grace) and the month's
-    attendance sheet per post (absences), kept apart (:mod:`seatscore.compute.staffing`)."""
-    parts: list[GT | HTML] = []
-    vac = ctx.metrics.vacancies
+def _post_names(ctx: ReportContext) -> dict[str, str]:
     names = {p.post_id: p.name_zh for p in ctx.contract.posts}
     names["__all__"] = "全部岗位（合计）"
+    return names
+
+
+def _vacancies(ctx: ReportContext) -> list[GT | HTML]:
+    """The roster's vacancies open in the month, each with its grace, and unknown roster days;
+    nothing for a contract that counts no roster and had no vacancy."""
+    vac = ctx.metrics.vacancies
     assessment = ctx.contract.assessment.value
     uses_roster = any(r.basis == "roster" for r in ctx.contract.staffing_penalties) or any(
-        i.basis == "roster" for i in (assessment.items if assessment is not None else [])
+        getattr(i, "basis", None) == "roster"
+        for i in (assessment.items if assessment is not None else [])
     )
-    if vac is not None and (uses_roster or not vac.episodes.is_empty()):
-        first = parse_month(ctx.month)
-        last = ctx.row["last_day"]
-        episodes = vac.episodes.filter(
-            (pl.col("opened") <= last) & (pl.col("last_day") >= first)
-        ).sort("opened")
-        if episodes.is_empty():
-            parts.append(HTML("<p>本月在册人数无空缺。</p>"))
-        else:
-            frame = episodes.select(
-                pl.col("group").replace_strict(names, default=pl.col("group")).alias("岗位"),
-                pl.col("opened").cast(pl.String).alias("空缺起始"),
-                pl.col("grace_end").cast(pl.String).alias("宽限至"),
-                pl.when(pl.col("still_open"))
-                .then(pl.lit("未补齐"))
-                .otherwise(pl.col("last_day").cast(pl.String))
-                .alias("空缺至"),
+    if vac is None or not (uses_roster or not vac.episodes.is_empty()):
+        return []
+    parts: list[GT | HTML] = []
+    first = parse_month(ctx.month)
+    last = ctx.row["last_day"]
+    episodes = vac.episodes.filter((pl.col("opened") <= last) & (pl.col("last_day") >= first)).sort(
+        "opened"
+    )
+    if episodes.is_empty():
+        parts.append(HTML("<p>本月在册人数无空缺。</p>"))
+    else:
+        names = _post_names(ctx)
+        frame = episodes.select(
+            pl.col("group").replace_strict(names, default=pl.col("group")).alias("岗位"),
+            pl.col("opened").cast(pl.String).alias("空缺起始"),
+            pl.col("grace_end").cast(pl.String).alias("宽限至"),
+            pl.when(pl.col("still_open"))
+            .then(pl.lit("未补齐"))
+            .otherwise(pl.col("last_day").cast(pl.String))
+            .alias("空缺至"),
+        )
+        parts.append(
+            gt_table(
+                frame,
+                "在册人数空缺",
+                "一人离岗即开一个空缺，补人先补最早的空缺；宽限期按国务院公布的工作日计（不含起始当日），"
+                "宽限期后每个日历日计扣。",
             )
-            parts.append(
-                gt_table(
-                    frame,
-                    "在册人数空缺",
-                    "一人离岗即开一个空缺，补人先补最早的空缺；宽限期按国务院公布的工作日计（不含起始当日），"
-                    "宽限期后每个日历日计扣。",
-                )
-            )
-        unknown = vac.unknown.filter(pl.col("month") == ctx.month)
-        if unknown.height:
-            parts.append(
-                HTML(
-                    f"<p>在册人数缺 {int(unknown['days'].sum())} 天的记录，这些天的空缺无法计算。</p>"
-                )
-            )
-    month_rows = ctx.staffing.filter(pl.col("service_date").dt.strftime("%Y-%m") == ctx.month)
-    if month_rows.is_empty():
-        parts.append(HTML("<p>本月没有考勤台账。</p>"))
-        return parts
+        )
+    unknown = vac.unknown.filter(pl.col("month") == ctx.month)
+    if unknown.height:
+        parts.append(
+            HTML(f"<p>在册人数缺 {int(unknown['days'].sum())} 天的记录，这些天的空缺无法计算。</p>")
+        )
+    return parts
+
+
+def _attendance(ctx: ReportContext, month_rows: pl.DataFrame) -> GT:
+    """The month's attendance sheet per post (absences) and the contract's per-person-day rules."""
+    names = _post_names(ctx)
     minimum = {p.post_id: p.min_headcount.value for p in ctx.contract.posts}
     frame = (
         month_rows.group_by("post_id")
@@ -842,11 +849,20 @@ def staffing(ctx: ReportContext) -> list[GT | HTML]:
         + f"（{r.clause}）"
         for r in ctx.contract.staffing_penalties
     )
-    parts.append(
-        gt_table(
-            frame, f"{month_zh(ctx.month)}出勤", f"扣款规则：{rules or '合同无按人·天扣款条款'}"
-        )
+    return gt_table(
+        frame, f"{month_zh(ctx.month)}出勤", f"扣款规则：{rules or '合同无按人·天扣款条款'}"
     )
+
+
+def staffing(ctx: ReportContext) -> list[GT | HTML]:
+    """Vacancies on the roster open in the month (each with its own grace) and the month's
+    attendance sheet per post (absences), kept apart (:mod:`seatscore.compute.staffing`)."""
+    parts = _vacancies(ctx)
+    month_rows = ctx.staffing.filter(pl.col("service_date").dt.strftime("%Y-%m") == ctx.month)
+    if month_rows.is_empty():
+        parts.append(HTML("<p>本月没有考勤台账。</p>"))
+        return parts
+    parts.append(_attendance(ctx, month_rows))
     return parts
 
 

@@ -143,17 +143,11 @@ def simulate_staffing(
     return ROSTER.conform(pl.concat(rosters)), STAFFING.conform(pl.concat(sheets))
 
 
-def simulate_tickets(
-    contract: Contract,
-    settings: dict,
-    rng: np.random.Generator,
-    counts: np.ndarray | None = None,
-) -> pl.DataFrame:
-    """Tickets with Beijing-time receipt, dispatch, reply and close times.
-
-    ``counts``: tickets per day of the service period; by default Poisson around
-    ``tickets_per_day`` (weekends × ``weekend_factor``).
-    """
+def _ticket_times(
+    contract: Contract, settings: dict, rng: np.random.Generator, counts: np.ndarray | None
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """How many tickets, their receipt times (sorted), which are urgent, and their dispatch,
+    reply and close times (NaT: still open at the end of the service period)."""
     days = np.array(_days(contract), dtype="datetime64[D]")
     if counts is None:
         weekday = (days.view("int64") - 4) % 7  # 0 = Monday
@@ -179,6 +173,49 @@ def simulate_tickets(
     closed = replied + (close_days * 86400).astype("timedelta64[s]")
     period_end = np.datetime64(contract.service_period.end + dt.timedelta(days=1), "s")
     closed = np.where(closed < period_end, closed, np.datetime64("NaT"))  # still open at the end
+    return n, received, urgent, dispatched, replied, closed
+
+
+def _with_text(frame: pl.DataFrame, rng: np.random.Generator, n: int) -> pl.DataFrame:
+    """A summary, a caller's phone (left in one summary in ten as well) and a location."""
+    phones = 13_000_000_000 + rng.integers(0, 6_999_999_999, size=n)
+    phone = pl.Series(phones).cast(pl.String)
+    place = _pick(rng, _PLACES, n)
+    frame = frame.with_columns(
+        pl.format(
+            "{}{}附近{}问题，{}",
+            "district",
+            place,
+            "category",
+            _pick(rng, _COMPLAINTS, n),
+        ).alias("summary"),
+        phone.alias("caller_phone"),
+        pl.format("{}{}", "district", place).alias("location"),
+    )
+    # Some callers leave their number in the text as well: reports must mask both.
+    in_text = pl.Series(rng.random(n) < 0.1)
+    return frame.with_columns(
+        pl.when(in_text)
+        .then(pl.format("{}（来电人留电话{}）", "summary", "caller_phone"))
+        .otherwise("summary")
+        .alias("summary")
+    )
+
+
+def simulate_tickets(
+    contract: Contract,
+    settings: dict,
+    rng: np.random.Generator,
+    counts: np.ndarray | None = None,
+) -> pl.DataFrame:
+    """Tickets with Beijing-time receipt, dispatch, reply and close times.
+
+    ``counts``: tickets per day of the service period; by default Poisson around
+    ``tickets_per_day`` (weekends × ``weekend_factor``).
+    """
+    n, received, urgent, dispatched, replied, closed = _ticket_times(
+        contract, settings, rng, counts
+    )
     callback = rng.random(n) < settings["callback_share"]
     satisfied = pl.Series(rng.random(n) < settings["satisfied_share"])
     satisfied = pl.select(pl.when(pl.lit(pl.Series(callback))).then(satisfied)).to_series()
@@ -207,28 +244,7 @@ def simulate_tickets(
             "dispatch_correct": rng.random(n) >= settings["wrong_dispatch_share"],
         }
     )
-    phones = 13_000_000_000 + rng.integers(0, 6_999_999_999, size=n)
-    phone = pl.Series(phones).cast(pl.String)
-    place = _pick(rng, _PLACES, n)
-    frame = frame.with_columns(
-        pl.format(
-            "{}{}附近{}问题，{}",
-            "district",
-            place,
-            "category",
-            _pick(rng, _COMPLAINTS, n),
-        ).alias("summary"),
-        phone.alias("caller_phone"),
-        pl.format("{}{}", "district", place).alias("location"),
-    )
-    # Some callers leave their number in the text as well: reports must mask both.
-    in_text = pl.Series(rng.random(n) < 0.1)
-    return frame.with_columns(
-        pl.when(in_text)
-        .then(pl.format("{}（来电人留电话{}）", "summary", "caller_phone"))
-        .otherwise("summary")
-        .alias("summary")
-    )
+    return _with_text(frame, rng, n)
 
 
 def simulate_ticket_details(

@@ -23,7 +23,7 @@ def _format_validation_error(path: Path, error: ValidationError) -> str:
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         lines.append(f"  - field {field}: {problem['msg']}")
-    lines.append('Fix the file (the README\'s "Contracts as data" lists the fields) and run again.')
+    lines.append("Fix the file (docs/reference/params.md lists the fields) and run again.")
     return "\n".join(lines)
 
 

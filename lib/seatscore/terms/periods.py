@@ -17,7 +17,7 @@ from functools import cache
 import chinese_calendar
 import polars as pl
 
-from seatscore.core.errors import CalendarNotAvailable
+from seatscore.core.errors import CalendarNotAvailable, InputError
 from seatscore.core.money import allocate, to_fen
 from seatscore.terms.contracts import Contract, ServicePeriod
 
@@ -37,10 +37,11 @@ def month_key(day: dt.date) -> str:
 
 
 def parse_month(text: str) -> dt.date:
-    """``'2026-06'`` → ``date(2026, 6, 1)``. Raises ``ValueError`` naming the expected form for
+    """``'2026-06'`` → ``date(2026, 6, 1)``. Raises :class:`~seatscore.core.errors.InputError` (a
+    ``ValueError``) naming the expected form for
     anything else, ``'2018-5'`` included (a month is written with two digits, as it is stored)."""
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text or ""):
-        raise ValueError(f"month {text!r} is not of the form YYYY-MM (e.g. 2026-06)")
+        raise InputError(f"month {text!r} is not of the form YYYY-MM (e.g. 2026-06)")
     return dt.datetime.strptime(text, "%Y-%m").date()
 
 
