@@ -14,6 +14,19 @@ from seatscore.terms.contract_files import load_contracts
 from seatscore.terms.contracts import Contract
 
 
+def pytest_collection_modifyitems(items):
+    """Tiers (pyproject.toml markers): a test on the session's rendered reports executes
+    notebooks, and they are rendered once per test worker (one xdist group); a test on the demo
+    database is slow (the database takes seconds to build)."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "rendered" in names:
+            item.add_marker(pytest.mark.notebook)
+            item.add_marker(pytest.mark.xdist_group("rendered"))
+        if "demo_db" in names or "rendered" in names:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def contracts() -> dict[str, Contract]:
     return load_contracts()

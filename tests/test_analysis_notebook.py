@@ -10,6 +10,8 @@ from seatscore.batch import render
 
 from conftest import FIRST_MONTHS
 
+pytestmark = pytest.mark.notebook
+
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 

@@ -142,6 +142,8 @@ def test_a_corrected_params_file_makes_version_2_with_what_changed(database, tmp
     assert {"field": "fee_deduction_cny", "was": "500.00", "now": "1000.00"} in changes
 
 
+@pytest.mark.notebook
+@pytest.mark.slow
 def test_report_of_a_closed_month_is_kept_when_corrected_and_the_index_says_so(database, tmp_path):
     # June 2026 closed and rendered; a corrected rate (2,000 CNY a point) makes version 2: the
     # next render keeps version 1's report as haidian-dispatch-2026.v1.html beside version 2,

@@ -297,6 +297,7 @@ def test_compare_text_with_a_scenario(demo_db, capsys):
     assert "名义人民币" in out
 
 
+@pytest.mark.notebook
 def test_the_comparison_report_renders(demo_db, tmp_path):
     market = tmp_path / "market.csv"
     market.write_text(

@@ -16,6 +16,8 @@ from seatscore.core import config
 from seatscore.ledgers import store as db
 from seatscore.reporting import explore
 
+pytestmark = pytest.mark.notebook
+
 
 def test_ticket_cube_by_hand():
     con = duckdb.connect()

@@ -14,6 +14,8 @@ import pytest
 
 from seatscore.core import config
 
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+
 
 def _kernels() -> set[int]:
     pids = set()

@@ -182,6 +182,7 @@ def test_an_unwritable_quarantine_folder_does_not_claim_nothing_was_written(empt
     assert rows(empty_db, "SELECT count(DISTINCT source_row) FROM quarantine") == [(1,)]
 
 
+@pytest.mark.slow
 def test_a_reader_waits_for_a_writer_and_says_for_whom(empty_db, capsys):
     # Another process holds the database for two seconds (an ingest); a render's connection
     # waits for it instead of failing, and says it is waiting.

@@ -89,6 +89,7 @@ def table_rows(path: Path) -> dict[str, list]:
         }
 
 
+@pytest.mark.slow
 def test_build_twice_gives_the_same_database(tmp_path, contracts):
     write_demo_data(contracts, seed=3, out_dir=tmp_path / "demo")
     path = tmp_path / "s.duckdb"
@@ -99,6 +100,7 @@ def test_build_twice_gives_the_same_database(tmp_path, contracts):
     assert table_rows(path) == rows
 
 
+@pytest.mark.slow
 def test_build_without_demo_keeps_contracts_only(tmp_path, contracts):
     write_demo_data(contracts, seed=3, out_dir=tmp_path / "demo")
     path = tmp_path / "s.duckdb"
@@ -108,6 +110,7 @@ def test_build_without_demo_keeps_contracts_only(tmp_path, contracts):
     assert all(counts[t] == 0 for t in db.LEDGER_TABLES)
 
 
+@pytest.mark.slow
 def test_failed_build_leaves_the_database_as_it_was(tmp_path, contracts):
     write_demo_data(contracts, seed=3, out_dir=tmp_path / "demo")
     path = tmp_path / "s.duckdb"

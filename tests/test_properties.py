@@ -25,6 +25,8 @@ from seatscore.terms.contract_files import load_contracts
 
 from helpers import ledger
 
+pytestmark = pytest.mark.slow
+
 CONTRACTS = load_contracts()
 IDS = sorted(CONTRACTS)
 

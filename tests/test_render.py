@@ -18,6 +18,8 @@ from seatscore.core import config, files
 from seatscore.core.files import atomic_write
 from seatscore.ledgers import store as db
 
+pytestmark = pytest.mark.notebook
+
 
 def _fake_papermill(monkeypatch, failures: list[Exception]) -> list[str]:
     """Replace papermill's execution: raise the given errors in turn, then 'execute' by copying

@@ -26,6 +26,8 @@ from seatscore.terms.periods import working_day
 
 from helpers import figure, ledger, ticket
 
+pytestmark = pytest.mark.slow
+
 HH, D001 = "haidian-hotline-2022", "shijingshan-hotline-2024"
 
 
