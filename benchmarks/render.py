@@ -11,7 +11,7 @@
    ``--force`` so nothing is skipped).
 
 Both wall times are printed; the last line is ``ratio <naive/batch>``. Figures measured on the
-project's machine are in the README (Scaling, "Batch rendering speed"). The naive loop takes
+project's machine are in docs/explanation/scaling.md ("Batch rendering speed"). The naive loop takes
 about 18 s a report, so ``--n 100`` runs about 35 minutes.
 """
 

@@ -8,7 +8,7 @@ exists, with the system's Python)::
     python3 scripts/offline.py upgrade ARCHIVE                           # needs no network
 
 ``make wheelhouse``, ``make install-offline WHEELHOUSE=DIR`` and ``make upgrade-offline
-ARCHIVE=FILE`` call them. ``docs/install-intranet.md`` is the page a person follows.
+ARCHIVE=FILE`` call them. ``docs/how-to/install-intranet.md`` is the page a person follows.
 
 The wheelhouse holds Seatscore's own wheel and a wheel of every package it needs (the pins of
 ``pyproject.toml``, with the development tools that ``make test`` uses, and everything they need,
