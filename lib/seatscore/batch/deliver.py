@@ -24,7 +24,7 @@ from email.utils import formataddr
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from seatscore.batch.manifest import report_key
 from seatscore.compute import closing
@@ -32,6 +32,7 @@ from seatscore.compute.statement import statement_as_of
 from seatscore.core.config import TIMEZONE
 from seatscore.core.errors import SeatscoreError
 from seatscore.core.files import atomic_write, read_yaml_model
+from seatscore.core.model import Model
 from seatscore.core.money import format_cny
 from seatscore.ledgers import store as db
 from seatscore.terms.periods import parse_month
@@ -45,11 +46,7 @@ class DeliveryError(SeatscoreError):
     """A recipients file or an SMTP server that cannot be used; the message says what to fix."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Smtp(_Model):
+class Smtp(Model):
     """``security``: ``ssl`` (SMTPS, usually port 465), ``starttls`` (usually 587), or ``none``,
     allowed only to a server on this machine (loopback), for tests and local relays."""
 
@@ -61,13 +58,13 @@ class Smtp(_Model):
     timeout_s: float = Field(default=30, gt=0)
 
 
-class Recipient(_Model):
+class Recipient(Model):
     name: str
     email: Address
     contracts: list[str] = Field(min_length=1)
 
 
-class Recipients(_Model):
+class Recipients(Model):
     smtp: Smtp
     recipients: list[Recipient] = Field(min_length=1)
 

@@ -41,13 +41,12 @@ import polars as pl
 
 from seatscore.compute.metrics import MonthlyMetrics
 from seatscore.core.errors import SeatscoreError
-from seatscore.core.money import to_fen
+from seatscore.core.money import MONEY, POINTS, to_fen
 from seatscore.terms.contracts import Contract
-from seatscore.terms.periods import PROVISIONAL_RULE_ZH, nominal_monthly_fees, working_day
+from seatscore.terms.periods import PROVISIONAL_RULE_ZH, month_of, nominal_monthly_fees, working_day
 
 NOMINAL_ZH = "金额为名义人民币（各合同服务期当年价格，含税与否以合同为准），未做价格指数调整"
 
-MONEY = pl.Decimal(14, 2)
 COMPARISON_SCHEMA = {
     "contract_id": pl.String,
     "title_zh": pl.String,
@@ -75,7 +74,7 @@ COMPARISON_SCHEMA = {
     "recovered_cny": MONEY,
     "recovered_share": pl.Float64,
     "payable_complete": pl.Boolean,
-    "mean_score": pl.Decimal(7, 2),
+    "mean_score": POINTS,
     "quality_adjusted_cost_per_seat_month_cny": MONEY,
     "price_factor": pl.Decimal(12, 6),
     "not_assessable": pl.String,
@@ -262,12 +261,12 @@ def _workload(
         return sum((fee_of[m] for m in had), Decimal(0))
 
     in_months = pl.col("month").is_in(sorted(months))
-    staffing = staffing.with_columns(pl.col("service_date").dt.strftime("%Y-%m").alias("month"))
+    staffing = staffing.with_columns(month_of("service_date"))
     staffing = staffing.filter(in_months)
     present = int(staffing["present"].sum()) if staffing.height else 0
     if not present:
         reasons["cost_per_staffed_seat_day_cny"] = "没有考勤台账（实到人数）"
-    tickets = tickets.with_columns(pl.col("received_at").dt.strftime("%Y-%m").alias("month"))
+    tickets = tickets.with_columns(month_of("received_at"))
     tickets = tickets.filter(in_months)
     handled = tickets.height
     if not handled:
@@ -304,7 +303,7 @@ def _quality(
     reasons: dict[str, str],
 ) -> tuple[Decimal | None, Decimal | None]:
     """The mean score of the assessed months and the cost per seat-month divided by it."""
-    scores = seen["score"].drop_nulls() if seen.height else pl.Series([], dtype=pl.Decimal(7, 2))
+    scores = seen["score"].drop_nulls() if seen.height else pl.Series([], dtype=POINTS)
     mean_score = to_fen(sum(scores.to_list(), Decimal(0)) / len(scores)) if len(scores) else None
     if mean_score is None:
         reasons["quality_adjusted_cost_per_seat_month_cny"] = (
@@ -472,10 +471,10 @@ def _stored_months(con, contract: Contract) -> StoredMonths:
             rows,
             schema={
                 "month": pl.String,
-                "nominal_fee_cny": pl.Decimal(14, 2),
-                "payable_cny": pl.Decimal(14, 2),
+                "nominal_fee_cny": MONEY,
+                "payable_cny": MONEY,
                 "payable_complete": pl.Boolean,
-                "score": pl.Decimal(7, 2),
+                "score": POINTS,
             },
         )
     )

@@ -39,13 +39,15 @@ from decimal import Decimal
 import polars as pl
 
 from seatscore.compute import staffing as staffing_mod
-from seatscore.compute.rule_inputs import ITEM_SCHEMA, RuleInputs, month_of
+from seatscore.compute.rule_inputs import ITEM_SCHEMA, NOT_ASSESSABLE_SCHEMA, RuleInputs
+from seatscore.compute.rule_inputs import not_assessable as not_assessable_row
 from seatscore.core.money import MONEY, POINTS, to_fen
 from seatscore.ledgers.kinds import KINDS, ROWS, as_of, known_refs, with_refs
 from seatscore.terms.contracts import Assessment, Contract, StaffingPenalty, TerminationTrigger
 from seatscore.terms.periods import (
     PROVISIONAL_RULE_ZH,
     month_key,
+    month_of,
     nominal_monthly_fees,
     parse_month,
 )
@@ -236,12 +238,12 @@ def _roster_months(
     )
     for m, n in vac.unknown.group_by("month").agg(pl.col("days").sum()).sort("month").rows():
         not_assessable.append(
-            {
-                "month": m,
-                "rule": rule.rule_id,
-                "clause": rule.clause,
-                "reason": f"在册人数缺 {n} 天的记录：这些天的空缺无法计算，扣款可能偏低",
-            }
+            not_assessable_row(
+                rule.rule_id,
+                rule.clause,
+                m,
+                f"在册人数缺 {n} 天的记录：这些天的空缺无法计算，扣款可能偏低",
+            )
         )
     return monthly, not_assessable
 
@@ -287,13 +289,13 @@ def staffing_penalties(
             money = pl.lit(None, dtype=MONEY)
             for m in monthly.filter(pl.col("gap_person_days") > 0)["month"].sort():
                 not_assessable.append(
-                    {
-                        "month": m,
-                        "rule": rule.rule_id,
-                        "clause": rule.clause,
-                        "reason": f"缺员扣款标准未规定：{rule.rate_cny.note}",
-                        "basis": "terms",
-                    }
+                    not_assessable_row(
+                        rule.rule_id,
+                        rule.clause,
+                        m,
+                        f"缺员扣款标准未规定：{rule.rate_cny.note}",
+                        "terms",
+                    )
                 )
         else:
             money = pl.col("penalised_person_days").cast(MONEY) * to_fen(rate)
@@ -691,13 +693,6 @@ MONTH_SCHEMA = {
     "paid_cny": MONEY,
 }
 """The columns of :attr:`MonthlyMetrics.months` (documented there)."""
-NOT_ASSESSABLE_SCHEMA = {
-    "month": pl.String,
-    "rule": pl.String,
-    "clause": pl.String,
-    "reason": pl.String,
-    "basis": pl.String,
-}
 
 
 def rule_inputs(

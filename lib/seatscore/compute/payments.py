@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from seatscore.core.money import ZERO, to_fen
+from seatscore.core.money import MONEY, ZERO, to_fen
 from seatscore.terms.contracts import Contract
 
 SCHEDULE_SCHEMA = {
@@ -25,15 +25,15 @@ SCHEDULE_SCHEMA = {
     "clause": pl.String,
     "first_month": pl.String,
     "through": pl.String,
-    "nominal_cny": pl.Decimal(14, 2),
-    "absorbed_cny": pl.Decimal(14, 2),
-    "paid_cny": pl.Decimal(14, 2),
-    "carried_cny": pl.Decimal(14, 2),
+    "nominal_cny": MONEY,
+    "absorbed_cny": MONEY,
+    "paid_cny": MONEY,
+    "carried_cny": MONEY,
     "complete": pl.Boolean,
     "at_risk": pl.Boolean,
     "at_risk_zh": pl.String,
     "status": pl.String,
-    "recorded_cny": pl.Decimal(14, 2),
+    "recorded_cny": MONEY,
     "paid_on": pl.Date,
     "note_zh": pl.String,
 }
@@ -154,7 +154,7 @@ def _with_status(frame: pl.DataFrame, as_of: str, payments: pl.DataFrame | None)
             status.append("待付" if due[i] else "预计")
     return frame.with_columns(
         pl.Series("status", status, dtype=pl.String),
-        pl.Series("recorded_cny", recorded, dtype=pl.Decimal(14, 2)),
+        pl.Series("recorded_cny", recorded, dtype=MONEY),
         pl.Series("paid_on", last, dtype=pl.Date),
     )
 

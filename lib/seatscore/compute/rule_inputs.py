@@ -30,11 +30,6 @@ ITEM_SCHEMA = {
 """Points of one item per month: what every points function returns."""
 
 
-def month_of(col: str) -> pl.Expr:
-    """The month (YYYY-MM) of a date or time column, named ``month``."""
-    return pl.col(col).dt.strftime("%Y-%m").alias("month")
-
-
 @dataclass(frozen=True)
 class RuleInputs:
     """What a rule kind's points function reads: the contract, its ledgers (with ``ref``), the
@@ -50,13 +45,23 @@ class RuleInputs:
     months: list[str]
 
 
+NOT_ASSESSABLE_SCHEMA = {
+    "month": pl.String,
+    "rule": pl.String,
+    "clause": pl.String,
+    "reason": pl.String,
+    "basis": pl.String,
+}
+"""A rule that could not be applied in a month: the rule's id and clause, the reason in Chinese,
+and ``basis``: ``terms`` when the contract leaves a term unstated (the same every month),
+``data`` when the month's ledgers lack what the rule needs."""
+
+
+def not_assessable(rule: str, clause: str, month: str, reason: str, basis: str = "data") -> dict:
+    """One row of :data:`NOT_ASSESSABLE_SCHEMA`: the one place such a row is built."""
+    return {"month": month, "rule": rule, "clause": clause, "reason": reason, "basis": basis}
+
+
 def unassessable(item: RuleItem, month: str, text: str, basis: str = "data") -> dict:
-    """A ``not_assessable`` row for ``item`` in ``month``: ``basis`` ``terms`` when the contract
-    leaves the term unstated, ``data`` when the month's ledgers lack what the rule needs."""
-    return {
-        "month": month,
-        "rule": item.item_id,
-        "clause": item.clause,
-        "reason": text,
-        "basis": basis,
-    }
+    """:func:`not_assessable` for a points sheet ``item`` in ``month``."""
+    return not_assessable(item.item_id, item.clause, month, text, basis)

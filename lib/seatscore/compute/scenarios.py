@@ -26,19 +26,18 @@ from pathlib import Path
 from typing import Annotated
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from seatscore.compute.comparison import ComparisonInputError, covered_seat_hours, unit_costs
 from seatscore.compute.service_levels import AdequacySettings, staffing_adequacy
 from seatscore.core.files import read_yaml_model
+from seatscore.core.model import Model
+from seatscore.core.money import MONEY
 from seatscore.terms.contracts import Contract, Money, Post, ShiftPattern, Term
+from seatscore.terms.periods import month_of
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PostChange(_Model):
+class PostChange(Model):
     """A post to change (by ``post_id``) or add (a new id needs ``name_zh``)."""
 
     post_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
@@ -48,7 +47,7 @@ class PostChange(_Model):
     shift_pattern: ShiftPattern | None = None
 
 
-class Scenario(_Model):
+class Scenario(Model):
     scenario_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     name_zh: str
     contract: str
@@ -111,12 +110,12 @@ def apply_scenario(contract: Contract, scenario: Scenario) -> Contract:
 
 COST_SCHEMA = {
     "case_zh": pl.String,
-    "amount_cny": pl.Decimal(14, 2),
+    "amount_cny": MONEY,
     "minimum_headcount": pl.Int64,
     "covered_seat_hours": pl.Decimal(14, 2),
     "cover_complete": pl.Boolean,
-    "cost_per_covered_seat_hour_cny": pl.Decimal(14, 2),
-    "cost_per_seat_month_cny": pl.Decimal(14, 2),
+    "cost_per_covered_seat_hour_cny": MONEY,
+    "cost_per_seat_month_cny": MONEY,
     "cover_basis_zh": pl.String,
 }
 ADEQUACY_SCHEMA = {
@@ -168,12 +167,7 @@ def what_if(
         [_costs("现行合同", contract), _costs(f"情景：{scenario.name_zh}", changed)],
         schema=COST_SCHEMA,
     )
-    counts = (
-        tickets.group_by(pl.col("received_at").dt.strftime("%Y-%m").alias("month"))
-        .len("tickets")
-        .sort("month")
-        .tail(12)
-    )
+    counts = tickets.group_by(month_of("received_at")).len("tickets").sort("month").tail(12)
     rows, basis = [], ""
     for month, n in counts.iter_rows():
         for case, c in (("现行合同", contract), ("情景", changed)):

@@ -28,11 +28,12 @@ from typing import Literal
 
 import polars as pl
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from seatscore.compute.erlang import seats_needed, traffic_erlangs
 from seatscore.core import config
 from seatscore.core.errors import InputError
+from seatscore.core.model import Model
 from seatscore.terms.contracts import Contract, ServiceLevelTarget, TicketScope
 from seatscore.terms.measures import (
     GENERAL,
@@ -43,7 +44,7 @@ from seatscore.terms.measures import (
     MetricInfo,
     split_metric,
 )
-from seatscore.terms.periods import service_months, shift_month
+from seatscore.terms.periods import month_of, service_months, shift_month
 from seatscore.terms.thresholds import holds
 
 Grain = Literal["month", "week", "day"]
@@ -814,25 +815,22 @@ def repeated_reports(
 # ---------------------------------------------------------------- staffing adequacy
 
 
-class AdequacySettings(BaseModel):
+class AdequacySettings(Model):
     """Assumptions of the Erlang C staffing check (``params/analysis.yaml``; not contract terms)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     handle_seconds: float = Field(gt=0, description="mean handling time per ticket, seconds")
     target_share: float = Field(gt=0, lt=1, description="share answered in time, 0–1")
     answer_within_seconds: float = Field(gt=0)
     hours_per_person_week: float = Field(gt=0, description="hours one person works a week")
 
 
-class RepeatReportSettings(BaseModel):
+class RepeatReportSettings(Model):
     """The window that lists repeated reports where the contract states none (never a deduction)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     window_hours_when_unstated: float = Field(gt=0)
 
 
-class AnalysisSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class AnalysisSettings(Model):
     staffing_adequacy: AdequacySettings
     repeat_reports: RepeatReportSettings
 
@@ -881,7 +879,7 @@ def staffing_adequacy(
     days = pl.date_range(served["first_day"][0], served["last_day"][0], "1d", eager=True)
     day_counts = days.dt.weekday().value_counts(name="days").rename({days.name: "weekday"})
     hourly = (
-        heatmap(tickets.filter(pl.col("received_at").dt.strftime("%Y-%m") == month))
+        heatmap(tickets.filter(month_of("received_at") == month))
         .join(day_counts.with_columns(pl.col("weekday").cast(pl.Int8)), on="weekday", how="left")
         .with_columns(
             (pl.col("tickets") / pl.col("days").fill_null(0)).fill_nan(0).alias("calls_per_hour")

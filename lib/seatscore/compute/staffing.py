@@ -45,7 +45,7 @@ import polars as pl
 
 from seatscore.ledgers.kinds import REF, known_refs, with_refs
 from seatscore.terms.contracts import Contract, TerminationTrigger
-from seatscore.terms.periods import month_key, nth_working_day_after
+from seatscore.terms.periods import month_key, month_of, nth_working_day_after
 from seatscore.terms.thresholds import holds
 
 ALL_POSTS = "__all__"
@@ -356,7 +356,7 @@ def attendance_gaps(staffing: pl.DataFrame) -> pl.DataFrame:
             .clip(lower_bound=0)
             .cast(pl.Int64)
             .alias("gap"),
-            pl.col("service_date").dt.strftime("%Y-%m").alias("month"),
+            month_of("service_date"),
         )
         .select("post_id", "service_date", "month", "gap", "ref")
     )

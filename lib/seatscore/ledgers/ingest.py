@@ -56,12 +56,13 @@ from typing import Literal
 
 import duckdb
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, field_validator
 from tqdm.auto import tqdm
 
 from seatscore.core import config
 from seatscore.core.errors import IngestError
 from seatscore.core.files import atomic_write, read_yaml_model, safe_csv
+from seatscore.core.model import Model
 from seatscore.ledgers import store as db
 from seatscore.ledgers.kinds import (
     DEDUCTIONS,
@@ -96,18 +97,14 @@ _HEADER_SEARCH_ROWS = 20
 # ---------------------------------------------------------------- profiles
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Extract(_Model):
+class Extract(Model):
     """A canonical column taken from part of a source column: the first group of ``pattern``."""
 
     source: str
     pattern: str
 
 
-class Taxonomy(_Model):
+class Taxonomy(Model):
     """``category`` from a category tree (一级/二级/三级分类, an Excel file) by keyword: the
     longest second- or third-level term the ``source`` column contains; ``fallback`` when none."""
 
@@ -116,7 +113,7 @@ class Taxonomy(_Model):
     fallback: str = "（未匹配）"
 
 
-class Profile(_Model):
+class Profile(Model):
     """An import profile (``params/profiles/*.yaml``): how one layout maps onto a canonical kind.
 
     Header names are compared after trimming and collapsing spaces; full-width brackets count as
@@ -124,10 +121,18 @@ class Profile(_Model):
     no contract; it is registered with the data.
     """
 
-    kind: Literal["tickets", "staffing", "roster", "deductions", "penalties", "kpis", "payments"]
+    kind: str = Field(description="a ledger kind of seatscore.ledgers.kinds.KINDS")
     description: str = ""
     params: str | None = None
     encoding: str | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
+        return kind
+
     sheet: str | None = None
     header_row: int | None = Field(default=None, ge=1)
     rename: dict[str, str] = {}

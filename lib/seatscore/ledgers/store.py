@@ -46,6 +46,7 @@ from pydantic import ValidationError
 
 from seatscore.core import config
 from seatscore.core.errors import SeatscoreError, UnknownContract
+from seatscore.core.money import MONEY
 from seatscore.ledgers.kinds import KINDS, LedgerKind, check_references, read_ledger
 from seatscore.terms.contracts import Contract, params_sha256
 from seatscore.terms.measures import STATE_COLUMNS, TIME_COLUMNS
@@ -260,7 +261,7 @@ def _contract_frames(
             )
     contracts_frame = pl.DataFrame(
         contract_rows,
-        schema_overrides={"amount_cny": pl.Decimal(14, 2), "minimum_headcount": pl.Int32},
+        schema_overrides={"amount_cny": MONEY, "minimum_headcount": pl.Int32},
     )
     posts_frame = pl.DataFrame(
         post_rows,
@@ -714,8 +715,8 @@ def ledgers(con: duckdb.DuckDBPyConnection, contract_id: str) -> dict[str, pl.Da
     """The ledgers of one contract, keyed as :func:`seatscore.compute.metrics.monthly_metrics` takes
     them: ``staffing`` (attendance), ``roster``, ``deductions``, ``penalties``, ``tickets``,
     ``payments``."""
-    kinds = ("staffing", "roster", "deductions", "penalties", "tickets", "payments")
-    return {k: ledger(con, k, contract_id) for k in kinds}
+    # Every kind but the vendor's reported KPIs, which the monthly figures do not read.
+    return {k: ledger(con, k, contract_id) for k in KINDS if k != "kpis"}
 
 
 def ledger(con: duckdb.DuckDBPyConnection, kind: str, contract_id: str) -> pl.DataFrame:

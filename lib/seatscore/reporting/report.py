@@ -33,7 +33,7 @@ from seatscore.core.privacy import mask_personal
 from seatscore.ledgers import store as db
 from seatscore.ledgers.kinds import as_of
 from seatscore.terms.contracts import Contract
-from seatscore.terms.periods import PROVISIONAL_RULE_ZH, parse_month
+from seatscore.terms.periods import PROVISIONAL_RULE_ZH, month_of, parse_month
 from seatscore.terms.thresholds import holds
 
 BLUE = "#1d4ed8"
@@ -84,7 +84,7 @@ class ReportContext:
     @cached_property
     def month_tickets(self) -> pl.DataFrame:
         """The tickets received in the report's month (Beijing time)."""
-        return self.tickets.filter(pl.col("received_at").dt.strftime("%Y-%m") == self.month)
+        return self.tickets.filter(month_of("received_at") == self.month)
 
     @cached_property
     def kpi_table(self) -> pl.DataFrame:
@@ -858,7 +858,7 @@ def staffing(ctx: ReportContext) -> list[GT | HTML]:
     """Vacancies on the roster open in the month (each with its own grace) and the month's
     attendance sheet per post (absences), kept apart (:mod:`seatscore.compute.staffing`)."""
     parts = _vacancies(ctx)
-    month_rows = ctx.staffing.filter(pl.col("service_date").dt.strftime("%Y-%m") == ctx.month)
+    month_rows = ctx.staffing.filter(month_of("service_date") == ctx.month)
     if month_rows.is_empty():
         parts.append(HTML("<p>本月没有考勤台账。</p>"))
         return parts

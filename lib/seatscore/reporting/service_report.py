@@ -38,6 +38,7 @@ from seatscore.reporting.report import (
     month_zh,
 )
 from seatscore.terms.measures import METRICS
+from seatscore.terms.periods import month_of
 
 DIMENSIONS_ZH = {
     "channel": "来源渠道",
@@ -524,7 +525,7 @@ def load_analysis(
 def _latest_full_month(tickets: pl.DataFrame) -> str:
     """The latest month with at least half the median monthly volume of the last twelve: a
     dataset often ends a few days into a month, which makes a poor default."""
-    month = pl.col("received_at").dt.strftime("%Y-%m").alias("period")
+    month = month_of("received_at").alias("period")
     recent = tickets.group_by(month).len("tickets").sort("period").tail(12)
     floor = recent["tickets"].median() / 2
     return recent.filter(pl.col("tickets") >= floor)["period"].max()

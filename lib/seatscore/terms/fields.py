@@ -11,8 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from seatscore.core.model import Model
 from seatscore.terms.thresholds import operator_of
 
 T = TypeVar("T")
@@ -37,12 +38,6 @@ def check_word(word: str | None, field: str) -> None:
             operator_of(word)
         except ValueError as exc:
             raise ValueError(f"{field}: {exc}") from None
-
-
-class Model(BaseModel):
-    """The base of every params model: unknown keys are refused, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Term(Model, Generic[T]):

@@ -18,7 +18,7 @@ import chinese_calendar
 import polars as pl
 
 from seatscore.core.errors import CalendarNotAvailable, InputError
-from seatscore.core.money import allocate, to_fen
+from seatscore.core.money import MONEY, allocate, to_fen
 from seatscore.terms.contracts import Contract, ServicePeriod
 
 MONTH_FRAME_SCHEMA = {
@@ -34,6 +34,12 @@ MONTH_FRAME_SCHEMA = {
 def month_key(day: dt.date) -> str:
     """``date(2026, 6, 17)`` → ``'2026-06'``."""
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_of(column: str) -> pl.Expr:
+    """The month (YYYY-MM) of a date or time column, named ``month``: the one way frames are
+    grouped and filtered by month."""
+    return pl.col(column).dt.strftime("%Y-%m").alias("month")
 
 
 def parse_month(text: str) -> dt.date:
@@ -129,7 +135,7 @@ def nominal_monthly_fees(contract: Contract) -> pl.DataFrame:
         fees = allocate(amount, weights)
     return months.with_columns(
         pl.Series("month_weight", weights, dtype=pl.Decimal(20, 12)),
-        pl.Series("nominal_fee_cny", fees, dtype=pl.Decimal(14, 2)),
+        pl.Series("nominal_fee_cny", fees, dtype=MONEY),
     )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from seatscore.compute.rule_inputs import RuleInputs, month_of
+from seatscore.compute.rule_inputs import RuleInputs
 from seatscore.core.money import POINTS
 from seatscore.ledgers.kinds import known_refs
+from seatscore.terms.periods import month_of
 from seatscore.terms.rule_kinds import RuleItem
 
 

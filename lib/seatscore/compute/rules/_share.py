@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import polars as pl
 
-from seatscore.compute.rule_inputs import ITEM_SCHEMA, month_of, unassessable
+from seatscore.compute.rule_inputs import ITEM_SCHEMA, unassessable
 from seatscore.compute.service_levels import Measure, as_of_time, state_expr
 from seatscore.ledgers.kinds import with_refs
 from seatscore.terms.measures import METRICS
+from seatscore.terms.periods import month_of
 from seatscore.terms.rule_kinds import RuleItem
 
 

@@ -10,9 +10,10 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from seatscore.compute.rule_inputs import RuleInputs, month_of, unassessable
+from seatscore.compute.rule_inputs import RuleInputs, unassessable
 from seatscore.core.money import POINTS
 from seatscore.terms.fields import Points, Share, StaffingBasis, check_word
+from seatscore.terms.periods import month_of
 from seatscore.terms.rule_kinds import RuleItem
 from seatscore.terms.thresholds import operator_of
 
