@@ -12,6 +12,7 @@ would be (``<contract_id>.failed.ipynb``) and does not stop the others.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import signal
 import tempfile
@@ -532,22 +533,49 @@ def summarise(results: list[RenderResult]) -> str:
 
 
 RUN_LOG = "render.log"
+log = logging.getLogger(__name__)
+"""The run log: each run's counts (INFO) and each failed report (WARNING). :func:`append_run_log`
+writes them to ``<out>/render.log``; with ``seatscore --debug`` they also go to the terminal."""
+
+
+class _BeijingFormatter(logging.Formatter):
+    """``<ISO time, Beijing, seconds> <message>``, one line a record (newlines folded)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = dt.datetime.fromtimestamp(record.created, TIMEZONE).isoformat(timespec="seconds")
+        return f"{when} {record.getMessage()}".replace("\n", " ")
 
 
 def append_run_log(
     out_dir: Path, command: str, results: list[RenderResult], seconds: float
 ) -> Path:
-    """Append one line per run to ``<out_dir>/render.log`` (Beijing time, the command, counts,
-    seconds), then one line per failed report: what a scheduled run leaves for its operator."""
-    now = dt.datetime.now(TIMEZONE).isoformat(timespec="seconds")
+    """Log one line per run to ``<out_dir>/render.log`` (Beijing time, the command, counts,
+    seconds), then one line per failed report: what a scheduled run leaves for its operator.
+    Standard :mod:`logging` (logger ``seatscore.batch.render``), a file handler for the run."""
     rendered, skipped, failed = _counts(results)
-    lines = [
-        f"{now} {command}: rendered {rendered}, unchanged {skipped}, failed {len(failed)} "
-        f"in {seconds:.0f} s"
-    ]
-    lines += [f"{now}   FAILED {r.job.contract_id} {r.job.month}: {r.error}" for r in failed]
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / RUN_LOG
-    with path.open("a", encoding="utf-8") as log:
-        log.write("\n".join(line.replace("\n", " ") for line in lines) + "\n")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(_BeijingFormatter())
+    log.addHandler(handler)
+    level, propagate = log.level, log.propagate
+    log.setLevel(logging.INFO)
+    # The terminal gets the summary from the command itself; the records too only with --debug.
+    log.propagate = logging.getLogger().isEnabledFor(logging.DEBUG)
+    try:
+        log.info(
+            "%s: rendered %d, unchanged %d, failed %d in %.0f s",
+            command,
+            rendered,
+            skipped,
+            len(failed),
+            seconds,
+        )
+        for r in failed:
+            log.warning("  FAILED %s %s: %s", r.job.contract_id, r.job.month, r.error)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        log.propagate = propagate
+        handler.close()
     return path

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import pkgutil
 import sys
@@ -52,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "lab":
         args.lab_args = passed_on
     name = f"seatscore {args.command}"
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return args.run(args)
     except BrokenPipeError:  # `seatscore score … | head`: the reader has what it wanted
