@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import json
 import os
 import smtplib
@@ -24,6 +23,8 @@ from email.utils import formataddr
 from pathlib import Path
 from typing import Annotated, Literal
 
+import css_inline
+import jinja2
 from pydantic import Field
 
 from seatscore.batch.manifest import report_key
@@ -130,45 +131,22 @@ def _remember(reports_dir: Path, month: str, delivery: Delivery) -> None:
     )
 
 
-_CELL = "border:1px solid #d1d5db;padding:6px 10px;text-align:left;vertical-align:top"
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("seatscore", "templates"),
+    autoescape=True,
+    keep_trailing_newline=True,
+)
 
 
 def summary_html(recipient: Recipient, month: str, rows: list[dict]) -> str:
-    """The email body: one row per contract (score, payable, nominal, alerts), inline CSS only."""
+    """The email body: one row per contract (score, payable, nominal, alerts), from the template
+    ``templates/email.html.j2``; its stylesheet is inlined into each element (css-inline), since
+    mail clients drop ``<style>`` blocks."""
     year, mon = month.split("-")
-    body = []
-    for r in rows:
-        alerts = "<br>".join(html.escape(a) for a in r["flags"]) or "无"
-        status = "见附件" if r["attached"] else "<b style='color:#b91c1c'>报告未生成</b>"
-        body.append(
-            "<tr>"
-            + "".join(
-                f"<td style='{_CELL}'>{cell}</td>"
-                for cell in (
-                    html.escape(r["title"]),
-                    r["score"],
-                    r["payable"],
-                    r["nominal"],
-                    alerts,
-                    status,
-                )
-            )
-            + "</tr>"
-        )
-    head = "".join(
-        f"<th style='{_CELL};background:#f3f4f6'>{h}</th>"
-        for h in ("合同", "得分", "本月应付", "名义月费", "预警", "完整报告")
+    page = _TEMPLATES.get_template("email.html.j2").render(
+        name=recipient.name, year=year, month=int(mon), rows=rows
     )
-    return (
-        "<!DOCTYPE html><html lang='zh-CN'><body style='font-family:\"Microsoft YaHei\","
-        '"PingFang SC","Noto Sans CJK SC",sans-serif;color:#1f2937\'>'
-        f"<p>{html.escape(recipient.name)}：</p>"
-        f"<p>{year}年{int(mon)}月合同月度报告如下，完整报告见附件（HTML，离线可打开）。</p>"
-        f"<table style='border-collapse:collapse'><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
-        "<p style='color:#6b7280;font-size:12px'>由 Seatscore 生成；金额为人民币。</p>"
-        "</body></html>"
-    )
+    return css_inline.inline(page)
 
 
 def _rows(db_path: Path, reports_dir: Path, month: str, contract_ids: list[str]) -> dict[str, dict]:
