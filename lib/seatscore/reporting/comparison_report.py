@@ -12,7 +12,14 @@ from IPython.display import HTML
 from seatscore.compute.comparison import LABELS_ZH
 from seatscore.compute.scenarios import WhatIf
 from seatscore.core.money import format_cny
-from seatscore.reporting.report import BLUE, RED, chart_style, escape_html, gt_table
+from seatscore.reporting.report import (
+    BLUE,
+    RED,
+    chart_style,
+    escape_html,
+    gt_table,
+    paragraph,
+)
 
 
 def _cny(column: str) -> pl.Expr:
@@ -149,7 +156,7 @@ def cost_chart(frame: pl.DataFrame) -> alt.TopLevelMixin:
 def structure(frame: pl.DataFrame) -> GT | HTML:
     """The stated cost breakdowns (:func:`seatscore.compute.comparison.cost_structure`)."""
     if frame.is_empty():
-        return HTML("<p>没有合同列明成本构成。</p>")
+        return paragraph("没有合同列明成本构成。")
     table = frame.select(
         pl.col("contract_id").alias("合同"),
         pl.col("name_zh").alias("构成"),
@@ -217,7 +224,7 @@ def scenario_adequacy(result: WhatIf) -> alt.TopLevelMixin | HTML:
     """Needed seat-hours a week (Erlang C) per month against what each case keeps on duty."""
     data = result.adequacy.filter(pl.col("seats_on_duty").is_not_null())
     if data.is_empty():
-        return HTML("<p>合同与情景都未规定人数，无法比较在岗座席与 Erlang C 需求。</p>")
+        return paragraph("合同与情景都未规定人数，无法比较在岗座席与 Erlang C 需求。")
     frame = data.select(
         pl.col("month").alias("月份"),
         pl.col("case_zh").alias("方案"),
@@ -288,5 +295,5 @@ def not_assessable(frame: pl.DataFrame) -> GT | HTML:
         )
     )
     if rows.is_empty():
-        return HTML("<p>所有指标均可计算。</p>")
+        return paragraph("所有指标均可计算。")
     return gt_table(rows, "未能计算的指标")

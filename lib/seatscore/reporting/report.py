@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 import altair as alt
+import jinja2
 import polars as pl
 import vl_convert
 from great_tables import GT
@@ -168,20 +169,46 @@ def escape_html(value: object) -> str:
     return html.escape(str(value))
 
 
-def gt_table(frame: pl.DataFrame, title: str | None = None, note: str | None = None) -> GT:
+def gt_table(
+    frame: pl.DataFrame,
+    title: str | None = None,
+    note: str | None = None,
+    money: dict[str, str] | None = None,
+) -> GT:
     """A report table. Every text cell is masked (:func:`seatscore.core.privacy.mask_personal`): a
-    phone number in any column, however spelled, is never shown whole."""
+    phone number in any column, however spelled, is never shown whole. ``money`` maps Decimal CNY
+    columns to the text shown where a value is missing; great_tables formats them (¥1,234.50)."""
     frame = frame.with_columns(
         pl.col(c).map_elements(mask_personal, return_dtype=pl.String)
         for c, dtype in frame.schema.items()
         if dtype == pl.String
     )
     table = GT(frame).opt_table_font(font=FONT).opt_row_striping()
+    for column, missing in (money or {}).items():
+        table = table.fmt_currency(columns=column, currency="CNY", decimals=2).sub_missing(
+            columns=column, missing_text=missing
+        )
     if title:
         table = table.tab_header(title=title)
     if note:
         table = table.tab_source_note(note)
     return table
+
+
+_FRAGMENTS = jinja2.Environment(
+    loader=jinja2.PackageLoader("seatscore", "templates/report"), autoescape=True
+)
+
+
+def fragment(name: str, **values: object) -> HTML:
+    """The report fragment ``templates/report/<name>.html.j2`` filled with ``values`` (escaped;
+    styles are the classes of the report's stylesheet, ``templates/nbconvert``)."""
+    return HTML(_FRAGMENTS.get_template(f"{name}.html.j2").render(**values))
+
+
+def paragraph(text: str) -> HTML:
+    """One paragraph of plain text (escaped)."""
+    return fragment("note", text=text)
 
 
 def chart_style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -192,32 +219,19 @@ def chart_style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
 
 
 def title(ctx: ReportContext) -> HTML:
-    c = ctx.contract
-    banner = (
-        '<p class="seatscore-simulated" style="background:#fff4e5;border-left:4px solid #f0a020;'
-        'padding:6px 10px">本报告的绩效数据（考勤、扣分、工单）为模拟数据，仅用于演示；'
-        "合同条款取自真实合同。</p>"
-        if ctx.simulated
-        else ""
-    )
-    st = ctx.statement
-    if st is not None and st.get("status") == "closed":
-        correction = f"，第 {st['version']} 版（更正）" if st["version"] > 1 else ""
-        banner += (
-            f'<p class="seatscore-closed">本月已结账（{st["closed_at"]}{correction}）：'
-            "本报告不再改变，其后发现的事项在未结账的月份调整。</p>"
-        )
-    if ctx.month_open:
-        banner += (
-            '<p class="seatscore-open-month" style="background:#fef2f2;border-left:4px solid '
-            f'#dc2626;padding:6px 10px">本月未结束：数据截至 {ctx.cutoff.isoformat()}，'
-            "本页数字会随之后的台账变化，不作结算依据。</p>"
-        )
-    return HTML(
-        f"<h1>{escape_html(c.title_zh)}</h1>"
-        f"<p><b>{month_zh(ctx.month)}</b> 月度报告 · 甲方：{escape_html(c.buyer.name)} · "
-        f"乙方：{escape_html(c.vendor.name)} · 数据截至 {ctx.cutoff.isoformat() if ctx.cutoff else '—'}"
-        f"</p>{banner}"
+    """The heading (contract, month, parties, cut-off) and the banners: simulated data, a closed
+    month, a month not yet over (``templates/report/title.html.j2``)."""
+    c, st = ctx.contract, ctx.statement
+    return fragment(
+        "title",
+        title=c.title_zh,
+        month=month_zh(ctx.month),
+        buyer=c.buyer.name,
+        vendor=c.vendor.name,
+        cutoff=ctx.cutoff.isoformat() if ctx.cutoff else None,
+        simulated=ctx.simulated,
+        closed=st if st is not None and st.get("status") == "closed" else None,
+        month_open=ctx.month_open,
     )
 
 
@@ -265,57 +279,45 @@ def alerts(ctx: ReportContext) -> list[str]:
 
 
 def verdict(ctx: ReportContext) -> HTML:
-    """The first screen: score, payable, change from last month, and alerts."""
+    """The first screen: score, payable, change from last month, and alerts
+    (``templates/report/verdict.html.j2``)."""
     row, prev = ctx.row, ctx.previous
 
-    def change(key: str, fmt) -> str:
+    def change(key: str, fmt) -> list[dict]:
         if prev is None or row[key] is None or prev[key] is None:
-            return ""
+            return []
         delta = row[key] - prev[key]
         arrow = "▲" if delta > 0 else ("▼" if delta < 0 else "＝")
-        return f'<div style="color:#555">较上月 {arrow} {fmt(abs(delta))}</div>'
+        return [{"kind": "change", "text": f"较上月 {arrow} {fmt(abs(delta))}"}]
 
     score = points_zh(row["score"]) if row["score"] is not None else "合同无月度评分"
     payable, adjusted = payable_after_adjustments(ctx)
+    deducted = (
+        row["nominal_fee_cny"] - row["payable_cny"]
+        if row["nominal_fee_cny"] is not None and row["payable_cny"] is not None
+        else None
+    )
+    caution = [{"kind": "caution", "text": "含无法评估项，可能偏低"}]
     tiles = [
-        ("月度考核得分", score, change("score", points_zh)),
-        (
-            "本月应付",
-            format_cny(payable),
-            change("payable_cny", format_cny)
+        {"label": "月度考核得分", "value": score, "notes": change("score", points_zh)},
+        {
+            "label": "本月应付",
+            "value": format_cny(payable),
+            "notes": change("payable_cny", format_cny)
             + (
-                f'<div style="color:#b45309">含结账后调整 −{format_cny(adjusted)}</div>'
+                [{"kind": "caution", "text": f"含结账后调整 −{format_cny(adjusted)}"}]
                 if adjusted
-                else ""
+                else []
             ),
-        ),
-        ("名义月费", format_cny(row["nominal_fee_cny"]), ""),
-        (
-            "扣款合计",
-            format_cny(
-                row["nominal_fee_cny"] - row["payable_cny"]
-                if row["nominal_fee_cny"] is not None and row["payable_cny"] is not None
-                else None
-            ),
-            ""
-            if row["payable_complete"]
-            else '<div style="color:#b45309">含无法评估项，可能偏低</div>',
-        ),
+        },
+        {"label": "名义月费", "value": format_cny(row["nominal_fee_cny"]), "notes": []},
+        {
+            "label": "扣款合计",
+            "value": format_cny(deducted),
+            "notes": [] if row["payable_complete"] else caution,
+        },
     ]
-    cells = "".join(
-        f'<div style="flex:1;min-width:160px;border:1px solid #ddd;border-radius:6px;padding:10px">'
-        f'<div style="color:#555">{label}</div><div style="font-size:1.6em;font-weight:600">{value}</div>{extra}</div>'
-        for label, value, extra in tiles
-    )
-    items = alerts(ctx)
-    alert_html = (
-        "<ul>" + "".join(f"<li>{escape_html(a)}</li>" for a in items) + "</ul>"
-        if items
-        else "<p>本月无预警。</p>"
-    )
-    return HTML(
-        f'<div style="display:flex;gap:10px;flex-wrap:wrap">{cells}</div><h3>预警</h3>{alert_html}'
-    )
+    return fragment("verdict", tiles=tiles, alerts=alerts(ctx))
 
 
 def payable_after_adjustments(ctx: ReportContext) -> tuple[Decimal | None, Decimal]:
@@ -333,7 +335,7 @@ def adjustments(ctx: ReportContext) -> GT | HTML:
     original month, rule, clause and ledger rows."""
     found = (ctx.statement or {}).get("adjustments") or []
     if not found:
-        return HTML("<p>本月无结账后调整。</p>")
+        return paragraph("本月无结账后调整。")
     frame = pl.DataFrame(
         [
             {
@@ -521,7 +523,7 @@ def trend(ctx: ReportContext) -> alt.TopLevelMixin:
 def deductions_by_category(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
     assessment = ctx.contract.assessment.value
     if assessment is None:
-        return HTML("<p>本合同无月度百分制考核，没有扣分项目。</p>")
+        return paragraph("本合同无月度百分制考核，没有扣分项目。")
     cats = ctx.metrics.categories.filter(pl.col("month") == ctx.month)
     roots = cats.filter(pl.col("parent").is_null())
     frame = roots.select(
@@ -530,7 +532,7 @@ def deductions_by_category(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
         pl.col("cap_points").cast(pl.Float64).alias("上限"),
     )
     if frame["扣分"].sum() == 0:
-        return HTML(f"<p>{month_zh(ctx.month)} 无扣分。</p>")
+        return paragraph(f"{month_zh(ctx.month)} 无扣分。")
     bars = (
         alt.Chart(frame)
         .mark_bar(color=BLUE)
@@ -565,7 +567,7 @@ def lines(ctx: ReportContext) -> GT | HTML:
     """Every deduction and penalty of the month with its rule, clause and the ledger rows behind it."""
     month_lines = ctx.metrics.lines.filter(pl.col("month") == ctx.month)
     if month_lines.is_empty():
-        return HTML("<p>本月没有扣分或扣款。</p>")
+        return paragraph("本月没有扣分或扣款。")
     kinds = {"deduction": "考核扣分", "staffing_penalty": "缺岗扣款", "penalty": "违约扣款"}
     frame = month_lines.select(
         pl.col("kind").replace_strict(kinds).alias("类型"),
@@ -576,10 +578,7 @@ def lines(ctx: ReportContext) -> GT | HTML:
         .map_elements(points_zh, return_dtype=pl.String)
         .fill_null("—")
         .alias("扣分"),
-        pl.col("amount_cny")
-        .map_elements(format_cny, return_dtype=pl.String)
-        .fill_null("—")
-        .alias("金额"),
+        pl.col("amount_cny").alias("金额"),
         pl.col("detail_zh").fill_null("").alias("说明"),
     ).with_columns(
         pl.Series("台账行", [_rows_text(r) for r in month_lines["rows"].to_list()], dtype=pl.String)
@@ -593,7 +592,7 @@ def lines(ctx: ReportContext) -> GT | HTML:
             f"{r['name_zh']} 原扣 {points_zh(r['points_raw'])}，按上限计 {points_zh(r['points'])}"
             for r in capped.iter_rows(named=True)
         )
-    return gt_table(frame, month_zh(ctx.month), note)
+    return gt_table(frame, month_zh(ctx.month), note, money={"金额": "—"})
 
 
 def payments(ctx: ReportContext) -> GT | HTML:
@@ -603,7 +602,7 @@ def payments(ctx: ReportContext) -> GT | HTML:
     months = ctx.metrics.period if ctx.metrics.period is not None else ctx.metrics.months
     schedule = payment_schedule(ctx.contract, months, breaches, ctx.month, ctx.payments)
     if schedule.is_empty():
-        return HTML("<p>合同未规定付款节点。</p>")
+        return paragraph("合同未规定付款节点。")
     upcoming = schedule.filter(pl.col("status") != "已付")
     expected = schedule.with_row_index("_i").filter(pl.col("status") == "预计")
     later = expected.slice(1)  # beyond the next payment: terms only, not this month's business
@@ -616,22 +615,11 @@ def payments(ctx: ReportContext) -> GT | HTML:
         .then(pl.lit("—"))
         .otherwise(pl.format("{} 至 {}", pl.col("first_month").fill_null("—"), "through"))
         .alias("结算月份"),
-        *(
-            pl.col(c)
-            .map_elements(format_cny, return_dtype=pl.String)
-            .fill_null("未规定")
-            .alias(label)
-            for c, label in (
-                ("nominal_cny", "应付金额"),
-                ("absorbed_cny", "抵扣扣款"),
-                ("paid_cny", "实付"),
-                ("carried_cny", "结转下期"),
-            )
-        ),
-        pl.col("recorded_cny")
-        .map_elements(format_cny, return_dtype=pl.String)
-        .fill_null("—")
-        .alias("付款台账已付"),
+        pl.col("nominal_cny").alias("应付金额"),
+        pl.col("absorbed_cny").alias("抵扣扣款"),
+        pl.col("paid_cny").alias("实付"),
+        pl.col("carried_cny").alias("结转下期"),
+        pl.col("recorded_cny").alias("付款台账已付"),
         pl.col("at_risk_zh").fill_null("").alias("风险"),
         pl.col("clause").alias("条款"),
         pl.col("note_zh").fill_null("").alias("说明"),
@@ -650,6 +638,13 @@ def payments(ctx: ReportContext) -> GT | HTML:
         note=f"{following}状态按付款台账截至本月末的记录：已付、部分已付、待付（结算月份已到）、"
         "预计（以后的月份）；以后月份按名义月费预计，不预扣尚未发生的扣款。各期付款扣减其结算月份的"
         "考核扣款与违约扣款；“说明”列写明合同未写明时的理解。",
+        money={
+            "应付金额": "未规定",
+            "抵扣扣款": "未规定",
+            "实付": "未规定",
+            "结转下期": "未规定",
+            "付款台账已付": "—",
+        },
     )
 
 
@@ -662,7 +657,7 @@ def termination(ctx: ReportContext) -> list[GT | HTML]:
     (:func:`seatscore.compute.termination.termination_exposure`)."""
     states = ctx.metrics.triggers.filter(pl.col("month") == ctx.month)
     if states.is_empty():
-        return [HTML("<p>合同未规定可按台账评估的终止条件。</p>")]
+        return [paragraph("合同未规定可按台账评估的终止条件。")]
     table = states.select(
         pl.col("text_zh").alias("终止条件"),
         pl.col("state").replace_strict(STATE_ZH).alias("状态"),
@@ -672,16 +667,16 @@ def termination(ctx: ReportContext) -> list[GT | HTML]:
     live = set(states.filter(pl.col("state") != "clear")["trigger_id"].to_list())
     if not live:
         return [
-            HTML(
-                f"<p>{states.height} 项可按台账评估的终止条件本月均未触发，也无预警"
-                f"（{'、'.join(dict.fromkeys(states['clause'].to_list()))}）。</p>"
+            paragraph(
+                f"{states.height} 项可按台账评估的终止条件本月均未触发，也无预警"
+                f"（{'、'.join(dict.fromkeys(states['clause'].to_list()))}）。"
             )
         ]
     parts: list[GT | HTML] = [gt_table(table, month_zh(ctx.month))]
     exposure = termination_exposure(ctx.contract, ctx.metrics, ctx.month)
     cases = [c for c in exposure["cases"] if live & {t["trigger_id"] for t in c["triggers"]}]
     if not cases:
-        parts.append(HTML("<p>本月无终止条件处于预警、违约或触发状态。</p>"))
+        parts.append(paragraph("本月无终止条件处于预警、违约或触发状态。"))
         return parts
     rows = [
         {
@@ -729,7 +724,7 @@ def problem_tickets(ctx: ReportContext, limit: int = 20) -> GT | HTML:
     )
     found = found.filter(pl.col("late") | pl.col("wrong"))
     if found.is_empty():
-        return HTML("<p>本月没有超时派发或派发错误的工单。</p>")
+        return paragraph("本月没有超时派发或派发错误的工单。")
     shown = found.sort("received_at", descending=True).head(limit)
     frame = shown.select(
         pl.col("ticket_id").alias("工单编号"),
@@ -785,7 +780,7 @@ def _vacancies(ctx: ReportContext) -> list[GT | HTML]:
         "opened"
     )
     if episodes.is_empty():
-        parts.append(HTML("<p>本月在册人数无空缺。</p>"))
+        parts.append(paragraph("本月在册人数无空缺。"))
     else:
         names = _post_names(ctx)
         frame = episodes.select(
@@ -808,7 +803,7 @@ def _vacancies(ctx: ReportContext) -> list[GT | HTML]:
     unknown = vac.unknown.filter(pl.col("month") == ctx.month)
     if unknown.height:
         parts.append(
-            HTML(f"<p>在册人数缺 {int(unknown['days'].sum())} 天的记录，这些天的空缺无法计算。</p>")
+            paragraph(f"在册人数缺 {int(unknown['days'].sum())} 天的记录，这些天的空缺无法计算。")
         )
     return parts
 
@@ -860,7 +855,7 @@ def staffing(ctx: ReportContext) -> list[GT | HTML]:
     parts = _vacancies(ctx)
     month_rows = ctx.staffing.filter(month_of("service_date") == ctx.month)
     if month_rows.is_empty():
-        parts.append(HTML("<p>本月没有考勤台账。</p>"))
+        parts.append(paragraph("本月没有考勤台账。"))
         return parts
     parts.append(_attendance(ctx, month_rows))
     return parts
@@ -895,7 +890,7 @@ def cost_per_seat(ctx: ReportContext) -> GT:
 def not_assessable(ctx: ReportContext) -> GT | HTML:
     frame = ctx.metrics.not_assessable.filter(pl.col("month") == ctx.month)
     if frame.is_empty():
-        return HTML("<p>本月所有规则均可评估。</p>")
+        return paragraph("本月所有规则均可评估。")
     return gt_table(
         frame.select(
             pl.col("rule")
@@ -909,25 +904,15 @@ def not_assessable(ctx: ReportContext) -> GT | HTML:
     )
 
 
-def _load_item(load: dict) -> str:
-    """One loaded ledger file as a list item: path (· sheet), kind, rows, quarantined, SHA-256."""
-    where = escape_html(load["path"]) + (
-        f" · {escape_html(load['sheet'])}" if load["sheet"] else ""
-    )
-    rejected = f"，隔离 {load['rows_rejected']:,} 行" if load["rows_rejected"] else ""
-    return (
-        f"<li>{where}（{escape_html(load['kind'])}，{load['rows']:,} 行{rejected}，"
-        f"SHA-256 {escape_html(load['sha256'][:16])}…）</li>"
-    )
-
-
 def provenance(ctx: ReportContext) -> HTML:
-    now = dt.datetime.now(TIMEZONE)
-    files = "".join(_load_item(r) for r in ctx.loads.iter_rows(named=True))
-    simulated = "<p><b>模拟数据：</b>本报告的绩效数据为模拟生成。</p>" if ctx.simulated else ""
-    return HTML(
-        '<hr><div style="color:#555;font-size:0.9em">'
-        f"{simulated}<p>数据来源：</p><ul>{files or '<li>无台账</li>'}</ul>"
-        f"<p>合同参数 {escape_html(ctx.contract.contract_id)}.yaml SHA-256 {escape_html(ctx.params_sha256[:16])}… · "
-        f"Seatscore {__version__} · 生成时间 {now:%Y-%m-%d %H:%M} (Asia/Shanghai)</p></div>"
+    """Every ledger file loaded (path · sheet, kind, rows, quarantined, SHA-256), the params
+    file's SHA-256, the version and when (``templates/report/provenance.html.j2``)."""
+    return fragment(
+        "provenance",
+        simulated=ctx.simulated,
+        loads=list(ctx.loads.iter_rows(named=True)),
+        contract_id=ctx.contract.contract_id,
+        params_sha256=ctx.params_sha256,
+        version=__version__,
+        generated=f"{dt.datetime.now(TIMEZONE):%Y-%m-%d %H:%M}",
     )

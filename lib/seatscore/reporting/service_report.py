@@ -32,10 +32,10 @@ from seatscore.reporting.report import (
     RED,
     ReportContext,
     chart_style,
-    escape_html,
     gt_table,
     load_context,
     month_zh,
+    paragraph,
 )
 from seatscore.terms.measures import METRICS
 from seatscore.terms.periods import month_of
@@ -63,7 +63,7 @@ def volume_chart(
     """Stacked bars of tickets per period by ``by`` (the ``top`` largest values, the rest as
     其他)."""
     if tickets.is_empty():
-        return HTML("<p>没有工单。</p>")
+        return paragraph("没有工单。")
     counts = sl.volumes(tickets, by, grain)
     leaders = counts.group_by(by).agg(pl.col("tickets").sum()).sort("tickets", descending=True)[by]
     keep = leaders.head(top).to_list()
@@ -107,7 +107,7 @@ def elapsed_chart(
     dist = sl.elapsed_distribution(tickets, column, edges_minutes)
     total = int(dist["tickets"].sum())
     if total == 0:
-        return HTML("<p>没有可计算用时的工单。</p>")
+        return paragraph("没有可计算用时的工单。")
     frame = dist.with_columns(
         (
             pl.col("lower_minutes") >= limit_minutes if limit_minutes is not None else pl.lit(False)
@@ -141,7 +141,7 @@ REPLY_BINS = (60, 240, 1440, 3 * 1440, 7 * 1440, 15 * 1440, 30 * 1440)
 def heatmap_chart(tickets: pl.DataFrame, title: str = "受理时段分布") -> alt.TopLevelMixin | HTML:
     """Tickets by weekday × hour of receipt (高发时段)."""
     if tickets.is_empty():
-        return HTML("<p>没有工单。</p>")
+        return paragraph("没有工单。")
     frame = sl.heatmap(tickets).rename({"weekday_zh": "星期", "hour": "时", "tickets": "工单数"})
     chart = (
         alt.Chart(frame)
@@ -162,7 +162,7 @@ def top_table(tickets: pl.DataFrame, by: str, month: str, n: int = 10) -> GT | H
     the same month a year earlier (高发区域/点位/类别)."""
     top = sl.top_changes(tickets, by, month, n)
     if top.is_empty():
-        return HTML(f"<p>{month_zh(month)} 没有工单。</p>")
+        return paragraph(f"{month_zh(month)} 没有工单。")
 
     def change(col: str) -> pl.Expr:
         return (
@@ -318,7 +318,7 @@ def targets_trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
         pl.col("value").is_not_null(),
     )
     if kpis.is_empty():
-        return HTML("<p>本合同没有可由工单计算的服务指标。</p>")
+        return paragraph("本合同没有可由工单计算的服务指标。")
     frame = kpis.select(
         pl.col("period").alias("月份"),
         pl.col("name_zh").alias("指标"),
@@ -405,8 +405,8 @@ def repeats(ctx: ReportContext, limit: int = 15) -> GT | HTML:
         pl.col("month") == ctx.month
     )
     if episodes.is_empty():
-        return HTML(
-            f"<p>本月没有 {window_used:g} 小时内被反映 {min_reports} 次及以上的点位（{escape_html(basis)}）。</p>"
+        return paragraph(
+            f"本月没有 {window_used:g} 小时内被反映 {min_reports} 次及以上的点位（{basis}）。"
         )
     shown = episodes.sort("reports", "first_at", descending=[True, False]).head(limit)
     frame = shown.select(
@@ -464,7 +464,7 @@ def adequacy(ctx: ReportContext) -> list:
         )
     )
     summary = (
-        f"<p>{escape_html(result.basis_zh)}。所需座席小时 {result.needed_seat_hours_week:,} /周，"
+        f"{result.basis_zh}。所需座席小时 {result.needed_seat_hours_week:,} /周，"
         f"峰值 {result.peak_seats_needed} 个座席"
     )
     if result.contracted_person_hours_week is not None:
@@ -472,10 +472,8 @@ def adequacy(ctx: ReportContext) -> list:
             f"；合同人数可提供 {result.contracted_person_hours_week:,.0f} 人·小时/周，"
             f"{result.hours_short} 个小时段所需座席超过平均在岗座席"
         )
-    summary += (
-        "。每张工单按一次座席处理计；合同未规定各岗位的具体班次时段，在岗座席按全周平均。</p>"
-    )
-    return [chart, HTML(summary)]
+    summary += "。每张工单按一次座席处理计；合同未规定各岗位的具体班次时段，在岗座席按全周平均。"
+    return [chart, paragraph(summary)]
 
 
 # ---------------------------------------------------------------- the analysts' notebook
