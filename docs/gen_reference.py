@@ -10,6 +10,7 @@ import json
 import mkdocs_gen_files
 
 from seatscore.cli import parser
+from seatscore.compute.frames import LineFrame, MonthFrame, markdown
 from seatscore.ledgers.kinds import schema_markdown
 from seatscore.terms.contracts import Contract
 from seatscore.terms.rule_kinds import RuleItem, kinds
@@ -98,7 +99,18 @@ def params_page() -> str:
     return "\n".join(lines)
 
 
+def frames_page() -> str:
+    return (
+        "# Output frames\n\n"
+        "The frames `seatscore.compute.metrics.monthly_metrics` returns, as declared (dataframely "
+        "schemas in `seatscore.compute.frames`, checked every time they are built).\n\n"
+        f"## Months (`MonthlyMetrics.months`)\n\n{MonthFrame.__doc__}\n\n{markdown(MonthFrame)}\n\n"
+        f"## Lines (`MonthlyMetrics.lines`)\n\n{LineFrame.__doc__}\n\n{markdown(LineFrame)}\n"
+    )
+
+
 for path, text in {
+    "reference/frames.md": frames_page(),
     "reference/commands.md": commands_page(),
     "reference/ledgers.md": ledgers_page(),
     "reference/params.md": params_page(),

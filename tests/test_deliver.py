@@ -92,7 +92,9 @@ def test_each_manager_gets_their_contracts_and_only_those(
     assert attached[1] == [("shijingshan-hotline-2024-2024-10.html", "<p>sjs</p>")]
     body = first.get_body(("html",)).get_content()
     assert "城市运维服务项目" in body and "见附件" in body and "¥" in body
-    assert "<script" not in body and "<style" not in body and 'style="' in body  # CSS inlined (css-inline)
+    assert (
+        "<script" not in body and "<style" not in body and 'style="' in body
+    )  # CSS inlined (css-inline)
     assert "综合调度" not in body and "石景山" not in body  # no one else's contract
     assert "报告未生成" in second.get_body(("html",)).get_content()
     assert first["Subject"] == "2024年10月合同月度报告（1 份合同）"

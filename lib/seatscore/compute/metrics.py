@@ -39,6 +39,7 @@ from decimal import Decimal
 import polars as pl
 
 from seatscore.compute import staffing as staffing_mod
+from seatscore.compute.frames import LineFrame, MonthFrame, polars_schema
 from seatscore.compute.rule_inputs import ITEM_SCHEMA, NOT_ASSESSABLE_SCHEMA, RuleInputs
 from seatscore.compute.rule_inputs import not_assessable as not_assessable_row
 from seatscore.core.money import MONEY, POINTS, to_fen
@@ -74,21 +75,14 @@ class MonthlyMetrics:
     Attributes
     ----------
     months:
-        One row per service month: ``month`` (YYYY-MM), ``service_days``, ``days_in_month``,
-        ``nominal_fee_cny``, ``points_lost``, ``score`` (null without a points sheet),
-        ``fee_deduction_cny``, ``gap_person_days``, ``penalised_person_days``,
-        ``staffing_penalty_cny`` (null: not assessable), ``incident_penalty_cny``, ``payable_cny``,
-        ``payable_complete`` (false when a not-assessable rule may lower it further),
-        ``seats`` (Decimal), ``cost_per_seat_month_nominal_cny``, ``cost_per_seat_month_payable_cny``,
-        ``tickets``, ``paid_cny`` (payments ledger: CNY paid in the month).
+        One row per service month: the columns of
+        :class:`~seatscore.compute.frames.MonthFrame` (checked when built).
     items:
         Points per rule item and month: ``month``, ``item_id``, ``category``, ``name_zh``,
         ``clause``, ``occurrences``, ``points``, ``detail_zh``, ``rows``.
     lines:
-        Every deduction and penalty of every month, with what is behind it: ``month``, ``kind``
-        (``deduction`` in points, ``staffing_penalty`` or ``penalty`` in CNY), ``rule_id``,
-        ``name_zh``, ``clause``, ``quantity``, ``unit_zh``, ``points``, ``amount_cny``,
-        ``detail_zh`` and ``rows`` (list of ``{file, row}``: the ledger rows behind the line).
+        Every deduction and penalty of every month, with the ledger rows behind it: the columns
+        of :class:`~seatscore.compute.frames.LineFrame` (checked when built).
     categories:
         Points per category and month before and after its cap: ``month``, ``category_id``,
         ``name_zh``, ``parent``, ``cap_points``, ``points_raw``, ``points``.
@@ -542,19 +536,8 @@ def fee_deduction(contract: Contract, monthly_fee: Decimal | None, points: Decim
     return Decimal("0.00")
 
 
-LINE_SCHEMA = {
-    "month": pl.String,
-    "kind": pl.String,
-    "rule_id": pl.String,
-    "name_zh": pl.String,
-    "clause": pl.String,
-    "quantity": pl.Int64,
-    "unit_zh": pl.String,
-    "points": POINTS,
-    "amount_cny": MONEY,
-    "detail_zh": pl.String,
-    "rows": ROWS,
-}
+LINE_SCHEMA = polars_schema(LineFrame)
+"""The columns of :attr:`MonthlyMetrics.lines`, declared in :class:`~seatscore.compute.frames.LineFrame`."""
 
 
 def _staffing_lines(contract: Contract, staffing_months: pl.DataFrame) -> list[pl.DataFrame]:
@@ -668,31 +651,8 @@ def _empty(kind: str) -> pl.DataFrame:
     return pl.DataFrame(schema=KINDS[kind].schema)
 
 
-MONTH_SCHEMA = {
-    "month": pl.String,
-    "first_day": pl.Date,
-    "last_day": pl.Date,
-    "service_days": pl.Int32,
-    "days_in_month": pl.Int32,
-    "month_weight": pl.Decimal(20, 12),
-    "nominal_fee_cny": MONEY,
-    "points_lost": POINTS,
-    "score": POINTS,
-    "fee_deduction_cny": MONEY,
-    "gap_person_days": pl.Int64,
-    "penalised_person_days": pl.Int64,
-    "staffing_penalty_cny": MONEY,
-    "incident_penalty_cny": MONEY,
-    "payable_cny": MONEY,
-    "payable_complete": pl.Boolean,
-    "provisional": pl.Boolean,
-    "seats": pl.Decimal(10, 2),
-    "cost_per_seat_month_nominal_cny": MONEY,
-    "cost_per_seat_month_payable_cny": MONEY,
-    "tickets": pl.Int64,
-    "paid_cny": MONEY,
-}
-"""The columns of :attr:`MonthlyMetrics.months` (documented there)."""
+MONTH_SCHEMA = polars_schema(MonthFrame)
+"""The columns of :attr:`MonthlyMetrics.months`, declared in :class:`~seatscore.compute.frames.MonthFrame`."""
 
 
 def rule_inputs(
@@ -900,14 +860,16 @@ def monthly_metrics(
     penalty_lines = incident_penalties(contract, penalties)
     month_rows = _month_inputs(fees, lost, staffing_months, penalty_lines, tickets, payments)
     incomplete = {n["month"] for n in not_assessable}
-    months_frame = pl.DataFrame(
-        [_month_row(contract, r, incomplete) for r in month_rows.iter_rows(named=True)],
-        schema=MONTH_SCHEMA,
+    months_frame = MonthFrame.validate(
+        pl.DataFrame(
+            [_month_row(contract, r, incomplete) for r in month_rows.iter_rows(named=True)],
+            schema=MONTH_SCHEMA,
+        )
     )
     return MonthlyMetrics(
         months=months_frame,
         items=items,
-        lines=_lines(contract, items, staffing_months, penalty_lines),
+        lines=LineFrame.validate(_lines(contract, items, staffing_months, penalty_lines)),
         categories=categories,
         not_assessable=pl.DataFrame(not_assessable, schema=NOT_ASSESSABLE_SCHEMA)
         .with_columns(pl.col("basis").fill_null("data"))
