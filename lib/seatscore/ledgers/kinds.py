@@ -25,6 +25,7 @@ from seatscore.core.errors import LedgerError
 from seatscore.core.money import MONEY, POINTS
 from seatscore.terms.contracts import Contract
 from seatscore.terms.measures import METRICS, known_metric
+from seatscore.terms.rule_kinds import rule_kind
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class LedgerKind:
     doc: str
     natural_key: tuple[str, ...] = ()
     checks: Callable[[], list[Check]] = _no_checks
+    date_column: str = "event_date"
+    """The column that dates a row (what :func:`as_of` cuts at)."""
 
     @property
     def schema(self) -> dict[str, pl.DataType]:
@@ -219,6 +222,7 @@ STAFFING = LedgerKind(
         NOTE,
     ),
     checks=_staffing_checks,
+    date_column="service_date",
 )
 
 ROSTER = LedgerKind(
@@ -267,6 +271,7 @@ ROSTER = LedgerKind(
         NOTE,
     ),
     checks=_roster_checks,
+    date_column="service_date",
 )
 
 DEDUCTIONS = LedgerKind(
@@ -452,6 +457,7 @@ TICKETS = LedgerKind(
         ),
     ),
     checks=_tickets_checks,
+    date_column="received_at",
 )
 
 KPIS = LedgerKind(
@@ -488,6 +494,7 @@ KPIS = LedgerKind(
         NOTE,
     ),
     checks=_kpis_checks,
+    date_column="month",
 )
 
 PAYMENTS = LedgerKind(
@@ -512,6 +519,7 @@ PAYMENTS = LedgerKind(
         NOTE,
     ),
     checks=_payments_checks,
+    date_column="paid_on",
 )
 
 SHARE_METRICS = frozenset(k for k, m in METRICS.items() if m.unit == "share")
@@ -904,7 +912,7 @@ def _row_reference_problems(
                     "assessed_points",
                     f"{points} is outside {item.points_min}–{item.points_max} ({item.clause})",
                 )
-        elif item.kind in ("below_target", "linear", "staffing_daily", "repeat_reports"):
+        elif not rule_kind(item.kind).recorded:
             yield "item_id", f"{item.item_id} is computed from tickets or staffing, not recorded"
         elif points is not None:
             yield "assessed_points", f"{item.item_id} has fixed points; leave it empty"
@@ -1020,8 +1028,7 @@ def as_of(kind: LedgerKind | str, frame: pl.DataFrame, cutoff: dt.date) -> pl.Da
     if kind is KPIS:  # a month's figures exist once the month is over
         after = cutoff + dt.timedelta(days=1)
         return frame.filter(pl.col("month") < f"{after.year:04d}-{after.month:02d}")
-    column = {"staffing": "service_date", "payments": "paid_on"}.get(kind.name, "event_date")
-    return frame.filter(pl.col(column) <= cutoff)
+    return frame.filter(pl.col(kind.date_column) <= cutoff)
 
 
 def _type_label(dtype: pl.DataType) -> str:

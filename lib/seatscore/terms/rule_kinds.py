@@ -5,6 +5,8 @@ named after the kind, holding
 
 - ``Params``: a subclass of :class:`RuleItem` with ``kind: Literal["<module name>"]`` and the
   fields the kind reads from the params file (its own validators included), and
+- ``RECORDED = True`` where the kind's occurrences are recorded in the deductions ledger (the
+  default: computed from tickets or staffing), and
 - ``points(inputs, item)``: the points function (``inputs`` is a
   :class:`seatscore.compute.rule_inputs.RuleInputs`); it returns the item's points per month (a
   frame of :data:`seatscore.compute.rule_inputs.ITEM_SCHEMA`) and the months it could not assess.
@@ -66,6 +68,9 @@ class RuleKind:
     params: type[RuleItem]
     points: PointsFunction | None
     module: str
+    recorded: bool = False
+    """Occurrences come from the deductions ledger (module constant ``RECORDED = True``);
+    otherwise the points are computed from tickets or staffing and a ledger row is refused."""
 
 
 class UnknownRuleKind(ValueError):
@@ -86,7 +91,13 @@ def _kind_of(module: Any) -> RuleKind:
         raise TypeError(
             f"{module.__name__}: Params.kind must be Literal[{name!r}] (the module's name)"
         )
-    return RuleKind(name, params, getattr(module, "points", None), module.__name__)
+    return RuleKind(
+        name,
+        params,
+        getattr(module, "points", None),
+        module.__name__,
+        bool(getattr(module, "RECORDED", False)),
+    )
 
 
 def discover() -> dict[str, RuleKind]:

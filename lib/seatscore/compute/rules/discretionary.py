@@ -12,6 +12,9 @@ from seatscore.compute.rules._recorded import recorded_points
 from seatscore.terms.fields import Points
 from seatscore.terms.rule_kinds import RuleItem
 
+RECORDED = True
+"""Occurrences are recorded in the deductions ledger."""
+
 
 class Params(RuleItem):
     kind: Literal["discretionary"]
