@@ -167,7 +167,7 @@ def test_each_error_is_quarantined_with_its_reason_and_good_rows_load(empty_db, 
     report = result.quarantine_file.read_text(encoding="utf-8-sig").splitlines()
     assert report[0] == "file,sheet,row,column,value,code,reason"
     assert len(report) == 10 and report[1].endswith(
-        'cannot read as a time (2025-10-01 08:05[:00], 2025/10/1 8:05)"'
+        'cannot read as a time (2025-10-01 08:05[:00], 2025/10/1 8:05, 2025-10-01T08:05:00[.000][+08:00])"'
     )
     [(raw,)] = rows(empty_db, "SELECT row_json FROM quarantine WHERE source_row = 7")
     assert json.loads(raw)["合同编号"] == "nobody-2024"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from seatscore.core import config
 from seatscore.core.errors import LedgerError
 from seatscore.core.money import MONEY, POINTS
 from seatscore.terms.contracts import Contract
@@ -530,10 +531,13 @@ KINDS: dict[str, LedgerKind] = {
 }
 
 _MAX_LISTED = 10
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
+_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")
+_OFFSET_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M%:z")
+"""ISO 8601 with an offset (``2024-04-16T03:03:15Z``, ``…+08:00``): converted to Beijing
+wall-clock time. Without an offset a time is taken as written (Beijing time)."""
 """A time needs its time of day: a bare date is not read as 00:00 (an import profile may say it
 is, with ``formats``)."""
-_MIDNIGHT = r"\s+0{1,2}:00(?::00)?$"
+_MIDNIGHT = r"\s+0{1,2}:00(?::00(?:\.0+)?)?$"
 """A date column also takes a date with a zero time (spreadsheets store dates as midnight)."""
 # 2025/10/1, 2025.10.01, 2025年10月1日, optionally followed by a time; rewritten YYYY-MM-DD first.
 _DATE_PARTS = r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
@@ -561,7 +565,12 @@ def _normal_date(text: pl.Expr) -> pl.Expr:
         parts.struct.field("2").str.zfill(2),
         parts.struct.field("3").str.zfill(2),
     )
-    rest = text.str.replace(_DATE_PARTS, "").str.strip_chars().str.replace(r"^(\d):", "0$1:")
+    rest = (
+        text.str.replace(_DATE_PARTS, "")
+        .str.strip_chars()
+        .str.replace(r"^T", "")  # ISO 8601: 2024-04-16T03:03:15.000
+        .str.replace(r"^(\d):", "0$1:")
+    )
     joined = pl.when(rest == "").then(day).otherwise(pl.format("{} {}", day, rest))
     return pl.when(parts.struct.field("1").is_not_null()).then(joined).otherwise(text)
 
@@ -578,6 +587,13 @@ def _cast(column: Column, raw: pl.Expr) -> pl.Expr:
     if isinstance(column.dtype, pl.Datetime):
         text = _normal_date(text)
         parsed = [text.str.to_datetime(f, strict=False, time_unit="us") for f in _DATETIME_FORMATS]
+        utc = text.str.replace(r"Z$", "+00:00")
+        parsed += [
+            utc.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
+            .dt.convert_time_zone(config.TIMEZONE.key)
+            .dt.replace_time_zone(None)
+            for f in _OFFSET_FORMATS
+        ]
         return pl.coalesce(parsed)
     if column.dtype == pl.Boolean():
         lowered = text.str.to_lowercase()
@@ -611,7 +627,7 @@ def type_name(dtype: pl.DataType) -> str:
     if dtype == pl.Date():
         return "a date (2025-10-01, 2025/10/1 or 2025年10月1日)"
     if isinstance(dtype, pl.Datetime):
-        return "a time (2025-10-01 08:05[:00], 2025/10/1 8:05)"
+        return "a time (2025-10-01 08:05[:00], 2025/10/1 8:05, 2025-10-01T08:05:00[.000][+08:00])"
     if dtype == pl.Boolean():
         return "yes or no (是/否, true/false, 1/0)"
     if dtype in (pl.Int32(), pl.Int64()):
@@ -633,6 +649,13 @@ def _problems(
 _DATE_ONLY = (
     "a date without a time of day: write the time (2025-10-01 08:05), or state in an import "
     "profile what a bare date means (formats: {column: '%Y/%m/%d'} reads it as 00:00)"
+)
+
+
+_WHOLE_COLUMN = (
+    "; no value of this column could be read: if the file writes them another way, say how in "
+    "an import profile, e.g. formats: {{{column}: '%d/%m/%Y %H:%M'}} (Polars/chrono format codes, "
+    "docs/how-to/write-a-profile.md)"
 )
 
 
@@ -658,9 +681,10 @@ def parse_values(kind: LedgerKind, raw: pl.DataFrame) -> tuple[pl.DataFrame, lis
             )
             problems += _problems(raw, unreadable & date_only, c.name, _DATE_ONLY, "date_only")
             unreadable = unreadable & ~date_only
-        problems += _problems(
-            raw, unreadable, c.name, f"cannot read as {type_name(c.dtype)}", "unreadable"
-        )
+        message = f"cannot read as {type_name(c.dtype)}"
+        if unreadable.sum() > 1 and unreadable.sum() == raw.select(present).to_series().sum():
+            message += _WHOLE_COLUMN.format(column=c.name)
+        problems += _problems(raw, unreadable, c.name, message, "unreadable")
         if c.required:
             empty = raw.select(~present).to_series()
             problems += _problems(raw, empty, c.name, "required value is empty", "required")
