@@ -184,7 +184,10 @@ def test_001_close_and_dispatch_limits_by_priority(contracts):
     assert counts("dispatch_urgent_10min") == (1, 2)  # U1 10 min, U2 11 min
     assert counts("dispatch_ordinary_30min") == (1, 2)  # O1 30 min, O2 31 min
     # The three 12345 rates the contract asks to report (一 1 (6)), here with no callbacks yet.
-    assert figure(kpis, "2024-03", "response_rate")["value"] == 0.0  # nothing replied
+    # No ticket carries a reply time: the response rate is undefined, not 0 % (the ledger does
+    # not record replies), and all 4 tickets are counted as unmeasured.
+    response = figure(kpis, "2024-03", "response_rate")
+    assert response["value"] is None and response["unmeasured"] == 4
     assert figure(kpis, "2024-03", "satisfaction_rate")["value"] is None
 
 

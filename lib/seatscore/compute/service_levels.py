@@ -197,6 +197,12 @@ def _deadline_state(column: str, deadline: pl.Expr, as_of: AsOf) -> pl.Expr:
     )
 
 
+def _carried(column: str) -> pl.Expr:
+    """Whether any ticket of the contract carries ``column``: a rate on a column the export does
+    not have is undefined (unmeasured), not zero."""
+    return pl.col(column).is_not_null().any().over("contract_id")
+
+
 def _flag_state(flag: pl.Expr) -> pl.Expr:
     """met / missed on a boolean; unmeasured where it is null."""
     return (
@@ -231,6 +237,12 @@ def state_expr(m: Measure, as_of: AsOf) -> pl.Expr:
     elif metric in ("reply_minutes", "close_minutes"):
         column = "replied_at" if metric == "reply_minutes" else "closed_at"
         inner = _deadline_state(column, after, as_of)
+    elif metric == "closed_by_due_share":  # the ticket's own deadline (办理时限)
+        inner = (
+            pl.when(pl.col("due_at").is_null())
+            .then(_state("unmeasured"))
+            .otherwise(_deadline_state("closed_at", pl.col("due_at"), as_of))
+        )
     elif metric == "reply_by_same_day_midnight":
         midnight = pl.col("received_at").dt.date().cast(pl.Datetime("us")) + pl.duration(days=1)
         inner = _deadline_state("replied_at", midnight, as_of)
@@ -242,6 +254,8 @@ def state_expr(m: Measure, as_of: AsOf) -> pl.Expr:
         inner = (
             pl.when(pl.col("closed_at").is_null())
             .then(_state("out"))
+            .when(~_carried("callback_done"))
+            .then(_state("unmeasured"))
             .otherwise(_flag_state(pl.col("callback_done").fill_null(False)))
         )
     elif metric == "dispatch_accuracy":
@@ -251,9 +265,19 @@ def state_expr(m: Measure, as_of: AsOf) -> pl.Expr:
     elif metric == "satisfaction_rate":
         inner = _flag_state(pl.col("satisfied"))
     elif metric == "response_rate":
-        inner = _flag_state(pl.col("replied_at").is_not_null())
+        inner = (
+            pl.when(~_carried("replied_at"))
+            .then(_state("unmeasured"))
+            .otherwise(_flag_state(pl.col("replied_at").is_not_null()))
+        )
     elif metric == "processing_rate":
-        inner = _flag_state(pl.col("replied_at").is_not_null() | pl.col("closed_at").is_not_null())
+        inner = (
+            pl.when(~_carried("replied_at") & ~_carried("closed_at"))
+            .then(_state("unmeasured"))
+            .otherwise(
+                _flag_state(pl.col("replied_at").is_not_null() | pl.col("closed_at").is_not_null())
+            )
+        )
     else:
         raise ValueError(f"{metric!r} is not computed from tickets")
     return pl.when(_scope_expr(m)).then(inner).otherwise(_state("out"))
@@ -322,11 +346,15 @@ def _state_counts(
     The period is grouped on the truncated receipt time (cheap) and labelled afterwards."""
     period_start = pl.col("received_at").dt.truncate(_TRUNCATE[grain]).alias("_period_start")
     dispatch = _minutes("dispatched_at").alias("_dispatch_min")
+    close = (_minutes("closed_at") / 60).alias("_close_hours")
     aggs: list[pl.Expr] = [
         pl.len().alias("tickets"),
         pl.col("_dispatch_min").count().alias("dispatched"),
         pl.col("_dispatch_min").median().alias("dispatch_minutes_median"),
         pl.col("_dispatch_min").quantile(0.9, interpolation="linear").alias("dispatch_minutes_p90"),
+        pl.col("_close_hours").count().alias("closed"),
+        pl.col("_close_hours").median().alias("close_hours_median"),
+        pl.col("_close_hours").quantile(0.9, interpolation="linear").alias("close_hours_p90"),
     ]
     for m in measures:
         state = pl.col(f"state:{m.key}")
@@ -337,6 +365,7 @@ def _state_counts(
         tickets.with_columns(
             period_start,
             dispatch,
+            close,
             *(state_expr(m, as_of).alias(f"state:{m.key}") for m in measures),
         )
         .group_by(*by, "_period_start")
@@ -360,6 +389,8 @@ def _kpi_rows(contract: Contract, grain: Grain, grouped: pl.DataFrame) -> list[d
         rows.append(_plain(period, "tickets", n, n))
         for key in ("dispatch_minutes_median", "dispatch_minutes_p90"):
             rows.append(_plain(period, key, r.get(key), r.get("dispatched", 0)))
+        for key in ("close_hours_median", "close_hours_p90"):
+            rows.append(_plain(period, key, r.get(key), r.get("closed", 0)))
         rows += [_measure_row(period, m, r) for m in every_measure]
     return rows
 

@@ -179,6 +179,7 @@ def _tickets_checks() -> list[Check]:
             "is before dispatched_at",
         ),
         (pl.col("arrived_at") < pl.col("received_at"), "arrived_at", "is before received_at"),
+        (pl.col("due_at") < pl.col("received_at"), "due_at", "is before received_at"),
         (pl.col("distance_km") < 0, "distance_km", "must not be negative"),
     ]
 
@@ -369,6 +370,13 @@ TICKETS = LedgerKind(
             "replied_at", pl.Datetime("us"), False, "time of the reply", ("回复时间", "答复时间")
         ),
         Column("closed_at", pl.Datetime("us"), False, "time closed", ("办结时间", "结案时间")),
+        Column(
+            "due_at",
+            pl.Datetime("us"),
+            False,
+            "the ticket's own deadline to close, as the dispatcher set it",
+            ("办理时限", "截止时间", "应办结时间", "办结时限", "DueDate"),
+        ),
         Column(
             "priority",
             pl.String(),

@@ -462,9 +462,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
-    """``loads.contract_option`` and each ledger's ``load_id``, added in place to a database an
-    older Seatscore made; an ingested row's load is found from its file and sheet (the active
-    load of that path: the rule that held when it was loaded)."""
+    """Columns a newer Seatscore added, added in place to a database an older one made (no row
+    is lost): ``loads.contract_option``, a ledger's optional columns (tickets' ``due_at``), and
+    each ledger's ``load_id``, whose load is found from the row's file and sheet (the active load
+    of that path: the rule that held when it was loaded)."""
     existing = {
         r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
     }
@@ -476,7 +477,11 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
         if kind.table not in existing:
             continue
         columns = [r[0] for r in con.sql(f"DESCRIBE {kind.table}").fetchall()]
-        if "load_id" in columns or columns != _table_columns(kind)[:-1]:
+        added = [c for c in kind.columns if c.name not in columns and not c.required]
+        for c in added:
+            con.execute(f"ALTER TABLE {kind.table} ADD COLUMN {c.name} {_sql_type(c.dtype)}")
+        now = {*columns, *(c.name for c in added)}
+        if "load_id" in now or now != set(_table_columns(kind)) - {"load_id"}:
             continue
         con.execute(f"ALTER TABLE {kind.table} ADD COLUMN load_id BIGINT")
         if "loads" in existing:
@@ -516,7 +521,7 @@ def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
         if table not in existing or table in ("contracts", "posts", "load_rows"):
             continue  # contracts are reloaded by every build; load_rows came with load_id
         described = [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()]
-        if described == columns:
+        if set(described) == set(columns):  # queries name their columns: order does not matter
             continue
         others = (
             query(
@@ -552,12 +557,15 @@ def rebuild_reasons(
     existing = {
         r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
     }
-    migrated = {"load_id", "contract_option"}
+    # Added in place when the database is next opened for writing (_add_new_columns).
+    addable = {"load_id", "contract_option"} | {
+        c.name for kind in KINDS.values() for c in kind.columns if not c.required
+    }
     for table, columns in _expected_columns().items():
         if table not in existing:
             continue
-        described = [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()]
-        if [c for c in described if c not in migrated] != [c for c in columns if c not in migrated]:
+        described = set(r[0] for r in con.sql(f"DESCRIBE {table}").fetchall())
+        if described - set(columns) or set(columns) - described - addable:
             reasons.append(f"table {table} has the columns of another Seatscore version")
     if "contracts" not in existing:
         return [*reasons, "the database holds no contracts"]

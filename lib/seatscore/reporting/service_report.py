@@ -218,6 +218,8 @@ def _unit_value(value: float | None, unit: str | None) -> str:
         return f"{value:,.0f} 秒"
     if unit == "minutes":
         return f"{value:,.1f} 分钟"
+    if unit == "hours":
+        return f"{value:,.1f} 小时"
     return f"{value:,.0f}"
 
 

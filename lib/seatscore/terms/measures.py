@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Unit = Literal["share", "minutes", "seconds", "count"]
+Unit = Literal["share", "minutes", "hours", "seconds", "count"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,22 @@ METRICS: dict[str, MetricInfo] = {
         ),
         MetricInfo(
             "dispatch_minutes_p90", "派发用时90分位", "minutes", "90% 的工单在此分钟数内派发"
+        ),
+        MetricInfo(
+            "closed_by_due_share",
+            "按时办结率",
+            "share",
+            "办结时间不晚于工单自身办理时限（due_at）的工单 ÷ 已办结或已过时限的工单；"
+            "过时限仍未办结的计为超时，未到时限且未办结的不计入，无办理时限的工单不计入",
+        ),
+        MetricInfo(
+            "close_hours_median", "办结用时中位数", "hours", "已办结工单受理到办结的小时数的中位数"
+        ),
+        MetricInfo(
+            "close_hours_p90",
+            "办结用时90分位",
+            "hours",
+            "90% 的已办结工单在此小时数内办结（线性插值，同派发用时90分位）",
         ),
         MetricInfo(
             "reply_minutes",
@@ -140,7 +156,13 @@ METRICS: dict[str, MetricInfo] = {
 }
 THREE_RATES = ("response_rate", "resolution_rate", "satisfaction_rate")
 """The three 12345 rates (响应率、解决率、满意率) that 001 一 1 (6) asks the vendor to report."""
-GENERAL = (*THREE_RATES, "callback_rate", "dispatch_accuracy", "processing_rate")
+GENERAL = (
+    *THREE_RATES,
+    "callback_rate",
+    "dispatch_accuracy",
+    "processing_rate",
+    "closed_by_due_share",
+)
 """Rates computed for every contract, with a target where the contract states one."""
 _PRIORITY_SUFFIXES = ("urgent", "ordinary")
 
@@ -161,9 +183,11 @@ def known_metric(metric: str) -> bool:
 
 
 TIME_COLUMNS = ("received_at", "dispatched_at", "replied_at", "closed_at", "arrived_at")
+"""The times something happened to a ticket: the latest of them is when the data were cut."""
 STATE_COLUMNS = (
     "contract_id",
     *TIME_COLUMNS,
+    "due_at",
     "priority",
     "case_class",
     "category_group",
