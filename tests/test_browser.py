@@ -80,6 +80,11 @@ def visit(browser, path: Path, screenshot: str | None = None) -> dict:
         """() => [...document.querySelectorAll('img[src^="data:image/svg+xml"], svg')]
                  .map(e => e.tagName === 'IMG' ? e.naturalWidth : e.getBoundingClientRect().width)"""
     )
+    seen["boxes"] = page.evaluate(
+        """() => [...document.querySelectorAll('img[src^="data:image/svg+xml"], svg')]
+                 .map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })"""
+    )
+    seen["height"] = page.evaluate("() => document.documentElement.scrollHeight")
     if screenshot:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
@@ -106,7 +111,26 @@ def test_every_report_opens_offline(browser, rendered):
             problems.append(f"{path}: {seen}")
         if not charts or min(charts) <= 0:
             problems.append(f"{path}: charts not drawn {charts}")
+        problems += drawn_size_problems(path, seen)
     assert not problems, "\n".join(problems)
+
+
+MAX_PAGE_PX = 40_000
+"""A month's report at 1200 px is about 15,000 px tall; a chart drawn to infinity makes it
+33,554,432 (Chromium's limit)."""
+MAX_CHART_PX = (1_600, 2_400)
+
+
+def drawn_size_problems(path: Path, seen: dict) -> list[str]:
+    """What a person would see wrong: a page too tall to scroll, a chart drawn outside sane
+    bounds (wider than the page allows, taller than a few screens)."""
+    out = []
+    if seen["height"] > MAX_PAGE_PX:
+        out.append(f"{path}: the page is {seen['height']:,} px tall")
+    for width, height in seen["boxes"]:
+        if width > MAX_CHART_PX[0] or height > MAX_CHART_PX[1]:
+            out.append(f"{path}: a chart is drawn {width:,.0f} × {height:,.0f} px")
+    return out
 
 
 def test_index_opens_offline(browser, rendered):
@@ -185,3 +209,48 @@ def test_the_comparison_opens_offline(browser, demo_db, tmp_path):
     assert not seen["requests"] and not seen["errors"] and not seen["dialogs"]
     assert seen["charts"] and min(seen["charts"]) > 0
     assert result.path.stat().st_size < MAX_REPORT_BYTES
+
+
+SF311_ROWS = [
+    # The first rows of SF311's published call-centre figures, as the real file writes them
+    # (../shared/data/real/sf311_call_metrics_by_month_2007-2017.csv): used when that is absent.
+    "Month,Calls Answered,Svc Level (% answered w/i 60 sec),Avg Speed Answer (sec),Transferred Calls %",
+    "12/01/2015 12:00:00 AM,71042,43.7%,138,8.3%",
+    "11/01/2015 12:00:00 AM,70038,43.8%,149,8.6%",
+    "10/01/2015 12:00:00 AM,76463,46.9%,128,8.7%",
+]
+
+
+def test_a_public_sources_report_is_drawn_whole(browser, empty_db, tmp_path):
+    # A source with no contract amount and no points sheet: no money chart to draw, and the page
+    # must not become 33,554,432 px tall (issue: any city's real export).
+    from seatscore.cli import main
+    from seatscore.ledgers.ingest import ingest
+
+    real = (
+        config.ROOT.parent
+        / "shared"
+        / "data"
+        / "real"
+        / "sf311_call_metrics_by_month_2007-2017.csv"
+    )
+    source = real if real.exists() else tmp_path / "sf311.csv"
+    if not real.exists():
+        source.write_text("\n".join(SF311_ROWS) + "\n", encoding="utf-8")
+    ingest([source], empty_db, profile_path=config.PROFILES_DIR / "sf311-call-metrics.yaml")
+    out = tmp_path / "reports"
+    args = [
+        "render",
+        "--db",
+        str(empty_db),
+        "--contract",
+        "sf311-call-centre",
+        "--month",
+        "2015-12",
+    ]
+    assert main([*args, "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    path = out / "2015-12" / "sf311-call-centre.html"
+    seen = visit(browser, path, "sf311-2015-12.png")
+    assert not seen["requests"] and not seen["errors"]
+    assert drawn_size_problems(path, seen) == []
+    assert seen["charts"] and min(seen["charts"]) > 0

@@ -450,8 +450,10 @@ def money(ctx: ReportContext) -> GT:
     return gt_table(frame, f"{month_zh(ctx.month)}")
 
 
-def trend(ctx: ReportContext) -> alt.TopLevelMixin:
-    """Score (where there is one) and payable against nominal over the service period."""
+def trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
+    """Score (where there is one) and payable against nominal over the service period; a line
+    saying so where there is neither (a public source: no amount, no points sheet). A chart of
+    nothing is not drawn (Vega sizes an empty band scale to infinity)."""
     m = ctx.metrics.months.select(
         "month",
         pl.col("month").map_elements(month_zh, return_dtype=pl.String).alias("月份"),
@@ -475,7 +477,10 @@ def trend(ctx: ReportContext) -> alt.TopLevelMixin:
         )
         .properties(width=560, height=180, title="名义月费与应付")
     )
+    has_money = m["名义月费"].is_not_null().any()
     if ctx.contract.assessment.value is None:
+        if not has_money:
+            return paragraph("无合同金额、无月度评分：没有名义月费、应付或得分的走势可画。")
         return chart_style(money_chart)
     lows = [t for t in ctx.contract.termination_triggers if t.threshold_points is not None]
     domain_low = min(70.0, float(m["得分"].min() or 100) - 5)
@@ -517,6 +522,8 @@ def trend(ctx: ReportContext) -> alt.TopLevelMixin:
     score_chart = alt.layer(*layers).properties(
         width=560, height=200, title="月度考核得分与终止阈值"
     )
+    if not has_money:
+        return chart_style(score_chart)
     return chart_style(alt.vconcat(score_chart, money_chart))
 
 
