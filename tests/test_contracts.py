@@ -144,3 +144,16 @@ def test_file_name_must_match_id(tmp_path):
     shutil.copy(config.CONTRACTS_DIR / "karamay-grid-2024.yaml", target)
     with pytest.raises(ContractFileError, match="contract_id is 'karamay-grid-2024'"):
         load_contract(target)
+
+
+def test_rules_knows_the_public_sources_as_kpis_does(capsys):
+    # params/public/sf311-call-centre.yaml is a source, not a contract: no rule, and said so.
+    import json
+
+    from seatscore.cli import main
+
+    assert main(["rules", "sf311-call-centre", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc == {"contract_id": "sf311-call-centre", "rules": []}
+    assert main(["rules", "no-such-source"]) == 2
+    assert "sf311-call-centre, tipdm-messages" in capsys.readouterr().err

@@ -72,9 +72,16 @@ def load_contracts(directory: Path | str | None = None) -> dict[str, Contract]:
 
 
 def get_contract(contract_id: str, directory: Path | str | None = None) -> Contract:
-    """One contract by id. Raises :class:`UnknownContract` naming the ids that exist."""
-    contracts = load_contracts(directory)
-    if contract_id not in contracts:
-        known = ", ".join(sorted(contracts))
-        raise UnknownContract(f"no contract {contract_id!r}; known contracts: {known}")
-    return contracts[contract_id]
+    """One contract by id, from ``directory`` (default: ``params/contracts``, then the public
+    sources of ``params/public``, which ``seatscore ingest`` registers with their data). Raises
+    :class:`UnknownContract` naming the ids that exist."""
+    directories = [Path(directory)] if directory is not None else [config.CONTRACTS_DIR]
+    if directory is None and config.PUBLIC_PARAMS_DIR.is_dir():
+        directories.append(config.PUBLIC_PARAMS_DIR)
+    known: list[str] = []
+    for folder in directories:
+        path = folder / f"{contract_id}.yaml"
+        if path.exists():
+            return load_contract(path)
+        known += sorted(p.stem for p in folder.glob("*.yaml"))
+    raise UnknownContract(f"no contract {contract_id!r}; known contracts: {', '.join(known)}")
