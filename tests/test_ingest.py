@@ -165,7 +165,8 @@ def test_each_error_is_quarantined_with_its_reason_and_good_rows_load(empty_db, 
     ]
     # The report file carries the same, with the file, and the whole row stays in the database.
     report = result.quarantine_file.read_text(encoding="utf-8-sig").splitlines()
-    assert report[0] == "file,sheet,row,column,value,code,reason"
+    assert report[0] == "file,sheet,row,line,key,column,value,code,reason"
+    assert ",,3,3,B1,受理时间,2024-13-45 09:00,unreadable," in report[1]  # row, line, ticket
     assert len(report) == 10 and report[1].endswith(
         'cannot read as a time (2025-10-01 08:05[:00], 2025/10/1 8:05, 2025-10-01T08:05:00[.000][+08:00])"'
     )
@@ -427,6 +428,26 @@ def test_sf311_is_reported_like_a_contract_with_its_rules_not_assessable(empty_d
     # The published figures of 2015-12 (the file's row 2), and no score or fee: none is stated.
     assert "71,042" in page and "43.70%" in page and "138 秒" in page and "8.30%" in page
     assert "合同无月度评分" in page and "非外包合同，无合同金额" in page
+
+
+def test_quarantine_names_the_text_line_and_the_ticket_when_a_cell_holds_line_breaks(
+    empty_db, tmp_path
+):
+    # NYC 311 exports hold line breaks inside quoted cells: record 2 spans lines 2–4, so the
+    # bad record 3 starts on text line 5. The report names both, and the ticket number.
+    text = (
+        "工单编号,受理时间,紧急程度,问题类别,诉求内容,合同编号\n"
+        f'G1,2024-10-08 09:00,一般,供水,"第一行\n第二行\n第三行",{K}\n'
+        f"B1,2024-13-45 09:00,一般,供水,一行,{K}\n"
+    )
+    path = write_csv(tmp_path / "tickets.csv", text)
+    [result] = ingest([path], empty_db, kind="tickets", quarantine_dir=tmp_path / "q")
+    assert (result.loaded, result.rejected) == (1, 1)
+    assert rows(empty_db, "SELECT source_row, source_line, row_key FROM quarantine") == [
+        (3, 5, "B1")
+    ]
+    report = result.quarantine_file.read_text(encoding="utf-8-sig").splitlines()
+    assert ",,3,5,B1,受理时间," in report[1]
 
 
 def test_the_schema_reference_lists_every_kind_column_and_chinese_header():

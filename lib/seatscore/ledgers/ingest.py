@@ -230,6 +230,7 @@ class Table:
     blank_rows: int = 0
     merged_cells: int = 0
     cut: dict[int, str] = field(default_factory=dict)  # row number as read → why it looks cut
+    lines: list[int] = field(default_factory=list)  # CSV: the text line each record starts on
     hidden_skipped: list[str] = field(default_factory=list)  # hidden sheets left out
 
 
@@ -311,8 +312,12 @@ def read_tables(path: Path, sheet: str | None = None, encoding: str | None = Non
             raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
         text = _decode(path, data, encoding)
         reader = csv.reader(io.StringIO(text, newline=""))
+        grid, lines, previous = [], [], 0
         try:
-            grid = [[_cell_text(c) for c in row] for row in reader]
+            for row in reader:  # a quoted cell may hold line breaks: a record spans lines
+                grid.append([_cell_text(c) for c in row])
+                lines.append(previous + 1)
+                previous = reader.line_num
         except csv.Error as exc:
             raise IngestError(
                 f"{path}: line {reader.line_num}: {exc}; a cell is at most "
@@ -320,6 +325,7 @@ def read_tables(path: Path, sheet: str | None = None, encoding: str | None = Non
             ) from exc
         table = Table(path, None, hashlib.sha256(data).hexdigest(), grid)
         table.cut = _cut_rows(text, grid)
+        table.lines = lines
         return [table]
     if suffix in (".xlsx", ".xlsm", ".xls"):
         import python_calamine
@@ -1349,6 +1355,8 @@ def _quarantine_frame(
         "path": pl.String,
         "sheet": pl.String,
         "source_row": pl.Int32,
+        "source_line": pl.Int32,
+        "row_key": pl.String,
         "column_name": pl.String,
         "value": pl.String,
         "code": pl.String,
@@ -1369,6 +1377,8 @@ def _quarantine_frame(
                 "path": result.path,
                 "sheet": p.table.sheet,
                 "source_row": row["_row"],
+                "source_line": _line_of(p.table, row["_row"]),
+                "row_key": _key_of(p, row, raw),
                 "column_name": header,
                 "value": raw.get(header, p.shaped.frame.row(q.index, named=True).get(q.column)),
                 "code": q.code,
@@ -1379,14 +1389,35 @@ def _quarantine_frame(
     return pl.DataFrame(records, schema=schema)
 
 
+def _line_of(table: Table, row: int) -> int:
+    """The text line a row starts on: for a CSV the record's first line (a quoted cell with line
+    breaks makes it differ from the record number), for a sheet the row itself."""
+    if table.lines and 0 < row <= len(table.lines):
+        return table.lines[row - 1]
+    return row
+
+
+def _key_of(p: _Prepared, row: dict, raw: dict) -> str | None:
+    """The row's own id as the file writes it (a ticket's number, a staffing row's date and
+    post): its natural key without the contract id, joined by " / "; None if it has none."""
+    parts = []
+    for name in (k for k in p.kind.natural_key if k != "contract_id"):
+        header = p.shaped.headers.get(name, name)
+        value = raw.get(header) if header in raw else row.get(name)
+        parts.append("" if value is None else str(value))
+    return " / ".join(parts) if any(parts) else None
+
+
 def _write_quarantine(con: duckdb.DuckDBPyConnection, folder: Path, result: TableResult) -> Path:
     """The load's quarantined rows as CSV (UTF-8 with BOM, so Excel opens the Chinese): file,
-    sheet, row, column, value, reason code, reason; every cell neutralised against formula
+    sheet, row (the record's number, header = 1), line (the text line it starts on), key (its
+    ticket number or other id), column, value, reason code, reason; every cell neutralised against formula
     injection (:func:`seatscore.core.files.safe_csv`), since buyers open it in Excel."""
     frame = db.query(
         con,
-        """SELECT path AS file, sheet, source_row AS row, column_name AS "column", value, code,
-                  reason FROM quarantine WHERE load_id = $id ORDER BY source_row, column_name""",
+        """SELECT path AS file, sheet, source_row AS row, source_line AS line, row_key AS key,
+                  column_name AS "column", value, code, reason
+           FROM quarantine WHERE load_id = $id ORDER BY source_row, column_name""",
         id=result.load_id,
     )
     stem = re.sub(r"[^\w\u4e00-\u9fff.-]+", "_", Path(result.path).stem).lstrip("=+-@.")

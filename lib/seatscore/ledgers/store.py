@@ -104,6 +104,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     path VARCHAR NOT NULL,
     sheet VARCHAR,
     source_row INTEGER NOT NULL,        -- as the file counts it: header = row 1 (Excel: its row)
+    source_line INTEGER,                -- the text line the row starts on (CSV cells may hold breaks)
+    row_key VARCHAR,                    -- the row's own id as written (ticket number …)
     column_name VARCHAR NOT NULL,       -- the file's header
     value VARCHAR,
     code VARCHAR NOT NULL,
@@ -473,6 +475,11 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
         columns = [r[0] for r in con.sql("DESCRIBE loads").fetchall()]
         if "contract_option" not in columns:
             con.execute("ALTER TABLE loads ADD COLUMN contract_option VARCHAR")
+    if "quarantine" in existing:
+        columns = [r[0] for r in con.sql("DESCRIBE quarantine").fetchall()]
+        for name, sql_type in (("source_line", "INTEGER"), ("row_key", "VARCHAR")):
+            if name not in columns:
+                con.execute(f"ALTER TABLE quarantine ADD COLUMN {name} {sql_type}")
     for kind in KINDS.values():
         if kind.table not in existing:
             continue
@@ -558,7 +565,7 @@ def rebuild_reasons(
         r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
     }
     # Added in place when the database is next opened for writing (_add_new_columns).
-    addable = {"load_id", "contract_option"} | {
+    addable = {"load_id", "contract_option", "source_line", "row_key"} | {
         c.name for kind in KINDS.values() for c in kind.columns if not c.required
     }
     for table, columns in _expected_columns().items():
