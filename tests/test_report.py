@@ -38,7 +38,7 @@ def test_unknown_parameter_is_an_error():
 
 
 @pytest.mark.parametrize("contract_id", sorted(FIRST_MONTHS))
-def test_report_renders_for_every_contract(rendered, contract_id):
+def test_report_renders_for_every_contract(rendered, contract_id, contracts):
     out, results = rendered
     month, fee, buyer = FIRST_MONTHS[contract_id]
     result = results[(contract_id, month)]
@@ -66,6 +66,13 @@ def test_report_renders_for_every_contract(rendered, contract_id):
     assert "模拟数据" in page  # demo ledgers are labelled as simulated
     assert "load_context" not in page and "import altair" not in page  # no code in the HTML
     assert 'src="data:image/svg+xml;base64,' in page  # charts drawn inline, no script needed
+    # The browser tab names the contract in Chinese and the month, e.g. 综合调度工作服务外包项目
+    # 2026年6月月度报告, not the internal id.
+    year, mon = month.split("-")
+    title = contracts[contract_id].title_zh
+    assert f"<title>{title} {year}年{int(mon)}月月度报告</title>" in page
+    # Each font of the list is its own family name, so tables use the CJK font.
+    assert "'Noto Sans CJK SC', 'Source Han Sans SC'" in page
 
 
 def test_failed_report_is_kept_and_listed(rendered):

@@ -26,6 +26,7 @@ from functools import cache
 from multiprocessing import get_context, util
 from pathlib import Path
 
+import duckdb
 import nbformat
 import papermill
 from nbconvert import HTMLExporter
@@ -287,10 +288,21 @@ def render_one(
         "db_path": str(Path(db_path).resolve()),
         "chart_renderer": "svg",
     }
-    error = execute_to_html(
-        config.REPORT_NOTEBOOK, parameters, target, f"{job.contract_id} {job.month}", warm
-    )
+    error = execute_to_html(config.REPORT_NOTEBOOK, parameters, target, _title(job, db_path), warm)
     return RenderResult(job, None if error else target, error)
+
+
+def _title(job: RenderJob, db_path: Path) -> str:
+    """The page's ``<title>``: the contract's Chinese name and the month (what a browser tab and a
+    bookmark show); the id when the database cannot say."""
+    from seatscore.reporting.report import month_zh
+
+    try:
+        with db.connect(db_path, read_only=True) as con:
+            name = db.load_contract(con, job.contract_id).title_zh
+    except (SeatscoreError, OSError, duckdb.Error):  # the report itself will say what is wrong
+        name = job.contract_id
+    return f"{name} {month_zh(job.month)}月度报告"
 
 
 def render_analysis(

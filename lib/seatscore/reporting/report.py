@@ -41,7 +41,16 @@ BLUE = "#1d4ed8"
 """The reports' colour for figures."""
 RED = "#dc2626"
 """The reports' colour for limits, targets and what breaks them."""
-FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
+FONT_FAMILIES = [
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "SimHei",
+]
+"""The CJK fonts tried in turn, each its own family name (great_tables quotes a name whole)."""
+FONT = ", ".join([*FONT_FAMILIES, "sans-serif"])
+"""The same list as one CSS/Vega font string, for the charts."""
 _SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 
 
@@ -183,7 +192,7 @@ def gt_table(
         for c, dtype in frame.schema.items()
         if dtype == pl.String
     )
-    table = GT(frame).opt_table_font(font=FONT).opt_row_striping()
+    table = GT(frame).opt_table_font(font=FONT_FAMILIES).opt_row_striping()
     for column, missing in (money or {}).items():
         table = table.fmt_currency(columns=column, currency="CNY", decimals=2).sub_missing(
             columns=column, missing_text=missing
