@@ -145,3 +145,26 @@ def test_a_database_from_before_due_at_gains_the_column_and_keeps_its_rows(
     with db.connect(empty_db, read_only=True) as con:
         rows = con.sql("SELECT ticket_id, due_at FROM tickets ORDER BY 1").fetchall()
     assert [(r[0], r[1] is not None) for r in rows] == [("A", False), ("B", True)]
+
+
+def test_the_report_lists_tickets_past_their_own_deadline(empty_db, tmp_path):
+    # As of the end of March (the report's cut-off): C closed after its due, D and E still open
+    # past theirs (E was due 03-10); A, B closed in time, F has no deadline.
+    from seatscore.reporting import report
+
+    rows = [
+        "工单编号,受理时间,办理时限,办结时间,紧急程度,问题类别",
+        "A,2024-03-01 09:00,2024-03-03 09:00,2024-03-02 09:00,一般,道路",
+        "B,2024-03-01 10:00,2024-03-02 10:00,2024-03-02 10:00,一般,道路",
+        "C,2024-03-01 11:00,2024-03-02 11:00,2024-03-04 11:00,一般,道路",
+        "D,2024-03-02 08:00,2024-03-03 08:00,,一般,道路",
+        "E,2024-03-04 09:00,2024-03-10 09:00,,一般,道路",
+        "F,2024-03-01 12:00,,2024-03-01 18:00,一般,道路",
+    ]
+    path = tmp_path / "工单.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    db = str(empty_db)
+    assert main(["ingest", str(path), "--kind", "tickets", "--contract", D001, "--db", db]) == 0
+    table = report.problem_tickets(report.load_context(empty_db, D001, "2024-03"))
+    listed = table._tbl_data.select("工单编号", "问题").rows()  # great_tables keeps the frame
+    assert sorted(listed) == [("C", "超过办理时限"), ("D", "超过办理时限"), ("E", "超过办理时限")]

@@ -726,32 +726,41 @@ def termination(ctx: ReportContext) -> list[GT | HTML]:
 
 
 def problem_tickets(ctx: ReportContext, limit: int = 20) -> GT | HTML:
-    """The month's tickets dispatched late (past the contract's limit) or to the wrong unit.
+    """The month's tickets dispatched late (past the contract's limit), to the wrong unit, or not
+    closed by their own deadline (``due_at``: closed later, or still open past it at the cut-off).
 
     Ledger text is shown masked (:func:`seatscore.core.privacy.mask_personal`) and escaped by the
     table library; at most ``limit`` rows, latest first.
     """
     limits = service_levels.dispatch_limits(ctx.contract)
     minutes = (pl.col("dispatched_at") - pl.col("received_at")).dt.total_seconds() / 60
+    as_of = (
+        dt.datetime.combine(ctx.cutoff + dt.timedelta(days=1), dt.time()) if ctx.cutoff else None
+    )
     found = ctx.month_tickets.with_columns(
         minutes.alias("minutes"),
         service_levels.missed(ctx.contract, "dispatch_minutes").alias("late"),
         service_levels.missed(ctx.contract, "dispatch_accuracy").alias("wrong"),
+        (
+            service_levels.state_expr(service_levels.Measure.general("closed_by_due_share"), as_of)
+            == "missed"
+        ).alias("overdue"),
     )
-    found = found.filter(pl.col("late") | pl.col("wrong"))
+    found = found.filter(pl.col("late") | pl.col("wrong") | pl.col("overdue"))
     if found.is_empty():
-        return paragraph("本月没有超时派发或派发错误的工单。")
+        return paragraph("本月没有超时派发、派发错误或超过办理时限的工单。")
     shown = found.sort("received_at", descending=True).head(limit)
     frame = shown.select(
         pl.col("ticket_id").alias("工单编号"),
         pl.col("received_at").dt.strftime("%m-%d %H:%M").alias("受理时间"),
         pl.col("minutes").round(1).alias("派发用时（分钟）"),
-        pl.when(pl.col("late") & pl.col("wrong"))
-        .then(pl.lit("超时且派错"))
-        .when(pl.col("late"))
-        .then(pl.lit("超时派发"))
-        .otherwise(pl.lit("派发错误"))
-        .alias("问题"),
+        pl.concat_str(
+            pl.when(pl.col("late")).then(pl.lit("超时派发")),
+            pl.when(pl.col("wrong")).then(pl.lit("派发错误")),
+            pl.when(pl.col("overdue")).then(pl.lit("超过办理时限")),
+            separator="、",
+            ignore_nulls=True,
+        ).alias("问题"),
         pl.col("category").alias("类别"),
         pl.col("district").alias("街道/区"),
     ).with_columns(
