@@ -63,6 +63,8 @@ def test_report_renders_for_every_contract(rendered, contract_id, contracts):
     ):
         assert heading in page
     assert "Traceback" not in page
+    # No warning box: nothing the kernel wrote to stderr reaches the page (a TqdmWarning did).
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page and "Warning" not in page
     assert "模拟数据" in page  # demo ledgers are labelled as simulated
     assert "load_context" not in page and "import altair" not in page  # no code in the HTML
     assert 'src="data:image/svg+xml;base64,' in page  # charts drawn inline, no script needed

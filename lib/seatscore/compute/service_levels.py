@@ -504,6 +504,7 @@ def _measure_row(period: str, m: Measure, r: dict) -> dict:
     if reason:
         return {**row, "note": reason}
     met, missed = r.get(f"{m.key}|met", 0), r.get(f"{m.key}|missed", 0)
+    pending, unmeasured = r.get(f"{m.key}|pending", 0), r.get(f"{m.key}|unmeasured", 0)
     total = met + missed
     value = met / total if total else None
     return {
@@ -511,11 +512,20 @@ def _measure_row(period: str, m: Measure, r: dict) -> dict:
         "value": value,
         "numerator": met,
         "denominator": total,
-        "pending": r.get(f"{m.key}|pending", 0),
-        "unmeasured": r.get(f"{m.key}|unmeasured", 0),
+        "pending": pending,
+        "unmeasured": unmeasured,
         "met_target": m.meets(Decimal(met) / Decimal(total)) if total else None,
-        "note": None if total else "本期无适用工单，比率无定义",
+        "note": None if total else _undefined_why(pending, unmeasured),
     }
+
+
+def _undefined_why(pending: int, unmeasured: int) -> str:
+    """Why a rate has no value: what the tickets lack, or that none is due yet."""
+    if pending:
+        return f"{pending} 张工单尚未到期，比率暂无定义"
+    if unmeasured:
+        return f"台账未记录该指标所需的数据（{unmeasured} 张工单均无），比率无定义，不是 0"
+    return "本期无适用工单，比率无定义"
 
 
 def dispatch_limits(contract: Contract) -> dict[str, Decimal]:

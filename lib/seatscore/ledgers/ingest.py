@@ -57,7 +57,7 @@ from typing import Literal
 import duckdb
 import polars as pl
 from pydantic import Field, field_validator
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the terminal bar: tqdm.auto warns in a kernel without ipywidgets
 
 from seatscore.core import config
 from seatscore.core.errors import IngestError

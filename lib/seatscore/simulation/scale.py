@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import yaml
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the terminal bar: tqdm.auto warns in a kernel without ipywidgets
 
 from seatscore.core import config
 from seatscore.ledgers.kinds import TICKETS
