@@ -41,6 +41,20 @@ def _in_session(sid: int) -> set[int]:
     return found
 
 
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _kernels_of(sid: int) -> set[int]:
+    """The kernels the render of session ``sid`` started (their parent is one of its workers).
+    Kernels of other tests, running beside this one under pytest-xdist, are not counted."""
+    session = _in_session(sid)
+    return {k for k in _kernels() if _parent(k) in session}
+
+
 def _wait(predicate, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -90,10 +104,11 @@ def _whole(out: Path) -> None:
 
 @pytest.mark.parametrize("how", ["sigterm", "sigint"])
 def test_a_stopped_render_records_what_finished_and_leaves_nothing(demo_db, tmp_path, how):
-    before = _kernels()
     out = tmp_path / "reports"
     proc = _start(demo_db, out)
     assert _wait(lambda: _first_report(out), 180), proc.stderr.read() if proc.poll() else ""
+    ours = _kernels_of(proc.pid)
+    assert ours  # the workers' warm kernels, which must not outlive the render
     proc.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGINT)
     started = time.monotonic()
     _, err = proc.communicate(timeout=60)
@@ -102,24 +117,25 @@ def test_a_stopped_render_records_what_finished_and_leaves_nothing(demo_db, tmp_
     assert "interrupted after" in err and "Traceback" not in err
     assert (out / "manifest.json").exists() and (out / "index.html").exists()
     assert "(interrupted)" in (out / "render.log").read_text(encoding="utf-8")
-    assert _wait(lambda: not _in_session(proc.pid) and _kernels() <= before, 20)
+    assert _wait(lambda: not _in_session(proc.pid) and not ours & _kernels(), 20)
     _whole(out)
 
 
 @pytest.mark.parametrize("target", ["parent", "group"])
 def test_killing_render_outright_leaves_no_worker_and_no_kernel(demo_db, tmp_path, target):
     # kill -9 of the parent only (its workers must not live on), then of the whole group.
-    before = _kernels()
     out = tmp_path / "reports"
     proc = _start(demo_db, out)
     assert _wait(lambda: _first_report(out), 180)
+    ours = _kernels_of(proc.pid)
+    assert ours
     if target == "parent":
         os.kill(proc.pid, signal.SIGKILL)
     else:
         os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
-    assert _wait(lambda: not _in_session(proc.pid) and _kernels() <= before, 30), (
+    assert _wait(lambda: not _in_session(proc.pid) and not ours & _kernels(), 30), (
         _in_session(proc.pid),
-        _kernels() - before,
+        ours & _kernels(),
     )
     _whole(out)
