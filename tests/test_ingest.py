@@ -500,3 +500,29 @@ def test_an_empty_sheet_beside_the_ledger_is_not_a_table(empty_db, tmp_path):
     book.save(path)
     results = ingest([path], empty_db, kind="staffing", contract_id=K)
     assert [(r.sheet, r.loaded) for r in results] == [("Sheet", 1)]
+
+
+def test_a_wide_export_is_found_by_its_profiles_renames(empty_db, tmp_path):
+    # A 311-style export: 4 columns used of 10. The header row is the one holding every header
+    # the profile renames, though most of its cells are other columns: the message then names
+    # those columns (list them under ignore:), not "no header row found".
+    other = [f"extra_{i}" for i in range(6)]
+    header = ["unique_key", "created_date", "complaint_type", *other, "due_date"]
+    body = ["T1", "2024-10-08T09:00:00.000", "Noise", *[""] * 6, "2024-10-10T09:00:00.000"]
+    path = write_csv(tmp_path / "311.csv", ",".join(header) + "\n" + ",".join(body) + "\n")
+    profile = tmp_path / "311.yaml"
+    rename = (
+        "kind: tickets\n"
+        "rename: {unique_key: ticket_id, created_date: received_at, complaint_type: category, "
+        "due_date: due_at}\n"
+        f"constants: {{contract_id: {K}, priority: ordinary}}\n"
+    )
+    profile.write_text(rename, encoding="utf-8")
+    with pytest.raises(IngestError, match=r"unknown column\(s\) 'extra_0' \(column D\)"):
+        ingest([path], empty_db, profile_path=profile)
+    profile.write_text(rename + f"ignore: [{', '.join(other)}]\n", encoding="utf-8")
+    [result] = ingest([path], empty_db, profile_path=profile)
+    assert (result.loaded, result.rejected) == (1, 0)
+    assert rows(empty_db, "SELECT ticket_id, due_at FROM tickets") == [
+        ("T1", dt.datetime(2024, 10, 10, 9, 0))
+    ]

@@ -411,7 +411,10 @@ def _split_header(table: Table, kind: LedgerKind, profile: Profile | None) -> _M
             if not cells:
                 continue
             hits = sum(1 for c in cells if c in known or c in ignored)
-            if hits >= max(1, (len(cells) + 1) // 2):
+            renamed = {_normal_header(h) for h in (profile.rename if profile else {})}
+            # A profile's renames name the header: a wide export (311's 40 columns, 9 of them
+            # used) is found by them without listing every other column.
+            if hits >= max(1, (len(cells) + 1) // 2) or (renamed and renamed <= set(cells)):
                 at = i
                 break
         if at is None:
