@@ -530,3 +530,16 @@ def test_tipdm_messages_read_as_tickets():
     days = (tickets["replied_at"] - tickets["received_at"]).dt.total_seconds() / 86400
     assert 10 < days.median() < 12.5
     assert tickets["source_row"].min() == 2 and tickets["source_row"].max() == 2817
+
+
+def test_one_filing_of_several_complaints_counts_once_for_repeated_reports():
+    # NYC 311: 12 complaints filed in one second at one address are one filing, not a hotspot.
+    # 000 附件二 第四章 一 2 counts 3 reports within the window: 12 + 1 later = 2 filings, none.
+    at_once = [ticket("c", f"N{i}", "2024-04-16 03:03", location="133 AVENUE") for i in range(12)]
+    later = [ticket("c", "L1", "2024-04-16 05:03", location="133 AVENUE")]
+    assert sl.repeated_reports(ledger("tickets", at_once + later), 3, 24).is_empty()
+    # A third filing within 24 hours makes an episode of 3 reports holding all 14 tickets.
+    third = [ticket("c", "L2", "2024-04-16 07:03", location="133 AVENUE")]
+    episodes = sl.repeated_reports(ledger("tickets", at_once + later + third), 3, 24)
+    assert episodes["reports"].to_list() == [3]
+    assert len(episodes["ticket_ids"][0]) == 14

@@ -804,9 +804,12 @@ def repeated_reports(
     """Locations reported ``min_reports`` or more times within ``window_hours`` (000 附件二 第四章
     一 2: "短时间内重复举报（3 次及以上）").
 
-    A ticket is a repeat when ``min_reports`` or more tickets at its location (itself included)
-    were received within the ``window_hours`` ending at it; the tickets of overlapping such windows
-    form one episode, returned (:data:`REPEAT_SCHEMA`) in the month of its first ticket.
+    A filing is the tickets received at one location in the same second (one call that names
+    several complaints, or one batch entered at once): it counts once. A filing is a repeat when
+    ``min_reports`` or more filings at its location (itself included) were received within the
+    ``window_hours`` ending at it; the filings of overlapping such windows form one episode,
+    returned (:data:`REPEAT_SCHEMA`) in the month of its first ticket, ``reports`` counting
+    filings and ``ticket_ids`` every ticket.
     ``prompted``: true if any ticket of the episode records the instant prompt
     (``repeat_prompted``), false if they record only its absence, null if none say either way.
     Tickets without a location are not counted.
@@ -816,7 +819,13 @@ def repeated_reports(
     window = dt.timedelta(hours=window_hours)
     frame = (
         tickets.filter(pl.col("location").is_not_null())
-        .select("location", "ticket_id", "received_at", "repeat_prompted")
+        .group_by("location", "received_at")  # one filing
+        .agg(
+            pl.col("ticket_id").sort(),
+            pl.when(pl.col("repeat_prompted").is_not_null().any())
+            .then(pl.col("repeat_prompted").any())
+            .alias("repeat_prompted"),
+        )
         .sort("location", "received_at")
     )
     counts = frame.group_by("location").len().filter(pl.col("len") >= min_reports)
@@ -824,7 +833,7 @@ def repeated_reports(
     rows = []
     for (location,), group in frame.group_by("location", maintain_order=True):
         times = group["received_at"].to_list()
-        ids = group["ticket_id"].to_list()
+        ids = group["ticket_id"].to_list()  # per filing: its tickets
         flags = group["repeat_prompted"].to_list()
         spans: list[list[int]] = []
         first = 0
@@ -846,7 +855,7 @@ def repeated_reports(
                     "first_at": times[start],
                     "last_at": times[end],
                     "reports": end - start + 1,
-                    "ticket_ids": ids[start : end + 1],
+                    "ticket_ids": [t for filing in ids[start : end + 1] for t in filing],
                     "prompted": any(marks) if marks else None,
                 }
             )
