@@ -49,6 +49,21 @@ def ledgers_page() -> str:
     )
 
 
+def _type_of(prop: dict) -> str:
+    """A JSON-schema property's type in words: a decimal is "number (or text)", a reference its
+    model's name, a union its members joined by "or"."""
+    if "const" in prop:
+        return f"`{prop['const']}`"
+    if "anyOf" in prop:
+        names = [_type_of(p) for p in prop["anyOf"]]
+        if set(names) >= {"number", "string"}:  # pydantic's Decimal: a number or its text
+            names = ["decimal" if n == "number" else n for n in names if n != "string"]
+        return " or ".join(dict.fromkeys(names))
+    if "$ref" in prop:
+        return prop["$ref"].rsplit("/", 1)[-1]
+    return prop.get("type", "object")
+
+
 def _field_rows(model: type, skip: set[str] = frozenset()) -> list[str]:
     rows = ["| field | type | required | description |", "|---|---|---|---|"]
     schema = model.model_json_schema()
@@ -56,13 +71,7 @@ def _field_rows(model: type, skip: set[str] = frozenset()) -> list[str]:
     for name, prop in schema.get("properties", {}).items():
         if name in skip:
             continue
-        kind = prop.get("type") or prop.get("$ref", "").rsplit("/", 1)[-1] or "object"
-        if "anyOf" in prop:
-            kind = " or ".join(
-                p.get("type") or p.get("$ref", "").rsplit("/", 1)[-1] for p in prop["anyOf"]
-            )
-        if "const" in prop:
-            kind = f"`{prop['const']}`"
+        kind = _type_of(prop)
         text = (prop.get("description") or "").replace("|", "\\|").replace("\n", " ")
         rows.append(f"| `{name}` | {kind} | {'yes' if name in required else ''} | {text} |")
     return rows
