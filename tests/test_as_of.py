@@ -168,3 +168,4 @@ def test_index_and_report_show_the_same_stored_figures(rendered, demo_db):
             assert payable in page and payable in index, (cid, payable)
             if doc["score"] is not None:
                 assert f"{Decimal(doc['score']):.1f}" in index
+            assert f"{cid} · 模拟数据" in index  # the demo ledgers, said per contract

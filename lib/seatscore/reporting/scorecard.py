@@ -125,6 +125,32 @@ def _money(text: str | None) -> Decimal | None:
     return Decimal(text) if text is not None else None
 
 
+def _origins(con) -> dict[str, str]:
+    """Per contract, where its ledger rows come from, in Chinese: 模拟数据 (the demo ledgers),
+    公开数据 (a public source's params, ``params/public``), 实际台账 (ledgers ingested for a
+    contract); joined when several."""
+    loads = db.query(
+        con,
+        "SELECT DISTINCT unnest(contract_ids) AS contract_id, source FROM loads "
+        "WHERE replaced_by IS NULL",
+    )
+    public = set(
+        db.query(
+            con, "SELECT contract_id FROM contracts WHERE params_file LIKE '%params/public/%'"
+        )["contract_id"]
+    )
+    found: dict[str, set[str]] = {}
+    for r in loads.iter_rows(named=True):
+        cid = r["contract_id"]
+        if r["source"] == db.DEMO_SOURCE:
+            label = "模拟数据"
+        else:
+            label = "公开数据" if cid in public else "实际台账"
+        found.setdefault(cid, set()).add(label)
+    order = ("实际台账", "公开数据", "模拟数据")
+    return {cid: "、".join(o for o in order if o in labels) for cid, labels in found.items()}
+
+
 def write_index(db_path: Path, out_dir: Path, results: list) -> Path:
     """Write ``out_dir/index.html`` for every report on disk and every failure in ``results``."""
     failures = {(r.job.contract_id, r.job.month): r.error for r in results if not r.ok}
@@ -143,10 +169,10 @@ def write_index(db_path: Path, out_dir: Path, results: list) -> Path:
                 for r in closing.latest(con, cid).iter_rows(named=True)
             }
             rows += _rows(contract, docs, out_dir, failures, this_run)
-        demo_loads = db.query(
-            con, "SELECT count(*) AS n FROM loads WHERE source = $source", source=db.DEMO_SOURCE
-        )
-        simulated = bool(demo_loads["n"][0])
+        origins = _origins(con)
+        for r in rows:
+            r["origin"] = origins.get(r["contract_id"], "")
+        simulated = any("模拟数据" in o for o in origins.values())
     listed = {(r["contract_id"], r["month"]) for r in rows}
     for (cid, month), error in failures.items():
         if (cid, month) not in listed:  # e.g. a month outside the service period
