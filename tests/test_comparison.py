@@ -320,6 +320,11 @@ def test_the_comparison_report_renders(demo_db, tmp_path):
         "下期招标情景",
         "未能计算的指标",
         "名义人民币",
+        # The payment calendar: 000's 中期款 (四 3, 40 % of 1,869,400.00) in 2027's first quarter.
+        "付款日历",
+        "各财政年度合计",
+        "2027 年第 1 季度",
+        "¥747,760.00",
     ):
         assert text in page, text
     assert 'src="data:image/svg+xml;base64,' in page

@@ -3,48 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from pathlib import Path
 
 from seatscore.cli.common import add_db, add_json, today
 from seatscore.core.errors import SeatscoreError
-
-
-def _calendar(db_path: Path, on: dt.date):
-    """Per contract with payment terms: its quarters (as known ``on``), its contract, and its
-    milestones with their due months and readings."""
-    import polars as pl
-
-    from seatscore.compute.budget import milestone_calendar, payment_calendar
-    from seatscore.compute.metrics import metrics_as_of
-    from seatscore.compute.termination import breaches_on_record
-    from seatscore.ledgers import store as db
-    from seatscore.ledgers.kinds import as_of
-    from seatscore.terms.periods import month_key
-
-    parts, contracts, milestones = [], {}, []
-    with db.connect(db_path, read_only=True) as con:
-        for cid, contract in db.load_contracts(con).items():
-            if not contract.payments:
-                continue  # a public source: nothing is paid
-            ledgers = db.ledgers(con, cid)
-            period = contract.service_period
-            month = month_key(min(max(on, period.start), period.end))
-            metrics = metrics_as_of(contract, ledgers, month, min(on, period.end))
-            months = metrics.period if metrics.period is not None else metrics.months
-            breaches = breaches_on_record(contract, metrics, month)
-            paid = as_of("payments", ledgers["payments"], on)
-            parts.append(payment_calendar(contract, months, paid, breaches))
-            milestones.append(
-                milestone_calendar(contract, months, breaches).with_columns(
-                    pl.lit(cid).alias("contract_id")
-                )
-            )
-            contracts[cid] = contract
-    if not parts:
-        raise SeatscoreError(f"{db_path}: no contract with payment terms")
-    return pl.concat(parts), contracts, pl.concat(milestones, how="diagonal_relaxed")
 
 
 def _money(value) -> str:
@@ -54,13 +17,13 @@ def _money(value) -> str:
 def _budget(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from seatscore.compute.budget import SUMS, days_left, fiscal_years
+    from seatscore.compute.budget import SUMS, calendar_from_db, days_left, fiscal_years
     from seatscore.core.money import format_cny
 
     if not Path(args.db).exists():
         raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")
     on = today()
-    quarters, contracts, milestones = _calendar(args.db, on)
+    quarters, contracts, milestones = calendar_from_db(args.db, on)
     years = fiscal_years(quarters)
     if args.fiscal_year is not None:
         quarters = quarters.filter(pl.col("quarter").str.starts_with(f"{args.fiscal_year}-"))

@@ -25,11 +25,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 
+from seatscore.compute.metrics import metrics_as_of
 from seatscore.compute.payments import payment_schedule
+from seatscore.compute.termination import breaches_on_record
+from seatscore.core.errors import SeatscoreError
 from seatscore.core.money import MONEY, ZERO
+from seatscore.ledgers import store as db
+from seatscore.ledgers.kinds import as_of
 from seatscore.terms.contracts import Contract
 from seatscore.terms.periods import month_key, parse_month, shift_month
 
@@ -146,3 +152,34 @@ def fiscal_years(quarters: pl.DataFrame) -> pl.DataFrame:
 def days_left(contract: Contract, today: dt.date) -> int:
     """Calendar days from ``today`` to the last day of the service period (0 once it is over)."""
     return max(0, (contract.service_period.end - today).days)
+
+
+def calendar_from_db(
+    db_path: Path | str, on: dt.date
+) -> tuple[pl.DataFrame, dict[str, Contract], pl.DataFrame]:
+    """Every contract with payment terms in the database, as known on ``on``: the quarters of
+    :func:`payment_calendar` (all contracts), the contracts by id, and the milestones of
+    :func:`milestone_calendar` with ``contract_id``. Raises :class:`SeatscoreError` when no
+    contract has payment terms."""
+    parts, contracts, milestones = [], {}, []
+    with db.connect(db_path, read_only=True) as con:
+        for cid, contract in db.load_contracts(con).items():
+            if not contract.payments:
+                continue  # a public source: nothing is paid
+            ledgers = db.ledgers(con, cid)
+            period = contract.service_period
+            month = month_key(min(max(on, period.start), period.end))
+            metrics = metrics_as_of(contract, ledgers, month, min(on, period.end))
+            months = metrics.period if metrics.period is not None else metrics.months
+            breaches = breaches_on_record(contract, metrics, month)
+            paid = as_of("payments", ledgers["payments"], on)
+            parts.append(payment_calendar(contract, months, paid, breaches))
+            milestones.append(
+                milestone_calendar(contract, months, breaches).with_columns(
+                    pl.lit(cid).alias("contract_id")
+                )
+            )
+            contracts[cid] = contract
+    if not parts:
+        raise SeatscoreError(f"{db_path}: no contract with payment terms")
+    return pl.concat(parts), contracts, pl.concat(milestones, how="diagonal_relaxed")

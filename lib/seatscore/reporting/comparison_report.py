@@ -297,3 +297,68 @@ def not_assessable(frame: pl.DataFrame) -> GT | HTML:
     if rows.is_empty():
         return paragraph("所有指标均可计算。")
     return gt_table(rows, "未能计算的指标")
+
+
+_CALENDAR_COLUMNS = {
+    "due_cny": "应付",
+    "deducted_cny": "扣减",
+    "at_risk_cny": "有风险",
+    "paid_cny": "已付",
+    "remaining_cny": "余额",
+}
+
+
+def payment_calendar(quarters: pl.DataFrame, contracts: dict) -> GT:
+    """The payment calendar (:func:`seatscore.compute.budget.payment_calendar` of every contract):
+    one row per contract and quarter, contracts by their Chinese names, money in CNY."""
+    names = {cid: c.title_zh for cid, c in contracts.items()}
+    frame = quarters.sort("quarter", "contract_id").select(
+        pl.col("quarter").str.replace("-Q", " 年第 ").add(" 季度").alias("季度"),
+        pl.col("contract_id").replace_strict(names, default=pl.col("contract_id")).alias("合同"),
+        *(pl.col(c).alias(label) for c, label in _CALENDAR_COLUMNS.items()),
+    )
+    return gt_table(
+        frame,
+        "付款日历",
+        "季度按各期付款的到期月：结算月份的次月；首期按签订当月（签订日期空白时按服务开始月）。"
+        "余额 = 应付 − 扣减 − 已付；已付取自付款台账。",
+        money={label: "—" for label in _CALENDAR_COLUMNS.values()},
+    )
+
+
+def fiscal_year_totals(years: pl.DataFrame) -> GT:
+    """Due, deducted, at risk, paid and remaining per fiscal (calendar) year, all contracts."""
+    totals = (
+        years.group_by("fiscal_year")
+        .agg(pl.col(c).sum() for c in _CALENDAR_COLUMNS)
+        .sort("fiscal_year")
+        .select(
+            pl.col("fiscal_year").add(" 年").alias("财政年度"),
+            *(pl.col(c).alias(label) for c, label in _CALENDAR_COLUMNS.items()),
+        )
+    )
+    return gt_table(
+        totals, "各财政年度合计", money={label: "—" for label in _CALENDAR_COLUMNS.values()}
+    )
+
+
+def payment_calendar_chart(quarters: pl.DataFrame, contracts: dict) -> alt.TopLevelMixin:
+    """Due per quarter, stacked by contract, in 万元 (ten thousand CNY)."""
+    names = {cid: c.title_zh for cid, c in contracts.items()}
+    data = quarters.select(
+        "quarter",
+        pl.col("contract_id").replace_strict(names, default=pl.col("contract_id")).alias("合同"),
+        (pl.col("due_cny").cast(pl.Float64) / 10_000).alias("应付（万元）"),
+    )
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("quarter:N", title="季度", axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("sum(应付（万元）):Q", title="应付（万元）"),
+            color=alt.Color("合同:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
+            tooltip=["quarter", "合同", alt.Tooltip("应付（万元）:Q", format=",.2f")],
+        )
+        .properties(width=560, height=220, title="各季度应付（按合同）")
+    )
+    return chart_style(chart)
