@@ -6,13 +6,32 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import polars as pl
+from pydantic import Field, model_validator
 
 from seatscore.compute.rule_inputs import ITEM_SCHEMA, unassessable
 from seatscore.compute.service_levels import Measure, as_of_time, state_expr
 from seatscore.ledgers.kinds import with_refs
+from seatscore.terms.fields import Points, Term
 from seatscore.terms.measures import METRICS
 from seatscore.terms.periods import month_of
 from seatscore.terms.rule_kinds import RuleItem
+
+
+class ShareParams(RuleItem):
+    """What the kinds scored on a measured ticket share have in common: the points, the target
+    (with the contract's word for when points are lost) and the measure."""
+
+    points: Points
+    target_share: Term[Decimal]
+    measure: str = Field(description="The ticket measure, e.g. dispatch_accuracy")
+
+    @model_validator(mode="after")
+    def _target_word(self):
+        if self.target_share.stated and self.target_share.word is None:
+            raise ValueError(
+                "target_share: add the contract's word for when points are lost (word: 低于)"
+            )
+        return self
 
 
 def rate_by_month(tickets: pl.DataFrame, metric: str) -> pl.DataFrame:

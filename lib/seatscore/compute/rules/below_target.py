@@ -9,28 +9,14 @@ from decimal import Decimal
 from typing import Literal
 
 import polars as pl
-from pydantic import Field, model_validator
 
 from seatscore.compute.rule_inputs import RuleInputs
-from seatscore.compute.rules._share import share_points
-from seatscore.terms.fields import Points, Term
-from seatscore.terms.rule_kinds import RuleItem
+from seatscore.compute.rules._share import ShareParams, share_points
 
 
-class Params(RuleItem):
+class Params(ShareParams):
     kind: Literal["below_target"]
-    points: Points
-    target_share: Term[Decimal]
     step_pct_points: Decimal
-    measure: str = Field(description="The ticket measure, e.g. dispatch_accuracy")
-
-    @model_validator(mode="after")
-    def _target_word(self):
-        if self.target_share.stated and self.target_share.word is None:
-            raise ValueError(
-                "target_share: add the contract's word for when points are lost (word: 低于)"
-            )
-        return self
 
 
 def below_target_points(

@@ -7,27 +7,19 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 import polars as pl
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from seatscore.compute.rule_inputs import RuleInputs
-from seatscore.compute.rules._share import share_points
-from seatscore.terms.fields import Points, Share, Term
-from seatscore.terms.rule_kinds import RuleItem
+from seatscore.compute.rules._share import ShareParams, share_points
+from seatscore.terms.fields import Share
 
 
-class Params(RuleItem):
+class Params(ShareParams):
     kind: Literal["linear"]
-    points: Points
-    target_share: Term[Decimal]
     floor_share: Share
-    measure: str = Field(description="The ticket measure, e.g. dispatch_accuracy")
 
     @model_validator(mode="after")
-    def _target_word(self):
-        if self.target_share.stated and self.target_share.word is None:
-            raise ValueError(
-                "target_share: add the contract's word for when points are lost (word: 低于)"
-            )
+    def _floor_below_target(self):
         target = self.target_share.value
         if target is not None and self.floor_share >= target:
             raise ValueError(f"floor_share {self.floor_share} must be below target_share {target}")
