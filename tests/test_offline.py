@@ -7,6 +7,7 @@ PyPI and root, which a test does not have.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import shutil
 import subprocess
@@ -57,8 +58,8 @@ def test_requirements_pin_every_wheel_with_its_hash_and_refuse_a_missing_platfor
     (house / "polars-2.1.0-cp39-abi3-manylinux_2_17_aarch64.whl").write_bytes(b"arm")
     (house / "PyYAML-6.0.3-py3-none-any.whl").write_bytes(b"any")
     text = offline.write_requirements(house, "3.11").read_text()
-    x86 = offline.sha256(house / "polars-2.1.0-cp39-abi3-manylinux_2_17_x86_64.whl")
-    arm = offline.sha256(house / "polars-2.1.0-cp39-abi3-manylinux_2_17_aarch64.whl")
+    x86 = hashlib.sha256(b"x86").hexdigest()  # the wheels' bytes, hashed independently
+    arm = hashlib.sha256(b"arm").hexdigest()
     assert f"polars==2.1.0 --hash=sha256:{arm} --hash=sha256:{x86}" in text
     assert "pyyaml==6.0.3 --hash=sha256:" in text  # name as pip compares it
     (house / "duckdb-2.0.0-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"only x86")

@@ -12,6 +12,7 @@ would be (``<contract_id>.failed.ipynb``) and does not stop the others.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import signal
@@ -297,12 +298,18 @@ def _title(job: RenderJob, db_path: Path) -> str:
     bookmark show); the id when the database cannot say."""
     from seatscore.reporting.report import month_zh
 
+    name = _contract_name(str(Path(db_path).resolve()), job.contract_id)
+    return f"{name} {month_zh(job.month)}月度报告"
+
+
+@functools.lru_cache(maxsize=256)
+def _contract_name(db_path: str, contract_id: str) -> str:
+    """A contract's Chinese name, read once per rendering process (not once per report)."""
     try:
         with db.connect(db_path, read_only=True) as con:
-            name = db.load_contract(con, job.contract_id).title_zh
+            return db.load_contract(con, contract_id).title_zh
     except (SeatscoreError, OSError, duckdb.Error):  # the report itself will say what is wrong
-        name = job.contract_id
-    return f"{name} {month_zh(job.month)}月度报告"
+        return contract_id
 
 
 def render_analysis(

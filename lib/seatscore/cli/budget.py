@@ -10,14 +10,11 @@ from seatscore.cli.common import add_db, add_json, today
 from seatscore.core.errors import SeatscoreError
 
 
-def _money(value) -> str:
-    return f"{value:.2f}"
-
-
 def _budget(args: argparse.Namespace) -> int:
     import polars as pl
 
     from seatscore.compute.budget import SUMS, calendar_from_db, days_left, fiscal_years
+    from seatscore.compute.statement import cny
     from seatscore.core.money import format_cny
 
     if not Path(args.db).exists():
@@ -32,16 +29,16 @@ def _budget(args: argparse.Namespace) -> int:
         doc = {
             "as_of": on.isoformat(),
             "quarters": [
-                {**r, **{k: _money(r[k]) for k in SUMS}} for r in quarters.iter_rows(named=True)
+                {**r, **{k: cny(r[k]) for k in SUMS}} for r in quarters.iter_rows(named=True)
             ],
             "fiscal_years": [
-                {**r, **{k: _money(r[k]) for k in SUMS}} for r in years.iter_rows(named=True)
+                {**r, **{k: cny(r[k]) for k in SUMS}} for r in years.iter_rows(named=True)
             ],
             "contracts": [
                 {
                     "contract_id": cid,
                     "title_zh": c.title_zh,
-                    "amount_cny": _money(c.amount_cny.value) if c.amount_cny.stated else None,
+                    "amount_cny": cny(c.amount_cny.value) if c.amount_cny.stated else None,
                     "service_end": c.service_period.end.isoformat(),
                     "days_left": days_left(c, on),
                 }

@@ -7,6 +7,7 @@ import argparse
 from seatscore.cli.common import (
     add_contract,
     add_db,
+    add_month,
     check_month_and_db,
 )
 
@@ -29,6 +30,6 @@ def _close(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     close = sub.add_parser("close", help="close a month: its statement and report never change")
     add_contract(close)
-    close.add_argument("--month", required=True, help="YYYY-MM (months close in order)")
+    add_month(close, " (months close in order)")
     add_db(close)
     close.set_defaults(run=_close)

@@ -80,3 +80,13 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 def add_contract(parser: argparse.ArgumentParser) -> None:
     """The positional ``CONTRACT`` (a contract id)."""
     parser.add_argument("contract", metavar="CONTRACT", help="contract id")
+
+
+def add_month(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """The required ``--month YYYY-MM``."""
+    parser.add_argument("--month", required=True, help=f"YYYY-MM{note}")
+
+
+def add_contract_ids(parser: argparse.ArgumentParser) -> None:
+    """``--contract ID ...`` (default: every contract)."""
+    parser.add_argument("--contract", nargs="+", metavar="ID", help="contract ids (default: all)")

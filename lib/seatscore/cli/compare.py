@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from seatscore.cli.common import (
+    add_contract_ids,
     add_db,
     add_json,
     comparison_inputs,
@@ -222,7 +223,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "compare", help="cost per seat-month, covered seat-hour, staffed day and ticket"
     )
     add_db(compare)
-    compare.add_argument("--contract", nargs="+", metavar="ID", help="contract ids (default: all)")
+    add_contract_ids(compare)
     add_json(compare)
     comparison_inputs(compare, scenario_default=None)
     compare.set_defaults(run=_compare)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from seatscore.cli.common import (
     add_db,
+    add_month,
 )
 from seatscore.core import config
 
@@ -31,7 +32,7 @@ def _deliver(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     send = sub.add_parser("deliver", help="email each manager their contracts' reports")
-    send.add_argument("--month", required=True, help="YYYY-MM")
+    add_month(send)
     send.add_argument(
         "--recipients",
         type=Path,

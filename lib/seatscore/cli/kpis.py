@@ -9,6 +9,7 @@ from seatscore.cli.common import (
     add_contract,
     add_db,
     add_json,
+    add_month,
     check_month_and_db,
 )
 from seatscore.core.errors import SeatscoreError
@@ -65,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "kpis", help="print one month's service-level figures: value, target, tickets, source"
     )
     add_contract(kpis)
-    kpis.add_argument("--month", required=True, help="YYYY-MM")
+    add_month(kpis)
     add_db(kpis)
     add_json(kpis)
     kpis.set_defaults(run=_kpis)

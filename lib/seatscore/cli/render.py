@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from seatscore.cli.common import (
+    add_contract_ids,
     add_db,
     comparison_inputs,
     positive,
@@ -92,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="YYYY-MM, 'all' (every service month), or 'last' (previous month, Beijing time); "
         "default: each contract's latest month with data",
     )
-    rend.add_argument("--contract", nargs="+", metavar="ID", help="contract ids (default: all)")
+    add_contract_ids(rend)
     rend.add_argument(
         "--open-month",
         action="store_true",

@@ -9,6 +9,7 @@ from seatscore.cli.common import (
     add_contract,
     add_db,
     add_json,
+    add_month,
     check_month_and_db,
 )
 from seatscore.core.errors import SeatscoreError
@@ -59,7 +60,7 @@ def _score(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     score = sub.add_parser("score", help="print one month's assessment, deductions and penalties")
     add_contract(score)
-    score.add_argument("--month", required=True, help="YYYY-MM")
+    add_month(score)
     add_db(score)
     add_json(score)
     score.set_defaults(run=_score)

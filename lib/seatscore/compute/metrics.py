@@ -793,7 +793,7 @@ def _month_inputs(
     )
 
 
-def _month_row(contract: Contract, r: dict, incomplete: set[str]) -> dict:
+def _month_row(contract: Contract, r: dict, incomplete: set[str], seats: Decimal | None) -> dict:
     """One row of :data:`MONTH_SCHEMA` from a row of :func:`_month_inputs`: score, fee
     deduction, payable (nominal − deduction − staffing − incident penalties, to the fen; None when
     no amount is stated) and cost per seat-month."""
@@ -810,7 +810,6 @@ def _month_row(contract: Contract, r: dict, incomplete: set[str]) -> dict:
         if r["nominal_fee_cny"] is not None
         else None
     )
-    seats, _ = seat_basis(contract)
     seat_months = seats * r["month_weight"] if seats is not None else None
     return {
         **{k: r[k] for k in ("month", "first_day", "last_day", "service_days", "days_in_month")},
@@ -860,9 +859,10 @@ def monthly_metrics(
     penalty_lines = incident_penalties(contract, penalties)
     month_rows = _month_inputs(fees, lost, staffing_months, penalty_lines, tickets, payments)
     incomplete = {n["month"] for n in not_assessable}
+    seats, seat_basis_zh = seat_basis(contract)
     months_frame = MonthFrame.validate(
         pl.DataFrame(
-            [_month_row(contract, r, incomplete) for r in month_rows.iter_rows(named=True)],
+            [_month_row(contract, r, incomplete, seats) for r in month_rows.iter_rows(named=True)],
             schema=MONTH_SCHEMA,
         )
     )
@@ -877,7 +877,7 @@ def monthly_metrics(
         triggers=evaluate_triggers(contract, months_frame, inputs.vacancies),
         vacancies=inputs.vacancies,
         staffing=staffing_months,
-        seat_basis_zh=seat_basis(contract)[1],
+        seat_basis_zh=seat_basis_zh,
     )
 
 

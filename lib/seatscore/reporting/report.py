@@ -741,10 +741,7 @@ def problem_tickets(ctx: ReportContext, limit: int = 20) -> GT | HTML:
         minutes.alias("minutes"),
         service_levels.missed(ctx.contract, "dispatch_minutes").alias("late"),
         service_levels.missed(ctx.contract, "dispatch_accuracy").alias("wrong"),
-        (
-            service_levels.state_expr(service_levels.Measure.general("closed_by_due_share"), as_of)
-            == "missed"
-        ).alias("overdue"),
+        service_levels.missed(ctx.contract, "closed_by_due_share", as_of).alias("overdue"),
     )
     found = found.filter(pl.col("late") | pl.col("wrong") | pl.col("overdue"))
     if found.is_empty():
