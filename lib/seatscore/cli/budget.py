@@ -14,8 +14,7 @@ def _budget(args: argparse.Namespace) -> int:
     import polars as pl
 
     from seatscore.compute.budget import SUMS, calendar_from_db, days_left, fiscal_years
-    from seatscore.compute.statement import cny
-    from seatscore.core.money import format_cny
+    from seatscore.core.money import cny, format_cny
 
     if not Path(args.db).exists():
         raise SeatscoreError(f"{args.db}: no database; run `seatscore build` first")

@@ -899,8 +899,9 @@ def metrics_as_of(
     (:meth:`MonthlyMetrics.through`).
 
     ``ledgers`` is keyed as :func:`monthly_metrics` takes them (``staffing``, ``roster``,
-    ``deductions``, ``penalties``, ``tickets``, ``payments``; :func:`seatscore.ledgers.store.ledgers`).
+    ``deductions``, ``penalties``, ``tickets``, ``payments``; :func:`seatscore.ledgers.store.ledgers`);
+    a ``kpis`` frame (the vendor's reported figures) is not read.
     """
     end = month_end(month) if cutoff is None else min(cutoff, month_end(month))
-    cut = {k: as_of(k, frame, end) for k, frame in ledgers.items()}
+    cut = {k: as_of(k, frame, end) for k, frame in ledgers.items() if k != "kpis"}
     return monthly_metrics(contract, **cut).through(month)

@@ -74,6 +74,8 @@ class Measure:
     clause: str | None
     note: str | None
     target_word: str | None = None
+    item: str | None = None
+    """The assessment item that deducts for each ticket missing the target (``ServiceLevelTarget.item``)."""
 
     @classmethod
     def general(cls, metric: str) -> Measure:
@@ -117,6 +119,7 @@ def _from_target(t: ServiceLevelTarget) -> Measure:
         clause=t.clause,
         note=t.note,
         target_word=t.target_share.word if t.target_share is not None else None,
+        item=t.item,
     )
 
 
@@ -602,11 +605,13 @@ def kpi_table(
 
 def compare_sources(table: pl.DataFrame) -> pl.DataFrame:
     """Rows of :func:`kpi_table` that both sources give for a month: ``period``, ``key``,
-    ``name_zh``, ``unit``, ``tickets_value``, ``ledger_value``, ``difference`` (ledger − tickets)."""
+    ``metric``, ``name_zh``, ``unit``, ``tickets_value``, ``ledger_value``, ``difference`` (ledger − tickets)."""
     t = table.filter(pl.col("source") == "tickets", pl.col("value").is_not_null())
     led = table.filter(pl.col("source") == "ledger")
     return (
-        t.select("period", "key", "name_zh", "unit", pl.col("value").alias("tickets_value"))
+        t.select(
+            "period", "key", "metric", "name_zh", "unit", pl.col("value").alias("tickets_value")
+        )
         .join(
             led.select("period", "key", pl.col("value").alias("ledger_value")),
             on=["period", "key"],

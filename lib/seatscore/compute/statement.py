@@ -13,25 +13,14 @@ from functools import partial
 
 import polars as pl
 
+from seatscore.compute import findings
 from seatscore.compute.metrics import MonthlyMetrics, metrics_as_of, month_end
 from seatscore.compute.termination import termination_exposure
 from seatscore.core.config import TIMEZONE
-from seatscore.core.money import to_fen
+from seatscore.core.money import cny, pts
+from seatscore.ledgers.kinds import as_of
 from seatscore.terms.contracts import Contract
 from seatscore.terms.periods import PROVISIONAL_RULE_ZH, parse_month
-
-
-def cny(value: Decimal | None) -> str | None:
-    """``Decimal('160758.333')`` → ``'160758.33'``; None stays None (not assessable)."""
-    return None if value is None else f"{to_fen(value):.2f}"
-
-
-def pts(value: Decimal | None) -> str | None:
-    """Points without trailing zeros beyond one decimal: ``Decimal('98.20')`` → ``'98.2'``."""
-    if value is None:
-        return None
-    text = f"{value:.2f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
 
 
 def rule_catalogue(contract: Contract) -> list[dict]:
@@ -110,16 +99,6 @@ def rule_catalogue(contract: Contract) -> list[dict]:
     return [{k: v for k, v in rule.items() if v is not None} for rule in out]
 
 
-def rule_name_zh(contract: Contract, rule_id: str) -> str:
-    """The Chinese name a person reads for a rule id (assessment item, staffing rule or money
-    penalty); the id itself only when the contract has no such rule."""
-    names = {p.penalty_id: p.name_zh for p in contract.penalties}
-    names |= {r.rule_id: r.name_zh for r in contract.staffing_penalties}
-    if contract.assessment.value is not None:
-        names |= {i.item_id: i.name_zh for i in contract.assessment.value.items}
-    return names.get(rule_id, rule_id)
-
-
 def flags(contract: Contract, metrics: MonthlyMetrics, month: str) -> list[str]:
     """The month's flags, most serious first: termination triggers fired, in breach (cure period
     running) or one month away, rules not assessable, provisional working days."""
@@ -142,7 +121,7 @@ def flags(contract: Contract, metrics: MonthlyMetrics, month: str) -> list[str]:
             )
     gaps = metrics.not_assessable.filter(pl.col("month") == month)
     for r in gaps.filter(pl.col("basis") != "terms").iter_rows(named=True):
-        out.append(f"无法评估：{rule_name_zh(contract, r['rule'])}（{r['clause']}）{r['reason']}")
+        out.append(f"无法评估：{contract.rule_name_zh(r['rule'])}（{r['clause']}）{r['reason']}")
     unstated = gaps.filter(pl.col("basis") == "terms")["rule"].unique().len()
     if unstated:  # the same every month until the buyer supplies the term: one line, not news
         out.append(f"合同未写明的条款使 {unstated} 项规则无法评估（见报告“无法评估的规则”）")
@@ -226,8 +205,12 @@ def statement_as_of(
 ) -> dict:
     """:func:`month_statement` of ``month`` as known at its end: the ledgers cut at the month's
     last day, or at ``today`` (Beijing time) for a month not yet over
-    (:func:`seatscore.compute.metrics.metrics_as_of`). Adds ``as_of`` (the cut-off day, ISO) and
-    ``month_open`` (true while the month has not ended).
+    (:func:`seatscore.compute.metrics.metrics_as_of`). Adds ``findings`` (what needs attention,
+    most serious first: ``{level, text_zh, cny}``, :func:`seatscore.compute.findings.month_findings`),
+    ``attention`` (``red``, ``amber`` or ``green``), ``targets`` (each service-level target's
+    verdict, :class:`seatscore.compute.findings.Verdict`), ``as_of`` (the cut-off day, ISO) and
+    ``month_open`` (true while the month has not ended). ``ledgers`` may carry ``kpis`` (the
+    vendor's reported figures, compared with the tickets' own).
 
     Raises ``KeyError`` for a month outside the service period.
     """
@@ -237,5 +220,23 @@ def statement_as_of(
     if not period.start.replace(day=1) <= parse_month(month) <= period.end:
         raise KeyError(f"{month} is outside the service period {period.start} – {period.end}")
     cutoff = min(month_end(month), today)
-    doc = month_statement(contract, metrics_as_of(contract, ledgers, month, cutoff), month)
-    return {**doc, "as_of": cutoff.isoformat(), "month_open": cutoff < month_end(month)}
+    metrics = metrics_as_of(contract, ledgers, month, cutoff)
+    doc = month_statement(contract, metrics, month)
+    table = findings.month_table(contract, ledgers["tickets"], ledgers.get("kpis"), month, cutoff)
+    payments = ledgers.get("payments")
+    found = findings.month_findings(
+        contract,
+        metrics,
+        month,
+        table,
+        as_of("payments", payments, cutoff) if payments is not None else None,
+        cutoff,
+    )
+    return {
+        **doc,
+        "findings": [f.as_dict() for f in found],
+        "attention": findings.status(found),
+        "targets": [v.as_dict() for v in findings.verdicts(contract, table)],
+        "as_of": cutoff.isoformat(),
+        "month_open": cutoff < month_end(month),
+    }

@@ -56,3 +56,16 @@ def format_cny(value: Decimal | None) -> str:
     amount = to_fen(value)
     sign = "-" if amount < 0 else ""
     return f"{sign}¥{abs(amount):,.2f}"
+
+
+def cny(value: Decimal | None) -> str | None:
+    """``Decimal('160758.333')`` → ``'160758.33'``; None stays None (not assessable)."""
+    return None if value is None else f"{to_fen(value):.2f}"
+
+
+def pts(value: Decimal | None) -> str | None:
+    """Points without trailing zeros beyond one decimal: ``Decimal('98.20')`` → ``'98.2'``."""
+    if value is None:
+        return None
+    text = f"{value:.2f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text

@@ -727,11 +727,11 @@ def tickets_as_of(con: duckdb.DuckDBPyConnection, contract_id: str) -> dt.dateti
 
 
 def ledgers(con: duckdb.DuckDBPyConnection, contract_id: str) -> dict[str, pl.DataFrame]:
-    """The ledgers of one contract, keyed as :func:`seatscore.compute.metrics.monthly_metrics` takes
-    them: ``staffing`` (attendance), ``roster``, ``deductions``, ``penalties``, ``tickets``,
-    ``payments``."""
-    # Every kind but the vendor's reported KPIs, which the monthly figures do not read.
-    return {k: ledger(con, k, contract_id) for k in KINDS if k != "kpis"}
+    """The ledgers of one contract, one frame per kind of :data:`seatscore.ledgers.kinds.KINDS`:
+    ``staffing`` (attendance), ``roster``, ``deductions``, ``penalties``, ``tickets``,
+    ``payments`` (what :func:`seatscore.compute.metrics.monthly_metrics` reads) and ``kpis`` (the
+    vendor's reported figures, which a statement's findings compare with the tickets)."""
+    return {k: ledger(con, k, contract_id) for k in KINDS}
 
 
 def ledger(con: duckdb.DuckDBPyConnection, kind: str, contract_id: str) -> pl.DataFrame:

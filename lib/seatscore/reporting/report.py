@@ -25,11 +25,11 @@ from seatscore import __version__
 from seatscore.compute import closing, service_levels
 from seatscore.compute.metrics import MonthlyMetrics, metrics_as_of, month_end
 from seatscore.compute.payments import payment_schedule
-from seatscore.compute.statement import flags, pts, rule_name_zh
+from seatscore.compute.statement import flags
 from seatscore.compute.termination import breaches_on_record, termination_exposure
 from seatscore.core.config import TIMEZONE
 from seatscore.core.errors import SeatscoreError
-from seatscore.core.money import format_cny
+from seatscore.core.money import format_cny, pts
 from seatscore.core.privacy import mask_personal
 from seatscore.ledgers import store as db
 from seatscore.ledgers.kinds import as_of
@@ -126,7 +126,6 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
             con, "SELECT params_sha256 FROM contracts WHERE contract_id = $cid", cid=contract_id
         )["params_sha256"][0]
         ledgers = db.ledgers(con, contract_id)
-        kpis = db.ledger(con, "kpis", contract_id)
         statement = closing.stored(con, contract_id, month)
         if statement is not None and statement["status"] == "closed":
             ledgers = closing.rows_at_close(con, contract_id, ledgers, month)
@@ -149,11 +148,11 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
         metrics=metrics,
         staffing=as_of("staffing", ledgers["staffing"], cutoff),
         tickets=as_of("tickets", ledgers["tickets"], cutoff),
-        kpis=as_of("kpis", kpis, cutoff),
+        kpis=as_of("kpis", ledgers["kpis"], cutoff),
         cutoff=cutoff,
         payments=as_of("payments", ledgers["payments"], cutoff),
         statement=statement,
-        simulated=any((f["source"] == db.DEMO_SOURCE).any() for f in [*ledgers.values(), kpis]),
+        simulated=any((f["source"] == db.DEMO_SOURCE).any() for f in ledgers.values()),
         loads=loads,
         params_sha256=params_sha,
         db_path=str(db_path),
@@ -916,7 +915,7 @@ def not_assessable(ctx: ReportContext) -> GT | HTML:
     return gt_table(
         frame.select(
             pl.col("rule")
-            .map_elements(lambda r: rule_name_zh(ctx.contract, r), return_dtype=pl.String)
+            .map_elements(ctx.contract.rule_name_zh, return_dtype=pl.String)
             .alias("规则"),
             pl.col("clause").alias("条款"),
             pl.col("reason").alias("原因"),

@@ -411,6 +411,9 @@ class ServiceLevelTarget(Model):
     measure of :mod:`seatscore.compute.service_levels` (``dispatch_minutes``, ``reply_minutes``,
     ``callback_rate`` …); a suffix ``_urgent`` or ``_ordinary`` limits it to that priority.
     ``scope`` limits it to some tickets (000: district cases; 002: directly dispatched 6+N).
+    ``item`` names the assessment item (``per_occurrence``) that deducts points for each ticket
+    missing it (000 附件二 第四章 一 1: 超过10分钟未接收派发 0.5 分每单据), so a report can say
+    what the contract would attach to misses the deductions ledger did not book.
     """
 
     target_id: Identifier
@@ -419,6 +422,7 @@ class ServiceLevelTarget(Model):
     limit_minutes: Term[Decimal] | None = None
     target_share: Term[Decimal] | None = None
     scope: TicketScope | None = None
+    item: Identifier | None = None
     clause: Clause
     note: str | None = None
 
@@ -507,6 +511,13 @@ class Contract(Model):
                     f"service_level_targets {t.target_id}: unknown metric {t.metric!r}; "
                     f"use one of {', '.join(METRICS)} (or three_rates)"
                 )
+        items = {i.item_id: i for i in self.assessment.value.items} if self.assessment.value else {}
+        for t in self.service_level_targets:
+            if t.item is not None and getattr(items.get(t.item), "kind", None) != "per_occurrence":
+                raise ValueError(
+                    f"service_level_targets {t.target_id}: item {t.item!r} must name a "
+                    "per_occurrence item of the assessment (points for each ticket that misses it)"
+                )
         return self
 
     @property
@@ -522,6 +533,15 @@ class Contract(Model):
         if not hours or any(h is None for h in hours):
             return None
         return sum(h for h in hours if h is not None)
+
+    def rule_name_zh(self, rule_id: str) -> str:
+        """The Chinese name a person reads for a rule id (assessment item, staffing rule or money
+        penalty); the id itself only when the contract has no such rule."""
+        names = {p.penalty_id: p.name_zh for p in self.penalties}
+        names |= {r.rule_id: r.name_zh for r in self.staffing_penalties}
+        if self.assessment.value is not None:
+            names |= {i.item_id: i.name_zh for i in self.assessment.value.items}
+        return names.get(rule_id, rule_id)
 
     def post(self, post_id: str) -> Post:
         for p in self.posts:

@@ -13,7 +13,12 @@ Unit = Literal["share", "minutes", "hours", "seconds", "count"]
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """A metric key: its Chinese name, unit, definition, and whether tickets can yield it."""
+    """A metric key: its Chinese name, unit, definition, and whether tickets can yield it.
+
+    ``deadline``: each ticket is held to a time limit (the target's ``limit_minutes``, the day's
+    midnight or the ticket's own ``due_at``), so a target that states a limit but no share is
+    missed by any ticket past it (000 附件二 第四章 一 1: 每超时一单扣0.5分).
+    """
 
     key: str
     name_zh: str
@@ -21,6 +26,7 @@ class MetricInfo:
     definition_zh: str
     from_tickets: bool = True
     needs_limit: bool = False
+    deadline: bool = False
 
 
 METRICS: dict[str, MetricInfo] = {
@@ -33,6 +39,7 @@ METRICS: dict[str, MetricInfo] = {
             "share",
             "受理后在时限内派发的工单 ÷ 已派发工单；未派发（如直接答复）的工单不计入",
             needs_limit=True,
+            deadline=True,
         ),
         MetricInfo(
             "dispatch_minutes_median", "派发用时中位数", "minutes", "受理到派发的分钟数的中位数"
@@ -46,6 +53,7 @@ METRICS: dict[str, MetricInfo] = {
             "share",
             "办结时间不晚于工单自身办理时限（due_at）的工单 ÷ 已办结或已过时限的工单；"
             "过时限仍未办结的计为超时，未到时限且未办结的不计入，无办理时限的工单不计入",
+            deadline=True,
         ),
         MetricInfo(
             "close_hours_median", "办结用时中位数", "hours", "已办结工单受理到办结的小时数的中位数"
@@ -62,12 +70,14 @@ METRICS: dict[str, MetricInfo] = {
             "share",
             "受理后在时限内回复的工单 ÷ 已回复或已超时的工单；未到期且未回复的不计入",
             needs_limit=True,
+            deadline=True,
         ),
         MetricInfo(
             "reply_by_same_day_midnight",
             "当日24时前回复率",
             "share",
             "受理当日24时前回复的工单 ÷ 已回复或已过当日24时的工单",
+            deadline=True,
         ),
         MetricInfo(
             "close_minutes",
@@ -75,6 +85,7 @@ METRICS: dict[str, MetricInfo] = {
             "share",
             "受理后在时限内办结的工单 ÷ 已办结或已超时的工单；未到期且未办结的不计入",
             needs_limit=True,
+            deadline=True,
         ),
         MetricInfo(
             "arrival_minutes",
@@ -82,6 +93,7 @@ METRICS: dict[str, MetricInfo] = {
             "share",
             "受理后在时限内到场的工单 ÷ 有到场时间的工单（按距离分档）",
             needs_limit=True,
+            deadline=True,
         ),
         MetricInfo("response_rate", "响应率", "share", "已回复（联系诉求人）的工单 ÷ 受理工单"),
         MetricInfo(
