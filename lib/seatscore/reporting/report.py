@@ -22,10 +22,9 @@ from great_tables import GT
 from IPython.display import HTML
 
 from seatscore import __version__
-from seatscore.compute import closing, service_levels
+from seatscore.compute import closing, findings, service_levels
 from seatscore.compute.metrics import MonthlyMetrics, metrics_as_of, month_end
 from seatscore.compute.payments import payment_schedule
-from seatscore.compute.statement import flags
 from seatscore.compute.termination import breaches_on_record, termination_exposure
 from seatscore.core.config import TIMEZONE
 from seatscore.core.errors import SeatscoreError
@@ -35,7 +34,6 @@ from seatscore.ledgers import store as db
 from seatscore.ledgers.kinds import as_of
 from seatscore.terms.contracts import Contract
 from seatscore.terms.periods import PROVISIONAL_RULE_ZH, month_of, parse_month
-from seatscore.terms.thresholds import holds
 
 BLUE = "#1d4ed8"
 """The reports' colour for figures."""
@@ -99,8 +97,30 @@ class ReportContext:
     @cached_property
     def kpi_table(self) -> pl.DataFrame:
         """Every month's service-level figures from tickets and the KPI ledger
-        (:func:`seatscore.compute.service_levels.kpi_table`), computed once per report."""
-        return service_levels.kpi_table(self.contract, self.tickets, self.kpis)
+        (:func:`seatscore.compute.service_levels.kpi_table`), deadlines judged at the end of the
+        cut-off day (:func:`seatscore.compute.findings.judged_at`), computed once per report."""
+        at = findings.judged_at(self.cutoff) if self.cutoff else None
+        return service_levels.kpi_table(self.contract, self.tickets, self.kpis, at)
+
+    @cached_property
+    def verdicts(self) -> list[findings.Verdict]:
+        """Each target's verdict in the month (:func:`seatscore.compute.findings.verdicts`)."""
+        return findings.verdicts(
+            self.contract, self.kpi_table.filter(pl.col("period") == self.month)
+        )
+
+    @cached_property
+    def findings(self) -> list[findings.Finding]:
+        """The month's findings, most serious first, from the same function as the statement's
+        (:func:`seatscore.compute.findings.month_findings`)."""
+        return findings.month_findings(
+            self.contract,
+            self.metrics,
+            self.month,
+            self.kpi_table.filter(pl.col("period") == self.month),
+            self.payments,
+            self.cutoff,
+        )
 
     @property
     def row(self) -> dict:
@@ -243,51 +263,23 @@ def title(ctx: ReportContext) -> HTML:
     )
 
 
-def alerts(ctx: ReportContext) -> list[str]:
-    """The month's alerts, most serious first (Chinese sentences).
-
-    The flags of :func:`seatscore.compute.statement.flags` (triggers fired or one month away, rules not
-    assessable, provisional calendar), then a score under a threshold and staffing gaps.
-    """
-    row = ctx.row
-    out = flags(ctx.contract, ctx.metrics, ctx.month)
-    triggers = ctx.metrics.triggers.filter(pl.col("month") == ctx.month)
-    below = [
-        f"{t['text_zh']}：已计 {t['months_counted']}/{t['months_needed']} 个月"
-        for t in triggers.iter_rows(named=True)
-        if t["state"] == "clear"
-        and t["threshold_points"] is not None
-        and row["score"] is not None
-        and holds(row["score"], t["threshold_word"] or "低于", t["threshold_points"])
+def _to_the_line(ctx: ReportContext) -> list[dict]:
+    """The score tile's note: the distance to the nearest termination line the score is above."""
+    score = ctx.row["score"]
+    lines = [t.threshold_points for t in ctx.contract.termination_triggers if t.threshold_points]
+    if score is None or not lines:
+        return []
+    line = max(lines)
+    if score < line:
+        return [{"kind": "caution", "text": f"低于终止线 {line.normalize():f} 分"}]
+    return [
+        {"kind": "change", "text": f"距终止线 {line.normalize():f} 分 {points_zh(score - line)}"}
     ]
-    if below:
-        out.append(f"本月得分 {points_zh(row['score'])} 达到终止阈值（" + "；".join(below) + "）")
-    staffing_rows = (
-        ctx.metrics.staffing.filter(pl.col("month") == ctx.month)
-        if ctx.metrics.staffing is not None
-        else pl.DataFrame()
-    )
-    names = {r.rule_id: r for r in ctx.contract.staffing_penalties}
-    for r in staffing_rows.iter_rows(named=True):
-        rule = names[r["rule_id"]]
-        if not r["gap_person_days"]:
-            continue
-        money = (
-            format_cny(r["staffing_penalty_cny"])
-            if r["staffing_penalty_cny"] is not None
-            else "无法评估（金额未规定）"
-        )
-        what = (
-            f"人员空缺 {r['vacancies']} 人次、{r['gap_person_days']} 人·天（按在册人数）"
-            if rule.basis == "roster"
-            else f"出勤缺口 {r['gap_person_days']} 人·天"
-        )
-        out.append(f"{what}，{rule.name_zh} {money}（{rule.clause}）")
-    return out
 
 
 def verdict(ctx: ReportContext) -> HTML:
-    """The first screen: score, payable, change from last month, and alerts
+    """The first screen: score, payable, change from last month, and what needs attention
+    (需关注事项, :attr:`ReportContext.findings`), most serious first
     (``templates/report/verdict.html.j2``)."""
     row, prev = ctx.row, ctx.previous
 
@@ -307,7 +299,11 @@ def verdict(ctx: ReportContext) -> HTML:
     )
     caution = [{"kind": "caution", "text": "含无法评估项，可能偏低"}]
     tiles = [
-        {"label": "月度考核得分", "value": score, "notes": change("score", points_zh)},
+        {
+            "label": "月度考核得分",
+            "value": score,
+            "notes": change("score", points_zh) + _to_the_line(ctx),
+        },
         {
             "label": "本月应付",
             "value": format_cny(payable),
@@ -325,7 +321,15 @@ def verdict(ctx: ReportContext) -> HTML:
             "notes": [] if row["payable_complete"] else caution,
         },
     ]
-    return fragment("verdict", tiles=tiles, alerts=alerts(ctx))
+    unstated = findings.unstated_rules(ctx.metrics, ctx.month)
+    return fragment(
+        "verdict",
+        tiles=tiles,
+        findings=ctx.findings,
+        status=findings.status(ctx.findings),
+        unstated=unstated,
+        provisional=PROVISIONAL_RULE_ZH if row["provisional"] else None,
+    )
 
 
 def payable_after_adjustments(ctx: ReportContext) -> tuple[Decimal | None, Decimal]:
@@ -578,36 +582,67 @@ def _rows_text(rows: list[dict] | None, limit: int = 6) -> str:
     return "；".join(parts)
 
 
-def lines(ctx: ReportContext) -> GT | HTML:
-    """Every deduction and penalty of the month with its rule, clause and the ledger rows behind it."""
+_LINE_KINDS = {"deduction": "考核扣分", "staffing_penalty": "缺岗扣款", "penalty": "违约扣款"}
+
+
+def _month_lines(ctx: ReportContext) -> pl.DataFrame:
+    """The month's lines with their money (:func:`seatscore.compute.findings.line_cny`), largest
+    money first, then points."""
     month_lines = ctx.metrics.lines.filter(pl.col("month") == ctx.month)
+    nominal = ctx.row["nominal_fee_cny"]
+    money = [findings.line_cny(ctx.contract, nominal, r) for r in month_lines.iter_rows(named=True)]
+    return month_lines.with_columns(pl.Series("cny", money, dtype=pl.Decimal(18, 2))).sort(
+        ["cny", "points"], descending=True, nulls_last=True
+    )
+
+
+def lines(ctx: ReportContext) -> GT | HTML:
+    """Every deduction and penalty of the month, largest money first: rule, clause, count and
+    unit, points and CNY per line (a deduction's points through the fee formula, before the
+    category caps). The ledger rows behind each line are in the appendix (:func:`line_rows`)."""
+    month_lines = _month_lines(ctx)
     if month_lines.is_empty():
         return paragraph("本月没有扣分或扣款。")
-    kinds = {"deduction": "考核扣分", "staffing_penalty": "缺岗扣款", "penalty": "违约扣款"}
     frame = month_lines.select(
-        pl.col("kind").replace_strict(kinds).alias("类型"),
+        pl.col("kind").replace_strict(_LINE_KINDS).alias("类型"),
         pl.col("name_zh").alias("规则"),
         pl.col("clause").alias("条款"),
-        pl.format("{} {}", "quantity", "unit_zh").alias("数量"),
+        pl.col("quantity").alias("数量"),
+        pl.col("unit_zh").str.replace_all("每", "").fill_null("").alias("单位"),
         pl.col("points")
-        .map_elements(points_zh, return_dtype=pl.String)
+        .map_elements(lambda p: f"{pts(p)}", return_dtype=pl.String)
         .fill_null("—")
         .alias("扣分"),
-        pl.col("amount_cny").alias("金额"),
-        pl.col("detail_zh").fill_null("").alias("说明"),
-    ).with_columns(
-        pl.Series("台账行", [_rows_text(r) for r in month_lines["rows"].to_list()], dtype=pl.String)
+        pl.col("cny").alias("金额"),
     )
-    note = None
+    notes = [f"金额：考核扣分按{_fee_text(ctx.contract)}折算（封顶前）；违约与缺岗扣款按合同金额。"]
     capped = ctx.metrics.categories.filter(
         (pl.col("month") == ctx.month) & (pl.col("points_raw") > pl.col("points"))
     )
     if capped.height:
-        note = "封顶（扣完为止）：" + "；".join(
-            f"{r['name_zh']} 原扣 {points_zh(r['points_raw'])}，按上限计 {points_zh(r['points'])}"
-            for r in capped.iter_rows(named=True)
+        notes.append(
+            "封顶（扣完为止）："
+            + "；".join(
+                f"{r['name_zh']} 原扣 {points_zh(r['points_raw'])}，按上限计 {points_zh(r['points'])}"
+                for r in capped.iter_rows(named=True)
+            )
         )
-    return gt_table(frame, month_zh(ctx.month), note, money={"金额": "—"})
+    notes.append("每行对应的台账文件与行号见附录。")
+    return gt_table(frame, month_zh(ctx.month), "".join(notes), money={"金额": "金额未规定"})
+
+
+def line_rows(ctx: ReportContext) -> GT | HTML:
+    """The ledger file and rows behind each of the month's lines, for the appendix."""
+    month_lines = _month_lines(ctx)
+    if month_lines.is_empty():
+        return paragraph("本月没有扣分或扣款。")
+    frame = month_lines.select(
+        pl.col("name_zh").alias("规则"),
+        pl.col("detail_zh").fill_null("").alias("计算"),
+    ).with_columns(
+        pl.Series("台账行", [_rows_text(r) for r in month_lines["rows"].to_list()], dtype=pl.String)
+    )
+    return gt_table(frame, f"{month_zh(ctx.month)}扣分扣款的台账行")
 
 
 def payments(ctx: ReportContext) -> GT | HTML:
@@ -724,7 +759,7 @@ def termination(ctx: ReportContext) -> list[GT | HTML]:
     return parts
 
 
-def problem_tickets(ctx: ReportContext, limit: int = 20) -> GT | HTML:
+def problem_tickets(ctx: ReportContext, limit: int = 12) -> GT | HTML:
     """The month's tickets dispatched late (past the contract's limit), to the wrong unit, or not
     closed by their own deadline (``due_at``: closed later, or still open past it at the cut-off).
 

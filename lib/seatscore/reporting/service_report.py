@@ -22,6 +22,7 @@ import polars as pl
 from great_tables import GT
 from IPython.display import HTML
 
+from seatscore.compute import findings
 from seatscore.compute import service_levels as sl
 from seatscore.core.errors import SeatscoreError
 from seatscore.core.privacy import mask_personal
@@ -196,15 +197,15 @@ def top_table(tickets: pl.DataFrame, by: str, month: str, n: int = 10) -> GT | H
 # ---------------------------------------------------------------- one contract-month
 
 
-def _target_text(r: dict) -> str:
-    parts = []
-    if r["limit_minutes"] is not None:
-        parts.append(f"{sl.duration_zh(r['limit_minutes'])}内")
-    if r["target_share"] is not None:
-        parts.append(f"≥ {pct(r['target_share'], 0)}")
-    if not parts:
-        return "合同未规定指标值" if r["target_id"] is not None else "—（通用指标）"
-    return "，".join(parts)
+def _verdict_text(v: findings.Verdict | None) -> str:
+    """The 达标 cell: met, missed with the tickets past the limit, or why there is no verdict."""
+    if v is None:
+        return "—（通用指标，无目标）"
+    if v.met is True:
+        return "✓ 达标"
+    if v.met is False:
+        return "✗ 未达标" if v.by_share else f"✗ 未达标：{v.missed:,} 件超时"
+    return f"—（{v.reason_zh}）" if v.reason_zh else "—"
 
 
 def _unit_value(value: float | None, unit: str | None) -> str:
@@ -233,6 +234,8 @@ def targets_table(ctx: ReportContext) -> GT:
         r["key"]: r["value"]
         for r in table.filter(pl.col("source") == "ledger").iter_rows(named=True)
     }
+    verdicts = {v.key: v for v in ctx.verdicts}
+    measures = {m.key: m for m in sl.contract_measures(ctx.contract)}
     rows = []
     for r in computed.iter_rows(named=True):
         basis = f"{r['numerator']:,}/{r['denominator']:,}" if r["denominator"] else ""
@@ -241,15 +244,15 @@ def targets_table(ctx: ReportContext) -> GT:
             extra.append(f"{r['pending']} 张未到期")
         if r["unmeasured"]:
             extra.append(f"{r['unmeasured']} 张缺数据")
-        verdict = {True: "✓ 达标", False: "✗ 未达标", None: "—"}[r["met_target"]]
+        v = verdicts.get(r["key"])
         ledger_value = reported.get(r["key"])
         rows.append(
             (
                 r["name_zh"],
                 pct(r["value"]) if r["value"] is not None else (r["note"] or "—"),
                 basis + (f"（{'；'.join(extra)}）" if extra else ""),
-                _target_text(r),
-                verdict,
+                findings.limit_text(measures[r["key"]]),
+                _verdict_text(v) if r["target_id"] is not None else "—（通用指标）",
                 pct(ledger_value) if ledger_value is not None else "",
                 f"{(ledger_value - r['value']) * 100:+.2f} 个百分点"
                 if ledger_value is not None and r["value"] is not None
@@ -267,7 +270,7 @@ def targets_table(ctx: ReportContext) -> GT:
                 r["name_zh"],
                 "—（工单不含此项）",
                 f"{r['denominator']:,}" if r["denominator"] else "",
-                _target_text(r) if r["target_share"] is not None else "—",
+                findings.limit_text(measures[r["key"]]) if r["key"] in measures else "—",
                 {True: "✓ 达标", False: "✗ 未达标", None: "—"}[r["met_target"]],
                 _unit_value(r["value"], r["unit"]),
                 "",
@@ -377,7 +380,7 @@ def hotspots(ctx: ReportContext) -> list:
     ]
 
 
-def repeats(ctx: ReportContext, limit: int = 15) -> GT | HTML:
+def repeats(ctx: ReportContext, limit: int = 10) -> GT | HTML:
     """Locations reported 3+ times within the contract's window (or the analysis window when the
     contract states none, said so) in the month, with their tickets."""
     item = next(
