@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -25,7 +26,13 @@ from helpers import ledger
 
 pytestmark = pytest.mark.browser
 
-MAX_REPORT_BYTES = 2 * 1024 * 1024
+MAX_REPORT_BYTES = 300 * 1024
+"""A month's report at most 300 KB (one stylesheet per table style, inline SVG charts)."""
+MAX_PAGE_BYTES = 2 * 1024 * 1024
+"""The comparison page, which holds every contract."""
+MAX_PDF_PAGES = 8
+WIDTHS = (1280, 390)
+"""A desktop and a phone."""
 ARTIFACTS = config.ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("SEATSCORE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 NO_BROWSER = (
@@ -57,9 +64,13 @@ def browser():
         b.close()
 
 
-def visit(browser, path: Path, screenshot: str | None = None) -> dict:
-    """Open ``path`` offline; return requests attempted, console errors, dialogs and charts."""
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+def visit(
+    browser, path: Path, screenshot: str | None = None, width: int = 1200, pdf: bool = False
+) -> dict:
+    """Open ``path`` offline at ``width`` px; return requests attempted, console errors, dialogs,
+    charts, the page's height and width (``overflow``: how far it is wider than the window),
+    its visible text, and with ``pdf`` the number of A4 pages it prints on."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
     seen: dict = {"requests": [], "errors": [], "dialogs": []}
 
     def block(route):
@@ -77,14 +88,19 @@ def visit(browser, path: Path, screenshot: str | None = None) -> dict:
     page.goto(path.resolve().as_uri())
     page.wait_for_load_state("load")
     seen["charts"] = page.evaluate(
-        """() => [...document.querySelectorAll('img[src^="data:image/svg+xml"], svg')]
+        """() => [...document.querySelectorAll('svg')]
                  .map(e => e.tagName === 'IMG' ? e.naturalWidth : e.getBoundingClientRect().width)"""
     )
     seen["boxes"] = page.evaluate(
-        """() => [...document.querySelectorAll('img[src^="data:image/svg+xml"], svg')]
+        """() => [...document.querySelectorAll('svg')]
                  .map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })"""
     )
     seen["height"] = page.evaluate("() => document.documentElement.scrollHeight")
+    seen["overflow"] = page.evaluate("() => document.documentElement.scrollWidth") - width
+    seen["text"] = page.evaluate("() => document.body.innerText")
+    if pdf:
+        printed = page.pdf(format="A4", print_background=True)
+        seen["pages"] = len(re.findall(rb"/Type\s*/Page[^s]", printed))
     if screenshot:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
@@ -103,15 +119,28 @@ def test_every_report_opens_offline(browser, rendered):
     problems = []
     for path in paths:
         size = path.stat().st_size
-        seen = visit(browser, path, f"{path.parent.name}-{path.stem}.png")
-        charts = seen["charts"]
         if size > MAX_REPORT_BYTES:
-            problems.append(f"{path}: {size:,} bytes")
-        if seen["requests"] or seen["errors"] or seen["dialogs"]:
-            problems.append(f"{path}: {seen}")
-        if not charts or min(charts) <= 0:
-            problems.append(f"{path}: charts not drawn {charts}")
-        problems += drawn_size_problems(path, seen)
+            problems.append(f"{path}: {size:,} bytes, over {MAX_REPORT_BYTES:,}")
+        for width in WIDTHS:
+            seen = visit(browser, path, f"{path.parent.name}-{path.stem}-{width}.png", width)
+            charts = seen["charts"]
+            if seen["requests"] or seen["errors"] or seen["dialogs"]:
+                problems.append(f"{path}: {seen}")
+            if not charts or min(charts) <= 0:
+                problems.append(f"{path}: charts not drawn {charts}")
+            if seen["overflow"] > 0:
+                problems.append(f"{path}: {seen['overflow']} px wider than a {width} px window")
+            problems += drawn_size_problems(path, seen)
+    assert not problems, "\n".join(problems)
+
+
+def test_one_report_per_contract_prints_on_at_most_8_pages(browser, rendered):
+    # The rendered fixture holds one month of each contract.
+    problems = []
+    for path in reports_to_check(rendered):
+        seen = visit(browser, path, pdf=True)
+        if seen["pages"] > MAX_PDF_PAGES:
+            problems.append(f"{path}: {seen['pages']} A4 pages")
     assert not problems, "\n".join(problems)
 
 
@@ -133,11 +162,15 @@ def drawn_size_problems(path: Path, seen: dict) -> list[str]:
     return out
 
 
-def test_index_opens_offline(browser, rendered):
+def test_index_opens_offline(browser, rendered, contracts):
     out, _ = rendered
-    seen = visit(browser, out / "index.html", "index.png")
-    assert not seen["requests"] and not seen["errors"]
-    assert seen["charts"] and min(seen["charts"]) > 0  # the sparklines
+    for width in WIDTHS:
+        seen = visit(browser, out / "index.html", f"index-{width}.png", width)
+        assert not seen["requests"] and not seen["errors"]
+        assert seen["charts"] and min(seen["charts"]) > 0  # the sparklines
+        assert seen["overflow"] <= 0, f"{seen['overflow']} px wider than a {width} px window"
+        # A person reads names, not ids.
+        assert not [cid for cid in contracts if cid in seen["text"]]
 
 
 HOSTILE = "<script>alert(1)</script> 占道经营严重，请回电13812345678，姓名：张三丰"
@@ -208,7 +241,7 @@ def test_the_comparison_opens_offline(browser, demo_db, tmp_path):
     seen = visit(browser, result.path, "comparison.png")
     assert not seen["requests"] and not seen["errors"] and not seen["dialogs"]
     assert seen["charts"] and min(seen["charts"]) > 0
-    assert result.path.stat().st_size < MAX_REPORT_BYTES
+    assert result.path.stat().st_size < MAX_PAGE_BYTES
 
 
 SF311_ROWS = [

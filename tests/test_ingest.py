@@ -430,7 +430,7 @@ def test_sf311_is_reported_like_a_contract_with_its_rules_not_assessable(empty_d
     assert "合同无月度评分" in page and "非外包合同，无合同金额" in page
     # The index says per source where its data come from: SF311's are public, not simulated.
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert "sf311-call-centre · 公开数据" in index and "模拟数据" not in index
+    assert "· 公开数据" in index and "模拟数据" not in index
 
 
 def test_quarantine_names_the_text_line_and_the_ticket_when_a_cell_holds_line_breaks(

@@ -139,7 +139,7 @@ _TEMPLATES = jinja2.Environment(
 
 
 def summary_html(recipient: Recipient, month: str, rows: list[dict]) -> str:
-    """The email body: one row per contract (score, payable, nominal, alerts), from the template
+    """The email body: one row per contract (score, payable, nominal, what needs attention), from the template
     ``templates/email.html.j2``; its stylesheet is inlined into each element (css-inline), since
     mail clients drop ``<style>`` blocks."""
     year, mon = month.split("-")
@@ -180,11 +180,20 @@ def _rows(db_path: Path, reports_dir: Path, month: str, contract_ids: list[str])
                 "nominal": format_cny(
                     Decimal(doc["fee_nominal_cny"]) if doc.get("fee_nominal_cny") else None
                 ),
-                "flags": doc["flags"] if in_period else ["不在服务期内"],
+                "attention": _attention(doc) if in_period else ["不在服务期内"],
                 "report": report if rendered else None,
                 "attached": rendered,
             }
     return rows
+
+
+def _attention(doc: dict) -> list[str]:
+    """What needs attention, as the report's first screen says it (the red and amber findings,
+    :mod:`seatscore.compute.findings`); a statement stored by an earlier version has only its
+    flags."""
+    if "findings" not in doc:
+        return doc.get("flags", [])
+    return [f["text_zh"] for f in doc["findings"] if f["level"] != "info"]
 
 
 def message(

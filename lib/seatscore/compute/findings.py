@@ -90,6 +90,9 @@ class Verdict:
     by_share: bool = False
     """True when the verdict compares a rate with the contract's share; False when each ticket
     is held to a time limit."""
+    source: str = "tickets"
+    """``tickets`` (computed here) or ``ledger``: only the vendor's reported figure (KPI ledger)
+    gives the value, and the verdict is read from it."""
 
     def as_dict(self) -> dict:
         """Plain data for a statement document (points as a decimal string)."""
@@ -139,8 +142,10 @@ def verdicts(contract: Contract, table: pl.DataFrame) -> list[Verdict]:
     ``table``: the month's rows of :func:`seatscore.compute.service_levels.kpi_table` from
     tickets (``source == "tickets"``). A target with a share is met when the rate reaches it in
     the contract's word; a time limit without a share holds every ticket to it (000 附件二 第四章
-    一 1: 每超时一单扣0.5分), so one ticket past it is a miss. A target the tickets cannot measure,
-    a month without a ticket it applies to, or a target that states no value has no verdict.
+    一 1: 每超时一单扣0.5分), so one ticket past it is a miss. A target the tickets cannot measure
+    is judged by the vendor's reported figure where the KPI ledger gives one (``source``
+    ``ledger``); a target with neither, a month without a ticket it applies to, or a target that
+    states no value has no verdict.
     """
     measures = {m.key: m for m in service_levels.contract_measures(contract)}
     items = (
@@ -148,13 +153,23 @@ def verdicts(contract: Contract, table: pl.DataFrame) -> list[Verdict]:
     )
     out = []
     rows = table.filter(pl.col("source") == "tickets", pl.col("target_id").is_not_null())
+    reported = {
+        r["key"]: r
+        for r in table.filter(pl.col("source") == "ledger").iter_rows(named=True)
+        if r["met_target"] is not None
+    }
     for r in rows.iter_rows(named=True):
         m = measures[r["key"]]
         counted = r["denominator"] or 0
         missed = counted - (r["numerator"] or 0) if r["value"] is not None else None
         met: bool | None = None
         reason = None
-        if r["value"] is None:
+        source = "tickets"
+        if r["value"] is None and r["key"] in reported:  # only the vendor's figure: judged by it
+            met, source = bool(reported[r["key"]]["met_target"]), "ledger"
+            r = {**r, "value": reported[r["key"]]["value"]}
+            counted = reported[r["key"]]["denominator"] or 0
+        elif r["value"] is None:
             reason = r["note"] or "本月无适用工单"
         elif m.target_share is not None:
             met = bool(r["met_target"])
@@ -177,6 +192,7 @@ def verdicts(contract: Contract, table: pl.DataFrame) -> list[Verdict]:
                 item=m.item,
                 points_each=getattr(item, "points", None),
                 by_share=m.target_share is not None,
+                source=source,
             )
         )
     return out
@@ -468,11 +484,12 @@ def quantity_zh(quantity: int | None, unit_zh: str | None) -> str:
 def _ending(contract: Contract, cutoff: dt.date) -> list[Finding]:
     end = contract.service_period.end
     days = (end - cutoff).days
+    left = f"还有 {days} 天" if days else "即本月末"
     if 0 <= days <= ENDING_DAYS:
         return [
             Finding(
                 "amber",
-                f"服务期于 {end:%Y-%m-%d} 届满，还有 {days} 天（{contract.service_period.clause}）",
+                f"服务期于 {end:%Y-%m-%d} 届满，{left}（{contract.service_period.clause}）",
             )
         ]
     return []

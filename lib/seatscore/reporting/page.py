@@ -3,7 +3,9 @@
 :func:`lighten` writes each table stylesheet once per page. great_tables puts a copy of its
 stylesheet (about 9 KB) in every table, scoped to the table's random id; a month's report has
 14 tables. Each copy is rescoped to a class named after its content and only the first copy of
-each is kept, so the page carries one stylesheet per table style.
+each is kept, so the page carries one stylesheet per table style. It also gives the ids inside
+each inline chart (Vega's ``gradient_0``, ``clip1`` …) a prefix of their own chart, so that one
+chart never draws with another's gradient or clip path.
 """
 
 from __future__ import annotations
@@ -28,4 +30,28 @@ def lighten(page: str) -> str:
         seen.add(name)
         return f'<div id="{m["id"]}" class="{name}" style="{m["style"]}">{css}'
 
-    return _TABLE.sub(once, page)
+    return _own_ids(_TABLE.sub(once, page))
+
+
+_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _own_ids(page: str) -> str:
+    """Every id inside the n-th inline ``<svg>`` prefixed ``cN-``, with its references."""
+    count = 0
+
+    def prefix(m: re.Match) -> str:
+        nonlocal count
+        count += 1
+        svg = m.group(0)
+        for name in set(_ID.findall(svg)):
+            new = f"c{count}-{name}"
+            svg = (
+                svg.replace(f'id="{name}"', f'id="{new}"')
+                .replace(f"url(#{name})", f"url(#{new})")
+                .replace(f'href="#{name}"', f'href="#{new}"')
+            )
+        return svg
+
+    return _SVG.sub(prefix, page)

@@ -201,10 +201,13 @@ def _verdict_text(v: findings.Verdict | None) -> str:
     """The 达标 cell: met, missed with the tickets past the limit, or why there is no verdict."""
     if v is None:
         return "—（通用指标，无目标）"
+    told = "（据乙方报告）" if v.source == "ledger" else ""
     if v.met is True:
-        return "✓ 达标"
+        return "✓ 达标" + told
     if v.met is False:
-        return "✗ 未达标" if v.by_share else f"✗ 未达标：{v.missed:,} 件超时"
+        if v.by_share or v.missed is None:
+            return "✗ 未达标" + told
+        return f"✗ 未达标：{v.missed:,} 件超时"
     return f"—（{v.reason_zh}）" if v.reason_zh else "—"
 
 
