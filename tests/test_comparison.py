@@ -327,7 +327,7 @@ def test_the_comparison_report_renders(demo_db, tmp_path):
         "¥747,760.00",
     ):
         assert text in page, text
-    assert 'data-mime-type="image/svg+xml">\n<svg' in page  # charts drawn inline
+    assert '<svg class="marks"' in page  # charts drawn inline
     assert "Traceback" not in page and '<script src="http' not in page
 
 

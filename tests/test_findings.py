@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import polars as pl
 import pytest
 
 from seatscore.compute import findings
@@ -249,3 +250,29 @@ def test_quantity_and_line_money():
     assert findings.quantity_zh(8, "每件") == "8件"
     assert findings.quantity_zh(3, "每人每次") == "3人次"
     assert findings.quantity_zh(12, "人·天") == "12人·天"
+
+
+def test_003_lines_share_the_fee_deduction_to_the_fen(contracts):
+    # 003 一 (四): the fee deduction is the month's fee × points / 100, rounded once; March 2025
+    # fee ¥168,333.34 (the report's 名义月费), 5 wrong reports × 0.5 + 2 late coordinations × 0.5
+    # = 3.5 points → ¥5,891.67. Split by points: 2.5/3.5 × 5,891.67 = 4,208.3357 → ¥4,208.34, and
+    # the last line takes the balance, ¥1,683.33; they add up to the booked ¥5,891.67 (each line
+    # rounded on its own would give 4,208.33 + 1,683.33 = 5,891.66, a fen short).
+    from tests.helpers import run
+
+    c = contracts[D003]
+    metrics = run(
+        c,
+        deductions=ledger(
+            "deductions",
+            [
+                deduction(D003, "2025-03-03", "wrong_report", 5),
+                deduction(D003, "2025-03-04", "late_coordination", 2),
+            ],
+        ),
+    )
+    row = metrics.months.filter(pl.col("month") == "2025-03").row(0, named=True)
+    assert str(row["nominal_fee_cny"]) == "168333.34"
+    assert str(row["fee_deduction_cny"]) == "5891.67"
+    lines = findings.month_lines(metrics, "2025-03")
+    assert [str(v) for v in lines["cny"]] == ["4208.34", "1683.33"]

@@ -70,7 +70,7 @@ def test_report_renders_for_every_contract(rendered, contract_id, contracts):
     assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page and "Warning" not in page
     assert "模拟数据" in page  # demo ledgers are labelled as simulated
     assert "load_context" not in page and "import altair" not in page  # no code in the HTML
-    assert 'data-mime-type="image/svg+xml">\n<svg' in page  # charts drawn inline, no script needed
+    assert '<svg class="marks"' in page  # charts drawn inline, no script needed
     # The browser tab names the contract in Chinese and the month, e.g. 综合调度工作服务外包项目
     # 2026年6月月度报告, not the internal id.
     year, mon = month.split("-")

@@ -31,7 +31,7 @@ from seatscore.compute.budget import due_month
 from seatscore.compute.metrics import MonthlyMetrics, fee_deduction, month_end
 from seatscore.compute.payments import payment_schedule
 from seatscore.compute.termination import breaches_on_record
-from seatscore.core.money import format_cny, pts
+from seatscore.core.money import MONEY, allocate, format_cny, pts
 from seatscore.ledgers.kinds import as_of
 from seatscore.terms.contracts import Contract
 from seatscore.terms.measures import METRICS
@@ -444,11 +444,10 @@ def _data_findings(contract: Contract, metrics: MonthlyMetrics, month: str) -> l
 def _line_findings(contract: Contract, metrics: MonthlyMetrics, month: str) -> list[Finding]:
     """The month's largest booked lines (:data:`LARGEST_LINES`), money first."""
     # Staffing lines are the staffing findings already.
-    lines = metrics.lines.filter(pl.col("month") == month, pl.col("kind") != "staffing_penalty")
-    nominal = metrics.months.filter(pl.col("month") == month)["nominal_fee_cny"][0]
+    lines = month_lines(metrics, month).filter(pl.col("kind") != "staffing_penalty")
     ranked = []
     for r in lines.iter_rows(named=True):
-        cny = line_cny(contract, nominal, r)
+        cny = r["cny"]
         points = f"扣 {pts(r['points'])} 分" if r["points"] is not None else ""
         money = format_cny(cny) if cny is not None else "金额未规定"
         count = quantity_zh(r["quantity"], r["unit_zh"])
@@ -460,17 +459,30 @@ def _line_findings(contract: Contract, metrics: MonthlyMetrics, month: str) -> l
     return [Finding("info", text, cny) for _, _, text, cny in ranked[:LARGEST_LINES]]
 
 
-def line_cny(contract: Contract, nominal_fee: Decimal | None, line: dict) -> Decimal | None:
-    """A line's money (CNY): a penalty's amount, or a deduction's points through the fee formula
-    (:func:`seatscore.compute.metrics.fee_deduction`, before the category caps); None when the
-    contract states no rate or, for a share of the fee, no fee."""
-    if line["kind"] != "deduction":
-        return line["amount_cny"]
-    if contract.fee_formula.kind == "none" or line["points"] is None:
-        return None
-    if contract.fee_formula.kind == "share_of_monthly_fee" and nominal_fee is None:
-        return None
-    return fee_deduction(contract, nominal_fee, line["points"])
+def month_lines(metrics: MonthlyMetrics, month: str) -> pl.DataFrame:
+    """The month's lines (:attr:`MonthlyMetrics.lines`) with ``cny``, their money (CNY), largest
+    first, then by points: a penalty's amount; for deductions, the month's fee deduction
+    (after the category caps, as the statement books it) split over the lines in proportion to
+    their points (:func:`seatscore.core.money.allocate`), so the lines add up to it to the fen;
+    null where the contract states no rate."""
+    lines = metrics.lines.filter(pl.col("month") == month)
+    row = metrics.months.filter(pl.col("month") == month).row(0, named=True)
+    is_deduction = [k == "deduction" for k in lines["kind"].to_list()]
+    points = [p or Decimal(0) for p in lines["points"].to_list()]
+    weights = [p for p, d in zip(points, is_deduction, strict=True) if d]
+    total = row["fee_deduction_cny"]
+    shares = (
+        iter(allocate(total, weights))
+        if weights and sum(weights) > 0 and total is not None and total > 0
+        else iter([None] * len(weights))
+    )
+    money = [
+        next(shares) if d else amount
+        for d, amount in zip(is_deduction, lines["amount_cny"].to_list(), strict=True)
+    ]
+    return lines.with_columns(pl.Series("cny", money, dtype=MONEY)).sort(
+        ["cny", "points"], descending=True, nulls_last=True
+    )
 
 
 def quantity_zh(quantity: int | None, unit_zh: str | None) -> str:

@@ -470,8 +470,8 @@ def trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
         "month",
         pl.col("month").map_elements(month_zh, return_dtype=pl.String).alias("月份"),
         pl.col("score").cast(pl.Float64).alias("得分"),
-        pl.col("nominal_fee_cny").cast(pl.Float64).alias("名义月费"),
-        pl.col("payable_cny").cast(pl.Float64).alias("应付"),
+        (pl.col("nominal_fee_cny").cast(pl.Float64) / 10_000).alias("名义月费"),
+        (pl.col("payable_cny").cast(pl.Float64) / 10_000).alias("应付"),
         (pl.col("month") == ctx.month).alias("本月"),
     )
     order = m["月份"].to_list()
@@ -483,9 +483,9 @@ def trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
         .encode(
             x=x,
             xOffset="类别:N",
-            y=alt.Y("金额:Q", title="金额（元）"),
+            y=alt.Y("金额:Q", title="金额（万元）"),
             color=alt.Color("类别:N", title=None, scale=alt.Scale(range=["#c7d2fe", BLUE])),
-            tooltip=["月份", "类别:N", alt.Tooltip("金额:Q", format=",.2f")],
+            tooltip=["月份", "类别:N", alt.Tooltip("金额:Q", format=",.2f", title="金额（万元）")],
         )
         .properties(width=560, height=180, title="名义月费与应付")
     )
@@ -586,20 +586,14 @@ _LINE_KINDS = {"deduction": "考核扣分", "staffing_penalty": "缺岗扣款", 
 
 
 def _month_lines(ctx: ReportContext) -> pl.DataFrame:
-    """The month's lines with their money (:func:`seatscore.compute.findings.line_cny`), largest
-    money first, then points."""
-    month_lines = ctx.metrics.lines.filter(pl.col("month") == ctx.month)
-    nominal = ctx.row["nominal_fee_cny"]
-    money = [findings.line_cny(ctx.contract, nominal, r) for r in month_lines.iter_rows(named=True)]
-    return month_lines.with_columns(pl.Series("cny", money, dtype=pl.Decimal(18, 2))).sort(
-        ["cny", "points"], descending=True, nulls_last=True
-    )
+    return findings.month_lines(ctx.metrics, ctx.month)
 
 
 def lines(ctx: ReportContext) -> GT | HTML:
     """Every deduction and penalty of the month, largest money first: rule, clause, count and
-    unit, points and CNY per line (a deduction's points through the fee formula, before the
-    category caps). The ledger rows behind each line are in the appendix (:func:`line_rows`)."""
+    unit, points and CNY per line (:func:`seatscore.compute.findings.month_lines`: the fee
+    deduction split over the lines by points, to the fen). The ledger rows behind each line are in
+    the appendix (:func:`line_rows`)."""
     month_lines = _month_lines(ctx)
     if month_lines.is_empty():
         return paragraph("本月没有扣分或扣款。")
@@ -615,7 +609,10 @@ def lines(ctx: ReportContext) -> GT | HTML:
         .alias("扣分"),
         pl.col("cny").alias("金额"),
     )
-    notes = [f"金额：考核扣分按{_fee_text(ctx.contract)}折算（封顶前）；违约与缺岗扣款按合同金额。"]
+    notes = [
+        f"金额：本月考核扣款 {format_cny(ctx.row['fee_deduction_cny'])}（{_fee_text(ctx.contract)}）"
+        "按各行扣分分摊，合计与上表一致；违约与缺岗扣款按合同金额。"
+    ]
     capped = ctx.metrics.categories.filter(
         (pl.col("month") == ctx.month) & (pl.col("points_raw") > pl.col("points"))
     )

@@ -318,7 +318,8 @@ def definitions(ctx: ReportContext) -> GT:
 
 
 def targets_trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
-    """Each target rate over the service period, with its target line where one is stated."""
+    """Each target rate over the service period, with its target line where one is stated (100 %
+    for a time limit that holds every ticket)."""
     kpis = ctx.kpi_table.filter(
         pl.col("source") == "tickets",
         pl.col("unit") == "share",
@@ -327,13 +328,22 @@ def targets_trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
     )
     if kpis.is_empty():
         return paragraph("本合同没有可由工单计算的服务指标。")
-    frame = kpis.select(
-        pl.col("period").alias("月份"),
+    # A time limit without a share holds every ticket to it: its target is 100 %.
+    every = [
+        m.key
+        for m in sl.contract_measures(ctx.contract)
+        if m.target_share is None and m.info.deadline and m.assessable is None
+    ]
+    frame = kpis.sort("period").select(
+        pl.col("period").map_elements(month_zh, return_dtype=pl.String).alias("月份"),
         pl.col("name_zh").alias("指标"),
         (pl.col("value") * 100).alias("比率%"),
-        (pl.col("target_share") * 100).alias("目标%"),
+        pl.when(pl.col("key").is_in(every))
+        .then(pl.lit(100.0))
+        .otherwise(pl.col("target_share") * 100)
+        .alias("目标%"),
     )
-    order = sorted(frame["月份"].unique().to_list())
+    order = list(dict.fromkeys(frame["月份"].to_list()))
     x = alt.X("月份:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45))
     lines = (
         alt.Chart(frame)
