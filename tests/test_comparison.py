@@ -53,11 +53,13 @@ def test_cost_per_seat_month_of_each_contract(table, cid, expected):
     assert row(table, cid)["cost_per_seat_month_cny"] == Decimal(expected)
 
 
-def test_002_has_no_seat_month_but_a_cost_per_covered_seat_hour(table):
+def test_002_seat_month_from_its_shifts_and_a_cost_per_covered_seat_hour(table):
     r = row(table, "beijing-enforcement-2025")
-    # 002 states no headcount: the seat-month is not assessable, and says why.
-    assert r["cost_per_seat_month_cny"] is None
-    assert "cost_per_seat_month_cny: 合同未以数字规定最低人数" in r["not_assessable"]
+    # 002 states no headcount: its seats are its shifts as 40-hour seat-equivalents, as in every
+    # report and the index (one source): 二 5×8 + 7×24 + 5×8 + 7×8 = 304 hours a week ÷ 40 = 7.6
+    # seats; 2,031,500 / 12 months / 7.6 = 22,275.219… → 22,275.22.
+    assert r["cost_per_seat_month_cny"] == Decimal("22275.22")
+    assert "7.6 个座席当量" in r["seat_basis_zh"]
     # 二: hotline intake 5×8 and callbacks 5×8 on working days, order intake 7×24, screening 7×8,
     # one seat each. 2025-02-07 – 2026-02-06 is 365 days, 261 of them Monday to Friday; the State
     # Council's notices take off 4/4, 5/1, 5/2, 5/5, 6/2, 10/1–3, 10/6–8 (2025) and 1/1–2 (2026),
@@ -70,17 +72,58 @@ def test_002_has_no_seat_month_but_a_cost_per_covered_seat_hour(table):
     assert "253 个工作日" in r["cover_basis_zh"]
 
 
-def test_004_cover_counts_the_stated_seats_and_flags_the_unstated_night_duty(table):
+def test_004_cover_counts_the_stated_seats_and_names_the_night_duty_neither_reading_counts(table):
     r = row(table, "haidian-hotline-2022")
     # 四 (二) 2: 48 seats × 8 h on each government working day. 2022-04-01 – 2023-03-31: 261
     # weekdays, less 18 holiday weekdays (4/4–5, 5/2–4, 6/3, 9/12, 10/3–7, 2023-01-02, 1/23–27),
     # plus 7 make-up days (4/2, 4/24, 5/7, 10/8, 10/9, 2023-01-28, 1/29) = 250.
-    # 48 × 8 × 250 = 96,000; 6,695,568 / 96,000 = 69.7455 → 69.75, an upper bound: the night
-    # duty (18:00–9:00) states no seats.
-    assert r["covered_seat_hours"] == Decimal("96000")
-    assert r["cost_per_covered_seat_hour_cny"] == Decimal("69.75")
+    # 48 × 8 × 250 = 96,000; 6,695,568 / 96,000 = 69.7455 → 69.75 on both readings; the night
+    # duty (18:00–9:00) states neither persons nor shifts, so no reading can count it, and the
+    # figure is not given as if it were whole.
+    assert (r["covered_seat_hours_low"], r["covered_seat_hours_high"]) == (96000, 96000)
+    assert r["covered_seat_hours"] is None and r["cost_per_covered_seat_hour_cny"] is None
+    assert r["cost_per_covered_seat_hour_low_cny"] == Decimal("69.75")
+    assert r["cost_per_covered_seat_hour_high_cny"] == Decimal("69.75")
     assert r["cover_complete"] is False
-    assert "夜班值班" in r["cover_basis_zh"] and "上限" in r["cover_basis_zh"]
+    assert "两种读法都未计：夜班值班（18:00—次日9:00）（人数与班次均未规定）" in r["cover_basis_zh"]
+    assert comparison.seat_hour_cost_zh(r) == "¥69.75（两种读法相同，部分岗位未计）"
+
+
+@pytest.mark.parametrize(
+    ("cid", "low", "high", "cost_low", "cost_high"),
+    [
+        # 002 二: every post states its cover (see above): 15,728 on both readings.
+        ("beijing-enforcement-2025", "15728", "15728", "129.16", "129.16"),
+        # 000 一 (二) 2: emergency duty 2 seats (班长 + 值守) × 24 h × 365 days = 17,520. 一 (二) 1:
+        # the dispatch and analysis post works 5×8 on working days with no seats stated; its
+        # persons are the 16 of 一 (二) less emergency duty's 8 = 8. 2026-06-17 – 2027-06-16 has
+        # 256 working days (2027 Monday to Friday until its notice). Narrow: 1 seat × 8 × 256 =
+        # 2,048 → 19,568; broad: 8 persons × 40 ÷ 40 = 8 seats × 8 × 256 = 16,384 → 33,904.
+        # 1,869,400 / 33,904 = 55.138… → 55.14; / 19,568 = 95.533… → 95.53.
+        ("haidian-dispatch-2026", "19568", "33904", "55.14", "95.53"),
+        # 004: 96,000 on both readings (the night duty counts on neither).
+        ("haidian-hotline-2022", "96000", "96000", "69.75", "69.75"),
+        # 003 附件1: emergency 1 seat × 24 × 365 = 8,760. The seat post (17 persons, 7×24, seats
+        # unstated): narrow 1 seat × 24 × 365 = 8,760; broad 17 × 40 ÷ 168 = 4.0476 seats × 24 ×
+        # 365 = 35,457.14. The assessor post (3 persons, no shift stated): narrow 0; broad 3 × 40 ×
+        # 365/7 = 6,257.14. Narrow 17,520, broad 50,474.29. 2,020,000 / 50,474.29 = 40.020… →
+        # 40.02; / 17,520 = 115.296… → 115.30.
+        ("karamay-grid-2024", "17520", "50474.29", "40.02", "115.30"),
+        # 001 一 2: the special team 1 seat × 24 × 335 days (2024-02-01 – 12-31) = 8,040; the five
+        # line posts (2 + 1 + 1 + 1 + 1 = 6 persons) state no shift: narrow 0, broad 6 × 40 ×
+        # 335/7 = 11,485.71. 1,079,668 / 19,525.71 = 55.294… → 55.29; / 8,040 = 134.287… → 134.29.
+        ("shijingshan-hotline-2024", "8040", "19525.71", "55.29", "134.29"),
+    ],
+)
+def test_covered_seat_hours_of_every_contract_on_both_readings(
+    contracts, cid, low, high, cost_low, cost_high
+):
+    cover = comparison.covered_seat_hours(contracts[cid])
+    assert cover.low.quantize(Decimal("0.01")) == Decimal(low)
+    assert cover.high.quantize(Decimal("0.01")) == Decimal(high)
+    costs = comparison.unit_costs(contracts[cid], cover)
+    assert costs["cost_per_covered_seat_hour_low_cny"] == Decimal(cost_low)
+    assert costs["cost_per_covered_seat_hour_high_cny"] == Decimal(cost_high)
 
 
 def test_004_cost_structure_per_seat_month_adds_up(contracts):
@@ -97,7 +140,7 @@ def test_004_cost_structure_per_seat_month_adds_up(contracts):
     assert frame["share"].round(4).to_list() == [0.4473, 0.3854, 0.1672]
 
 
-def test_per_day_per_ticket_recovered_and_quality_adjusted_by_hand(contracts):
+def test_per_day_per_ticket_and_recovered_by_hand(contracts):
     c = contracts["karamay-grid-2024"]
     cid = c.contract_id
     staffing = ledger("staffing", staffing_days(cid, "seat", dt.date(2024, 10, 1), 31, 17, 17))
@@ -142,9 +185,11 @@ def test_per_day_per_ticket_recovered_and_quality_adjusted_by_hand(contracts):
     assert r["recovered_cny"] == Decimal("2525.00")
     assert r["payable_cny"] == Decimal("227530.55")
     assert r["recovered_share"] == pytest.approx(2525 / 230055.55)
-    # Mean score (100 + 98.5) / 2 = 99.25; 7,013.89 / 0.9925 = 7,066.891… → 7,066.89.
-    assert r["mean_score"] == Decimal("99.25")
-    assert r["quality_adjusted_cost_per_seat_month_cny"] == Decimal("7066.89")
+    # No figure divides by scores (each contract's 100-point sheet is its own); target
+    # attainment comes from stored statements, which computed metrics alone do not carry.
+    assert "mean_score" not in r and "quality_adjusted_cost_per_seat_month_cny" not in r
+    assert r["all_targets_met_share"] is None
+    assert "all_targets_met_share: 没有已存的月度结算单" in r["not_assessable"]
 
 
 def test_a_price_index_expresses_money_in_one_years_cny(tmp_path, contracts):
@@ -238,7 +283,8 @@ def test_the_example_scenario_by_hand(demo_db, contracts):
     )
     result = scenarios.what_if(c, scenario, tickets, settings)
     now, then = result.costs.row(0, named=True), result.costs.row(1, named=True)
-    assert now["cost_per_covered_seat_hour_cny"] == Decimal("69.75")
+    assert now["cost_per_covered_seat_hour_low_cny"] == Decimal("69.75")  # night duty uncounted
+    assert now["cost_per_covered_seat_hour_cny"] is None
     # 40 seats × 8 h × 250 working days + 2 seats × 15 h × 365 days = 80,000 + 10,950 = 90,950;
     # 6,200,000 / 90,950 = 68.169… → 68.17, now complete; 6,200,000 / 12 / 46 = 11,231.88.
     assert then["covered_seat_hours"] == Decimal("90950")
@@ -280,9 +326,12 @@ def test_compare_json_carries_the_figures_and_reasons(demo_db, capsys):
     by_id = {r["contract_id"]: r for r in document["contracts"]}
     assert by_id["haidian-hotline-2022"]["cost_per_seat_month_cny"] == "11624.25"
     assert by_id["beijing-enforcement-2025"]["cost_per_covered_seat_hour_cny"] == "129.16"
-    assert by_id["beijing-enforcement-2025"]["not_assessable"]["cost_per_seat_month_cny"] == (
-        "合同未以数字规定最低人数"
-    )
+    assert by_id["beijing-enforcement-2025"]["cost_per_seat_month_cny"] == "22275.22"
+    assert by_id["haidian-dispatch-2026"]["cost_per_covered_seat_hour_low_cny"] == "55.14"
+    assert by_id["haidian-dispatch-2026"]["cost_per_covered_seat_hour_high_cny"] == "95.53"
+    # The demo months judged against 000's own targets: months and target-months.
+    judged = by_id["haidian-dispatch-2026"]["target_months_judged"]
+    assert judged and by_id["haidian-dispatch-2026"]["months_judged"] <= judged
     assert len(document["cost_structure"]) == 3
     assert "scenario" not in document and "benchmarks" not in document
 
@@ -292,7 +341,8 @@ def test_compare_text_with_a_scenario(demo_db, capsys):
     assert cli.main(["compare", "--db", str(demo_db), "--scenario", str(scenario)]) == 0
     out = capsys.readouterr().out
     assert "每座席·月（最低 48 人）: ¥11,624.25" in out
-    assert "每覆盖座席小时: ¥69.75（上限：部分岗位未计）" in out
+    assert "每覆盖座席小时: ¥69.75（两种读法相同，部分岗位未计）" in out
+    assert "每覆盖座席小时: ¥55.14–¥95.53（宽读–窄读）" in out
     assert "每覆盖座席小时 ¥68.17，每座席·月 ¥11,231.88" in out
     assert "名义人民币" in out
 
@@ -312,8 +362,10 @@ def test_the_comparison_report_renders(demo_db, tmp_path):
         "供应商成本对比",
         "单位成本",
         "¥11,624.25",
-        "≤ ¥69.75",
+        "¥69.75（两种读法相同，部分岗位未计）",
+        "¥55.14–¥95.53（宽读–窄读）",
         "¥129.16",
+        "综合调度工作服务外包项目",  # contracts by name, with the buyer
         "成本构成",
         "甲市",
         "¥9,900.00",
@@ -329,6 +381,9 @@ def test_the_comparison_report_renders(demo_db, tmp_path):
         assert text in page, text
     assert '<svg class="marks"' in page  # charts drawn inline
     assert "Traceback" not in page and '<script src="http' not in page
+    # A planner's page: no command line, no score divided across schemes, no id for a name.
+    assert "seatscore " not in page and "质量调整" not in page and "≤" not in page
+    assert "haidian-dispatch-2026" not in page.split("<body", 1)[1]
 
 
 def test_lab_opens_jupyterlab_in_the_notebooks_with_this_interpreter(monkeypatch):

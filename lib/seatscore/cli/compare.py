@@ -94,7 +94,7 @@ def _records(frame, split: str | None = None) -> list[dict]:
 
 def _contract_lines(table) -> list[str]:
     """Each contract's unit costs, what deductions recovered, and what cannot be computed."""
-    from seatscore.compute.comparison import LABELS_ZH
+    from seatscore.compute.comparison import LABELS_ZH, attainment_zh, seat_hour_cost_zh
     from seatscore.core.money import format_cny
 
     lines = []
@@ -103,15 +103,14 @@ def _contract_lines(table) -> list[str]:
             f"{r['contract_id']}  {r['vendor_zh']}  {r['service_start']}—{r['service_end']}  "
             f"{r['service_months'].normalize()} 个月  {format_cny(r['amount_cny'])}"
         )
-        bound = "" if r["cover_complete"] else "（上限：部分岗位未计）"
         seats = r["minimum_headcount"]
+        lines.append(f"  每覆盖座席小时: {seat_hour_cost_zh(r)}")
         figures = [
             (
-                f"每座席·月（最低 {seats} 人）" if seats else "每座席·月",
+                f"每座席·月（最低 {seats} 人）" if seats else "每座席·月（按班次折算座席当量）",
                 r["cost_per_seat_month_cny"],
                 "",
             ),
-            ("每覆盖座席小时", r["cost_per_covered_seat_hour_cny"], bound),
             (
                 f"每实到人·天（{r['staffed_seat_days']:,} 人·天）",
                 r["cost_per_staffed_seat_day_cny"],
@@ -127,14 +126,10 @@ def _contract_lines(table) -> list[str]:
                 if r["recovered_share"] is not None
                 else "",
             ),
-            (
-                "质量调整每座席·月",
-                r["quality_adjusted_cost_per_seat_month_cny"],
-                f"（平均 {r['mean_score']} 分）" if r["mean_score"] is not None else "",
-            ),
         ]
         for label, value, note in figures:
             lines.append(f"  {label}: {format_cny(value)}{note}")
+        lines.append(f"  全部合同指标达标的月份: {attainment_zh(r)}")
         for line in (r["not_assessable"] or "").splitlines():
             key, reason = line.split(": ", 1)
             lines.append(f"  — {LABELS_ZH.get(key, key)} 无法计算：{reason}")
@@ -181,15 +176,15 @@ def _what_if_lines(what_if) -> list[str]:
     """The next tender's scenario: costs per case and the Erlang C shortfall."""
     import polars as pl
 
+    from seatscore.compute.comparison import seat_hour_cost_zh
     from seatscore.core.money import format_cny
 
     lines = []
     lines.append(f"下期招标情景：{what_if.scenario.name_zh}（假设，非合同条款）")
     for r in what_if.costs.iter_rows(named=True):
-        bound = "" if r["cover_complete"] else "（上限）"
         lines.append(
             f"  {r['case_zh']}: 总价 {format_cny(r['amount_cny'])}，每覆盖座席小时 "
-            f"{format_cny(r['cost_per_covered_seat_hour_cny'])}{bound}，每座席·月 "
+            f"{seat_hour_cost_zh(r)}，每座席·月 "
             f"{format_cny(r['cost_per_seat_month_cny'])}"
         )
     short = what_if.adequacy.group_by("case_zh", maintain_order=True).agg(

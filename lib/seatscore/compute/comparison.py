@@ -4,26 +4,29 @@ One row per contract (:func:`compare`), all money in CNY to the fen, **nominal**
 contract's own service months, tax as its params file says) unless a price index is given
 (:func:`read_price_index`, :func:`price_factor`):
 
-- ``cost_per_seat_month_cny`` = amount ÷ service months ÷ minimum headcount (004 九 and 四 (二) 1:
-  6,695,568 ÷ 12 ÷ 48 = 11,624.25). Service months = Σ of each month's served days ÷ its days
+- ``cost_per_seat_month_cny`` = amount ÷ service months ÷ seats, the seats every report and the
+  index use (:func:`seatscore.compute.metrics.seat_basis`: the minimum headcount, or the stated
+  shifts as 40-hour seat-equivalents; 004 九 and 四 (二) 1: 6,695,568 ÷ 12 ÷ 48 = 11,624.25).
+  Service months = Σ of each month's served days ÷ its days
   (:func:`seatscore.terms.periods.nominal_monthly_fees`): 12 for the four one-year contracts, 11 for 001.
 - ``cost_per_covered_seat_hour_cny`` = amount ÷ the seat-hours of cover the contract buys over its
   service period: per post, seats on shift × hours per day × the days its pattern covers — official
   working days (``chinesecalendar``) for a 5-day pattern, every day for a 7-day one, days × d/7
-  otherwise (:func:`covered_seat_hours`). Where a post's cover is not stated the figure counts the
-  stated cover only, is flagged ``cover_complete = false`` and is an upper bound.
+  otherwise (:func:`covered_seat_hours`). Where a post's cover is not stated in full there is no
+  single figure: ``_low_cny`` and ``_high_cny`` give it on the broad and the narrow reading
+  (:data:`BROAD_ZH`, :data:`NARROW_ZH`), and ``cover_basis_zh`` names what each reading counts.
 - ``cost_per_staffed_seat_day_cny`` = nominal fees of the months with attendance rows ÷ person-days
   present (实到人数) in them.
 - ``cost_per_ticket_handled_cny`` / ``cost_per_ticket_resolved_cny`` = nominal fees of the months
   with tickets ÷ tickets received / tickets closed (办结, ``closed_at`` recorded) in those months.
 - ``payable_cny`` against ``nominal_cny`` over the months with data: ``recovered_cny`` is what
   deductions and penalties took off, ``recovered_share`` its share (0–1) of the nominal fees.
-- ``quality_adjusted_cost_per_seat_month_cny`` = cost per seat-month ÷ (mean monthly score ÷ 100);
-  not assessable without a 100-point sheet.
+- ``all_targets_met_share`` = months that met every target with a verdict ÷ months with one,
+  each contract against its own targets (the stored statements' ``targets``). No figure divides by
+  scores: the contracts' 100-point sheets differ and cannot be compared.
 
 A figure that cannot be computed is null, and ``not_assessable`` says why, one ``key: 原因`` line per
-figure (keys as the columns, reasons in Chinese, :data:`LABELS_ZH`), e.g. 002 states
-no headcount, so it has no cost per seat-month; its cover comes from its four service lines.
+figure (keys as the columns, reasons in Chinese, :data:`LABELS_ZH`).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from pathlib import Path
 
 import polars as pl
 
-from seatscore.compute.metrics import MonthlyMetrics
+from seatscore.compute.metrics import MonthlyMetrics, seat_basis
 from seatscore.core.errors import SeatscoreError
 from seatscore.core.money import MONEY, POINTS, to_fen
 from seatscore.terms.contracts import Contract
@@ -50,6 +53,7 @@ NOMINAL_ZH = "金额为名义人民币（各合同服务期当年价格，含税
 COMPARISON_SCHEMA = {
     "contract_id": pl.String,
     "title_zh": pl.String,
+    "buyer_zh": pl.String,
     "vendor_zh": pl.String,
     "service_start": pl.Date,
     "service_end": pl.Date,
@@ -57,10 +61,15 @@ COMPARISON_SCHEMA = {
     "amount_cny": MONEY,
     "minimum_headcount": pl.Int64,
     "cost_per_seat_month_cny": MONEY,
+    "seat_basis_zh": pl.String,
     "covered_seat_hours": pl.Decimal(14, 2),
+    "covered_seat_hours_low": pl.Decimal(14, 2),
+    "covered_seat_hours_high": pl.Decimal(14, 2),
     "cover_complete": pl.Boolean,
     "cover_basis_zh": pl.String,
     "cost_per_covered_seat_hour_cny": MONEY,
+    "cost_per_covered_seat_hour_low_cny": MONEY,
+    "cost_per_covered_seat_hour_high_cny": MONEY,
     "observed_from": pl.String,
     "observed_through": pl.String,
     "staffed_seat_days": pl.Int64,
@@ -74,8 +83,11 @@ COMPARISON_SCHEMA = {
     "recovered_cny": MONEY,
     "recovered_share": pl.Float64,
     "payable_complete": pl.Boolean,
-    "mean_score": POINTS,
-    "quality_adjusted_cost_per_seat_month_cny": MONEY,
+    "months_judged": pl.Int64,
+    "months_all_targets_met": pl.Int64,
+    "all_targets_met_share": pl.Float64,
+    "target_months_judged": pl.Int64,
+    "target_months_met": pl.Int64,
     "price_factor": pl.Decimal(12, 6),
     "not_assessable": pl.String,
 }
@@ -86,11 +98,12 @@ LABELS_ZH = {
     "amount_cny": "合同金额",
     "cost_per_seat_month_cny": "每座席·月",
     "cost_per_covered_seat_hour_cny": "每覆盖座席小时",
+    "cost_per_covered_seat_hour_range": "每覆盖座席小时（两种读法）",
     "cost_per_staffed_seat_day_cny": "每实到人·天",
     "cost_per_ticket_handled_cny": "每受理工单",
     "cost_per_ticket_resolved_cny": "每办结工单",
     "payable_cny": "应付与名义",
-    "quality_adjusted_cost_per_seat_month_cny": "质量调整每座席·月",
+    "all_targets_met_share": "全部指标达标的月份占比",
 }
 """Chinese labels of the figures, for reports and the CLI."""
 
@@ -102,58 +115,121 @@ class ComparisonInputError(SeatscoreError):
 # ---------------------------------------------------------------- cover
 
 
+NARROW_ZH = (
+    "窄读：只计合同写明的同时在岗座席；写明有人值守而未写座席数的岗位按1个座席，未写班次的岗位不计"
+)
+BROAD_ZH = (
+    "宽读：未写座席数或班次的岗位，按其人数每人每周40小时的标准工时折算为在岗座席"
+    "（《国务院关于职工工作时间的规定》第三条）"
+)
+"""The two readings of a post whose cover the contract does not state in full."""
+
+
 @dataclass(frozen=True)
 class Cover:
-    """The seat-hours of cover a contract buys over its whole service period.
+    """The seat-hours of cover a contract buys over its whole service period, on two readings.
 
-    ``seat_hours``: Σ over posts with stated cover (None when no post states it); ``complete``:
-    every post states its shift pattern and seats on shift; ``provisional``: a working day was
-    counted Monday to Friday for a year the official calendar does not hold yet;
-    ``basis_zh``: the sum written out, and the posts left out.
+    ``low`` / ``high``: seat-hours on the narrow and the broad reading (:data:`NARROW_ZH`,
+    :data:`BROAD_ZH`); the same number when every post states its cover. ``seat_hours``: that
+    number when the readings agree and every post states its cover, else None (no bare bound).
+    ``complete``: every post states its shift pattern and seats on shift; ``provisional``: a
+    working day was counted Monday to Friday for a year the official calendar does not hold yet;
+    ``basis_zh``: each post's seat-hours written out on each reading, and what neither reading
+    can count.
     """
 
-    seat_hours: Decimal | None
+    low: Decimal | None
+    high: Decimal | None
     complete: bool
     provisional: bool
     basis_zh: str
+
+    @property
+    def seat_hours(self) -> Decimal | None:
+        return self.low if self.complete else None
 
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+def _persons(contract: Contract, post) -> tuple[int | None, str]:
+    """A post's persons: its stated minimum headcount, or the contract's total less the other
+    posts' when this is the only post without one (000: 16 − 8 = 8, which 一 (二) implies)."""
+    if post.min_headcount.value is not None:
+        return post.min_headcount.value, f"{post.min_headcount.value} 人"
+    others = [p.min_headcount.value for p in contract.posts if p is not post]
+    total = contract.minimum_headcount.value
+    if total is not None and all(v is not None for v in others) and total > sum(others):
+        left = total - sum(others)
+        return left, f"总人数 {total} − 其他岗位 {sum(others)} = {left} 人"
+    return None, "人数未规定"
+
+
 def covered_seat_hours(contract: Contract) -> Cover:
-    """Seat-hours of cover over the service period, post by post (see the module docstring).
+    """Seat-hours of cover over the service period, post by post, on two readings.
 
     A 5-day pattern covers the official working days (the contracts say "工作日在岗", 002 二;
-    "按政府工作日安排", 004 四 (二) 2), a 7-day pattern every day."""
+    "按政府工作日安排", 004 四 (二) 2), a 7-day pattern every day. A post that states its pattern
+    and seats on shift counts the same on both readings. A post that states its pattern but not its
+    seats counts 1 seat on the narrow reading and, on the broad one, its persons × 40 ÷ the
+    pattern's hours a week (at most its persons). A post that states no pattern counts nothing on
+    the narrow reading and its persons × 40 hours a week on the broad one. A post with neither
+    persons nor pattern counts on neither, and the basis says so."""
     days = _days(contract.service_period.start, contract.service_period.end)
     flags = [working_day(d) for d in days]
     working = sum(1 for w, _ in flags if w)
-    provisional, total, parts, missing = False, Decimal(0), [], []
+    weeks = Decimal(len(days)) / 7
+    provisional, low, high, parts, neither = False, Decimal(0), Decimal(0), [], []
     for post in contract.posts:
         pattern, seats = post.shift_pattern.value, post.seats_on_shift.value
-        if pattern is None or seats is None:
-            missing.append(post.name_zh)
-            continue
-        if pattern.days_per_week == 7:
-            covered, label = Decimal(len(days)), f"{len(days)} 天"
-        elif pattern.days_per_week == 5:
-            covered, label = Decimal(working), f"{working} 个工作日"
-            provisional = provisional or any(p for _, p in flags)
+        persons, persons_zh = _persons(contract, post)
+        if pattern is not None:
+            if pattern.days_per_week == 7:
+                covered, label = Decimal(len(days)), f"{len(days)} 天"
+            elif pattern.days_per_week == 5:
+                covered, label = Decimal(working), f"{working} 个工作日"
+                provisional = provisional or any(p for _, p in flags)
+            else:
+                covered = Decimal(len(days)) * pattern.days_per_week / 7
+                label = f"{len(days)} 天 × {pattern.days_per_week}/7"
+            per_seat = pattern.hours_per_day * covered
+            if seats is not None:
+                hours = seats * per_seat
+                low, high = low + hours, high + hours
+                parts.append(
+                    f"{post.name_zh} {seats} 座席 × {pattern.hours_per_day} 小时 × {label}"
+                )
+                continue
+            week = pattern.days_per_week * pattern.hours_per_day
+            broad = min(Decimal(persons), Decimal(persons) * 40 / week) if persons else Decimal(1)
+            low, high = low + per_seat, high + broad * per_seat
+            parts.append(
+                f"{post.name_zh}（座席数未规定）窄读 1 座席、宽读 {persons_zh} × 40 ÷ {week} = "
+                f"{broad:.2f} 座席，× {pattern.hours_per_day} 小时 × {label}"
+            )
+        elif persons is not None:
+            hours = Decimal(persons) * 40 * weeks
+            high += hours
+            parts.append(
+                f"{post.name_zh}（班次未规定）窄读不计、宽读 {persons_zh} × 40 小时 × {len(days)}/7 周"
+            )
         else:
-            covered = Decimal(len(days)) * pattern.days_per_week / 7
-            label = f"{len(days)} 天 × {pattern.days_per_week}/7"
-        total += seats * pattern.hours_per_day * covered
-        parts.append(f"{post.name_zh} {seats} 座席 × {pattern.hours_per_day} 小时 × {label}")
+            neither.append(post.name_zh)
     if not parts:
-        return Cover(None, False, provisional, "合同未规定任何岗位的班次和同时在岗座席数")
-    basis = " + ".join(parts) + f" = {total:,.0f} 座席小时"
-    if missing:
-        basis += f"；未计（合同未规定班次或同时在岗座席数）：{'、'.join(missing)}，结果为上限"
+        return Cover(None, None, False, provisional, "合同未规定任何岗位的班次、座席或人数")
+    basis = " + ".join(parts) + f" = 窄读 {low:,.0f}、宽读 {high:,.0f} 座席小时"
+    if low == high:
+        basis = " + ".join(parts) + f" = {low:,.0f} 座席小时"
+    if neither:
+        basis += f"；两种读法都未计：{'、'.join(neither)}（人数与班次均未规定）"
     if provisional:
         basis += f"；{PROVISIONAL_RULE_ZH}"
-    return Cover(total, not missing, provisional, basis)
+    complete = not neither and all(
+        p.shift_pattern.value is not None and p.seats_on_shift.value is not None
+        for p in contract.posts
+    )
+    return Cover(low, high, complete, provisional, basis)
 
 
 # ---------------------------------------------------------------- prices
@@ -234,14 +310,20 @@ def service_month_count(contract: Contract) -> Decimal:
 
 
 def unit_costs(contract: Contract, cover: Cover, factor: Decimal = Decimal(1)) -> dict:
-    """``cost_per_seat_month_cny`` (amount ÷ service months ÷ minimum headcount) and
-    ``cost_per_covered_seat_hour_cny`` (amount ÷ ``cover.seat_hours``), CNY to the fen × ``factor``;
-    None where the amount, the headcount or the cover is not stated."""
-    amount, seats = contract.amount_cny.value, contract.seats
+    """``cost_per_seat_month_cny`` (amount ÷ service months ÷ seats, the seats of every report
+    and the index: :func:`seatscore.compute.metrics.seat_basis`) and the cost per covered
+    seat-hour: ``cost_per_covered_seat_hour_cny`` when the cover is stated in full, else
+    ``_low_cny`` (amount ÷ the broad reading's seat-hours) and ``_high_cny`` (÷ the narrow
+    reading's); CNY to the fen × ``factor``; None where the amount, the seats or the cover is not
+    stated."""
+    amount = contract.amount_cny.value
+    seats, _ = seat_basis(contract)
     months = service_month_count(contract)
     return {
         "cost_per_seat_month_cny": _ratio(amount, months * seats if seats else None, factor),
         "cost_per_covered_seat_hour_cny": _ratio(amount, cover.seat_hours, factor),
+        "cost_per_covered_seat_hour_low_cny": _ratio(amount, cover.high, factor),
+        "cost_per_covered_seat_hour_high_cny": _ratio(amount, cover.low, factor),
     }
 
 
@@ -296,25 +378,33 @@ def _recovered(
     return None, None, None, None, None
 
 
-def _quality(
-    contract: Contract,
-    seen: pl.DataFrame,
-    per_seat_month: Decimal | None,
-    reasons: dict[str, str],
-) -> tuple[Decimal | None, Decimal | None]:
-    """The mean score of the assessed months and the cost per seat-month divided by it."""
-    scores = seen["score"].drop_nulls() if seen.height else pl.Series([], dtype=POINTS)
-    mean_score = to_fen(sum(scores.to_list(), Decimal(0)) / len(scores)) if len(scores) else None
-    if mean_score is None:
-        reasons["quality_adjusted_cost_per_seat_month_cny"] = (
-            "合同无百分制月度考核" if not contract.assessment.stated else "没有已考核的月份"
-        )
-    quality = (
-        to_fen(per_seat_month / (mean_score / 100))
-        if per_seat_month is not None and mean_score
-        else None
-    )
-    return mean_score, quality
+def _attainment(seen: pl.DataFrame, reasons: dict[str, str]) -> dict:
+    """Each contract against its own targets, from the stored statements' verdicts: months with
+    a verdict on at least one target (``months_judged``), months that met every target with one
+    (``months_all_targets_met``) and their share; and target-months judged and met (one target
+    in one month), which says how near the misses were."""
+    out = {
+        "months_judged": 0,
+        "months_all_targets_met": 0,
+        "all_targets_met_share": None,
+        "target_months_judged": 0,
+        "target_months_met": 0,
+    }
+    if "targets_met" not in seen.columns:
+        reasons["all_targets_met_share"] = "没有已存的月度结算单"
+        return out
+    judged = seen["targets_met"].drop_nulls()
+    if judged.is_empty():
+        reasons["all_targets_met_share"] = "没有可判定是否达标的合同指标"
+        return out
+    met = int(judged.sum())
+    return {
+        "months_judged": judged.len(),
+        "months_all_targets_met": met,
+        "all_targets_met_share": met / judged.len(),
+        "target_months_judged": int(seen["targets_judged"].sum()),
+        "target_months_met": int(seen["targets_met_count"].sum()),
+    }
 
 
 def compare_one(
@@ -336,12 +426,16 @@ def compare_one(
     amount = contract.amount_cny.value
     if amount is None:
         reasons["amount_cny"] = "合同未规定金额"
-    seats = contract.seats
+    seats, seat_basis_zh = seat_basis(contract)
     if seats is None:
-        reasons["cost_per_seat_month_cny"] = "合同未以数字规定最低人数"
+        reasons["cost_per_seat_month_cny"] = seat_basis_zh
     cover = covered_seat_hours(contract)
-    if cover.seat_hours is None:
+    if cover.low is None:
         reasons["cost_per_covered_seat_hour_cny"] = cover.basis_zh
+    elif cover.seat_hours is None:
+        reasons["cost_per_covered_seat_hour_cny"] = (
+            "部分岗位的覆盖合同未写全，按两种读法给出区间（见覆盖座席小时的计算）"
+        )
     costs = unit_costs(contract, cover, factor)
     per_seat_month = costs["cost_per_seat_month_cny"]
 
@@ -355,22 +449,28 @@ def compare_one(
     present, handled, resolved = work["present"], work["handled"], work["resolved"]
     staffed_fees, ticket_fees = work["staffed_fees"], work["ticket_fees"]
     nominal, payable, recovered, share, complete = _recovered(seen, amount, reasons)
-    mean_score, quality = _quality(contract, seen, per_seat_month, reasons)
+    attainment = _attainment(seen, reasons)
     money = lambda v: to_fen(v * factor) if v is not None else None  # noqa: E731
     return {
         "contract_id": contract.contract_id,
         "title_zh": contract.title_zh,
+        "buyer_zh": contract.buyer.name,
         "vendor_zh": contract.vendor.name,
         "service_start": contract.service_period.start,
         "service_end": contract.service_period.end,
         "service_months": service_month_count(contract),
         "amount_cny": money(amount),
-        "minimum_headcount": seats,
+        "minimum_headcount": contract.seats,
         "cost_per_seat_month_cny": per_seat_month,
+        "seat_basis_zh": seat_basis_zh,
         "covered_seat_hours": cover.seat_hours,
+        "covered_seat_hours_low": cover.low,
+        "covered_seat_hours_high": cover.high,
         "cover_complete": cover.complete,
         "cover_basis_zh": cover.basis_zh,
         "cost_per_covered_seat_hour_cny": costs["cost_per_covered_seat_hour_cny"],
+        "cost_per_covered_seat_hour_low_cny": costs["cost_per_covered_seat_hour_low_cny"],
+        "cost_per_covered_seat_hour_high_cny": costs["cost_per_covered_seat_hour_high_cny"],
         "observed_from": min(months) if months else None,
         "observed_through": max(months) if months else None,
         "staffed_seat_days": present,
@@ -384,11 +484,38 @@ def compare_one(
         "recovered_cny": money(recovered),
         "recovered_share": share,
         "payable_complete": complete,
-        "mean_score": mean_score,
-        "quality_adjusted_cost_per_seat_month_cny": quality,
+        **attainment,
         "price_factor": factor,
         "not_assessable": "\n".join(f"{k}: {v}" for k, v in reasons.items()) or None,
     }
+
+
+def seat_hour_cost_zh(row: dict) -> str:
+    """The cost per covered seat-hour as a person reads it: one figure when the cover is stated in
+    full, else the range on the two readings (broad reading first: the lower cost), or ``—``."""
+    from seatscore.core.money import format_cny
+
+    if row["cost_per_covered_seat_hour_cny"] is not None:
+        return format_cny(row["cost_per_covered_seat_hour_cny"])
+    low, high = (
+        row["cost_per_covered_seat_hour_low_cny"],
+        row["cost_per_covered_seat_hour_high_cny"],
+    )
+    if low is None or high is None:
+        return "—"
+    if low == high:
+        return f"{format_cny(low)}（两种读法相同，部分岗位未计）"
+    return f"{format_cny(low)}–{format_cny(high)}（宽读–窄读）"
+
+
+def attainment_zh(row: dict) -> str:
+    """``9/11 个月全部达标；指标·月 52/55`` or ``—``."""
+    if row["all_targets_met_share"] is None:
+        return "—"
+    return (
+        f"{row['months_all_targets_met']}/{row['months_judged']} 个月全部达标；"
+        f"指标·月 {row['target_months_met']}/{row['target_months_judged']} 达标"
+    )
 
 
 def compare(rows: list[dict]) -> pl.DataFrame:
@@ -446,7 +573,8 @@ def load_comparison(
 class StoredMonths:
     """The stored statements of a contract's ended months as :func:`compare_one` reads them
     (``months``: ``month``, ``nominal_fee_cny``, ``payable_cny``, ``payable_complete``,
-    ``score``): the figures the reports and the index show, as known at each month's end."""
+    ``score``, ``targets_met``): the figures the reports and the index show, as known at each
+    month's end."""
 
     months: pl.DataFrame
 
@@ -464,6 +592,9 @@ def _stored_months(con, contract: Contract) -> StoredMonths:
                 "payable_cny": _dec(doc["payable_cny"]),
                 "payable_complete": doc["payable_complete"],
                 "score": _dec(doc["score"]),
+                "targets_met": _all_met(doc.get("targets")),
+                "targets_judged": sum(t["met"] is not None for t in doc.get("targets", [])),
+                "targets_met_count": sum(t["met"] is True for t in doc.get("targets", [])),
             }
         )
     return StoredMonths(
@@ -475,9 +606,19 @@ def _stored_months(con, contract: Contract) -> StoredMonths:
                 "payable_cny": MONEY,
                 "payable_complete": pl.Boolean,
                 "score": POINTS,
+                "targets_met": pl.Boolean,
+                "targets_judged": pl.Int64,
+                "targets_met_count": pl.Int64,
             },
         )
     )
+
+
+def _all_met(targets: list[dict] | None) -> bool | None:
+    """True when every target with a verdict was met, False when one was missed, None when no
+    target has a verdict (or the statement predates verdicts)."""
+    judged = [t["met"] for t in targets or [] if t["met"] is not None]
+    return all(judged) if judged else None
 
 
 def _dec(text: str | None) -> Decimal | None:

@@ -115,6 +115,8 @@ COST_SCHEMA = {
     "covered_seat_hours": pl.Decimal(14, 2),
     "cover_complete": pl.Boolean,
     "cost_per_covered_seat_hour_cny": MONEY,
+    "cost_per_covered_seat_hour_low_cny": MONEY,
+    "cost_per_covered_seat_hour_high_cny": MONEY,
     "cost_per_seat_month_cny": MONEY,
     "cover_basis_zh": pl.String,
 }

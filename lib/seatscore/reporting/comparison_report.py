@@ -9,7 +9,13 @@ import polars as pl
 from great_tables import GT
 from IPython.display import HTML
 
-from seatscore.compute.comparison import LABELS_ZH
+from seatscore.compute.comparison import (
+    BROAD_ZH,
+    LABELS_ZH,
+    NARROW_ZH,
+    attainment_zh,
+    seat_hour_cost_zh,
+)
 from seatscore.compute.scenarios import WhatIf
 from seatscore.core.money import format_cny
 from seatscore.reporting.report import (
@@ -38,13 +44,15 @@ def _share(column: str) -> pl.Expr:
     )
 
 
-def _bound(cost: str) -> pl.Expr:
-    """A cost per covered seat-hour, as an upper bound ("≤") where the cover is incomplete."""
-    return (
-        pl.when(pl.col("cover_complete") | pl.col(cost).is_null())
-        .then(_cny(cost))
-        .otherwise(pl.lit("≤ ") + _cny(cost))
-    )
+def _range(frame: pl.DataFrame) -> pl.Series:
+    """The cost per covered seat-hour of each row as a person reads it (one figure or the range
+    on the two readings, :func:`seatscore.compute.comparison.seat_hour_cost_zh`)."""
+    return pl.Series([seat_hour_cost_zh(r) for r in frame.iter_rows(named=True)], dtype=pl.String)
+
+
+def _names(frame: pl.DataFrame) -> list[pl.Expr]:
+    """A contract as a planner names it: its title and the buyer (the district's office)."""
+    return [pl.col("title_zh").alias("合同"), pl.col("buyer_zh").alias("甲方")]
 
 
 def heading(prices_zh: str, contracts: int) -> HTML:
@@ -57,57 +65,59 @@ def heading(prices_zh: str, contracts: int) -> HTML:
 def unit_costs(frame: pl.DataFrame) -> GT:
     """The unit costs per contract (:data:`seatscore.compute.comparison.COMPARISON_SCHEMA`)."""
     table = frame.select(
-        pl.col("contract_id").alias("合同"),
-        pl.col("vendor_zh").alias("供应商"),
-        pl.format("{}—{}", "service_start", "service_end").alias("服务期"),
+        *_names(frame),
+        pl.col("vendor_zh").alias("乙方"),
+        pl.format("{} 至 {}", "service_start", "service_end").alias("服务期"),
         _cny("amount_cny").alias("合同金额"),
-        _count("minimum_headcount").alias("最低人数"),
         _cny("cost_per_seat_month_cny").alias("每座席·月"),
-        _bound("cost_per_covered_seat_hour_cny").alias("每覆盖座席小时"),
         _cny("cost_per_staffed_seat_day_cny").alias("每实到人·天"),
         _cny("cost_per_ticket_handled_cny").alias("每受理工单"),
         _cny("cost_per_ticket_resolved_cny").alias("每办结工单"),
-        _cny("quality_adjusted_cost_per_seat_month_cny").alias("质量调整每座席·月"),
+    ).with_columns(
+        _range(frame).alias("每覆盖座席小时"),
+        pl.Series([attainment_zh(r) for r in frame.iter_rows(named=True)]).alias("指标达标"),
     )
     return gt_table(
         table,
         "单位成本",
-        "每座席·月 = 合同金额 ÷ 服务月数 ÷ 最低人数；每覆盖座席小时 = 合同金额 ÷ 合同规定的覆盖座席小时"
-        "（“≤”：部分岗位未规定班次或同时在岗座席数，未计入，结果为上限）；每实到人·天、每工单按有台账"
-        "月份的名义月费计；质量调整 = 每座席·月 ÷（平均得分 ÷ 100）。",
+        "每座席·月 = 合同金额 ÷ 服务月数 ÷ 座席数（合同最低人数；未规定人数的按班次折算为每周40小时的"
+        "座席当量，与各月报告相同）；每覆盖座席小时 = 合同金额 ÷ 覆盖座席小时，合同未写全各岗位的"
+        "班次或在岗座席数时按宽读与窄读给出区间（见下节）；每实到人·天、每工单按有台账月份的名义月费计；"
+        "指标达标 = 各合同按其自己的指标：有结论的月份中全部达标的月数，以及指标·月（一个指标在一个月）"
+        "达标的个数；限时类指标每件都须在时限内，一件超时即该月未达标。各合同的百分制考核标准不同，"
+        "得分不作跨合同比较。",
     )
 
 
 def cover(frame: pl.DataFrame) -> GT:
-    """How each contract's covered seat-hours were counted."""
-    table = frame.select(
-        pl.col("contract_id").alias("合同"),
-        pl.col("covered_seat_hours")
-        .map_elements(lambda v: f"{v:,.0f}", return_dtype=pl.String)
-        .alias("覆盖座席小时"),
-        pl.col("cover_basis_zh").alias("计算"),
+    """How each contract's covered seat-hours were counted, on both readings."""
+
+    def hours(row: dict) -> str:
+        low, high = row["covered_seat_hours_low"], row["covered_seat_hours_high"]
+        if low is None:
+            return "—"
+        return f"{low:,.0f}" if low == high else f"窄读 {low:,.0f}，宽读 {high:,.0f}"
+
+    table = frame.select(*_names(frame)).with_columns(
+        pl.Series([hours(r) for r in frame.iter_rows(named=True)]).alias("覆盖座席小时"),
+        frame["cover_basis_zh"].alias("计算"),
     )
     return gt_table(
-        table, "覆盖座席小时的计算", "5天班次按国务院公布的工作日计，7天班次按日历天计。"
+        table,
+        "覆盖座席小时的计算",
+        f"5天班次按国务院公布的工作日计，7天班次按日历天计。{NARROW_ZH}。{BROAD_ZH}。",
     )
 
 
 def recovered(frame: pl.DataFrame) -> GT:
     """Payable against nominal over the months with data."""
     table = frame.select(
-        pl.col("contract_id").alias("合同"),
-        pl.format("{}—{}", "observed_from", "observed_through").alias("有数据的月份"),
+        *_names(frame),
+        pl.format("{} 至 {}", "observed_from", "observed_through").alias("有数据的月份"),
         _cny("nominal_cny").alias("名义费用"),
         _cny("payable_cny").alias("应付"),
         _cny("recovered_cny").alias("扣回"),
         _share("recovered_share").alias("扣回比例"),
-        pl.col("mean_score")
-        .map_elements(
-            lambda v: f"{v} 分" if v is not None else "无考核",
-            return_dtype=pl.String,
-            skip_nulls=False,
-        )
-        .alias("平均得分"),
         pl.when(pl.col("payable_complete").not_())
         .then(pl.lit("有未能评估的规则，应付可能更低"))
         .otherwise(pl.lit(""))
@@ -117,39 +127,40 @@ def recovered(frame: pl.DataFrame) -> GT:
 
 
 def cost_chart(frame: pl.DataFrame) -> alt.TopLevelMixin:
-    """Cost per seat-month and per covered seat-hour side by side (bars; upper bounds hatched
-    lighter)."""
+    """Cost per seat-month (bars) and per covered seat-hour (a point, or a line from the broad
+    to the narrow reading where the cover is not stated in full), contracts by name."""
     data = frame.select(
-        pl.col("contract_id").alias("合同"),
+        pl.col("title_zh").alias("合同"),
         pl.col("cost_per_seat_month_cny").cast(pl.Float64).alias("每座席·月"),
-        pl.col("cost_per_covered_seat_hour_cny").cast(pl.Float64).alias("每覆盖座席小时"),
-        pl.when(pl.col("cover_complete"))
-        .then(pl.lit("完整"))
-        .otherwise(pl.lit("上限"))
-        .alias("覆盖"),
+        pl.col("cost_per_covered_seat_hour_low_cny").cast(pl.Float64).alias("宽读"),
+        pl.col("cost_per_covered_seat_hour_high_cny").cast(pl.Float64).alias("窄读"),
     )
-    base = alt.Chart(data).encode(y=alt.Y("合同:N", title=None, sort=None))
+    y = alt.Y("合同:N", title=None, sort=None, axis=alt.Axis(labelLimit=220))
     per_month = (
-        base.mark_bar(color=BLUE)
+        alt.Chart(data)
+        .mark_bar(color=BLUE)
         .encode(
+            y=y,
             x=alt.X("每座席·月:Q", title="元 / 座席·月"),
             tooltip=["合同", alt.Tooltip("每座席·月:Q", format=",.2f")],
         )
-        .properties(width=300, height=160, title="每座席·月（最低人数）")
+        .properties(width=260, height=170, title="每座席·月")
     )
-    per_hour = (
-        base.mark_bar()
-        .encode(
-            x=alt.X("每覆盖座席小时:Q", title="元 / 座席小时"),
-            color=alt.Color(
-                "覆盖:N",
-                title="覆盖座席小时",
-                scale=alt.Scale(domain=["完整", "上限"], range=[BLUE, "#c7d2fe"]),
-            ),
-            tooltip=["合同", "覆盖", alt.Tooltip("每覆盖座席小时:Q", format=",.2f")],
-        )
-        .properties(width=300, height=160, title="每覆盖座席小时")
-    )
+    hours = alt.Chart(data).encode(y=y)
+    per_hour = alt.layer(
+        hours.mark_rule(color=BLUE, strokeWidth=3).encode(
+            x=alt.X("宽读:Q", title="元 / 覆盖座席小时"), x2="窄读:Q"
+        ),
+        hours.mark_point(color=BLUE, filled=True).encode(x="宽读:Q"),
+        hours.mark_point(color=RED, filled=True).encode(
+            x="窄读:Q",
+            tooltip=[
+                "合同",
+                alt.Tooltip("宽读:Q", format=",.2f"),
+                alt.Tooltip("窄读:Q", format=",.2f"),
+            ],
+        ),
+    ).properties(width=260, height=170, title="每覆盖座席小时（蓝：宽读，红：窄读）")
     return chart_style(alt.hconcat(per_month, per_hour))
 
 
@@ -173,12 +184,12 @@ def benchmarks(ours: pl.DataFrame, market: pl.DataFrame) -> GT:
     (:func:`seatscore.compute.comparison.read_benchmarks`); rows without enough facts listed apart."""
     mine = ours.select(
         pl.lit("本项目").alias("来源"),
-        pl.col("contract_id").alias("项目"),
+        pl.col("title_zh").alias("项目"),
         pl.format("{}—{}", "service_start", "service_end").alias("时间"),
         _cny("amount_cny").alias("金额"),
         pl.lit("—").alias("每座席·月"),
         _cny("cost_per_seat_month_cny").alias("每人·月"),
-        pl.lit("按最低人数").alias("说明"),
+        pl.col("seat_basis_zh").alias("说明"),
     )
     theirs = market.select(
         pl.col("city").alias("来源"),
@@ -205,18 +216,14 @@ def scenario_costs(result: WhatIf) -> GT:
         pl.col("case_zh").alias("方案"),
         _cny("amount_cny").alias("总价"),
         _count("minimum_headcount").alias("最低人数"),
-        pl.col("covered_seat_hours")
-        .map_elements(lambda v: f"{v:,.0f}", return_dtype=pl.String)
-        .alias("覆盖座席小时"),
-        _bound("cost_per_covered_seat_hour_cny").alias("每覆盖座席小时"),
         _cny("cost_per_seat_month_cny").alias("每座席·月"),
         pl.col("cover_basis_zh").alias("覆盖计算"),
-    )
+    ).insert_column(3, _range(result.costs).alias("每覆盖座席小时"))
     note = result.scenario.note or ""
     return gt_table(
         table,
         f"下期招标情景：{result.scenario.name_zh}",
-        f"情景条款均为假设（{result.scenario.scenario_id}），不是合同条款。{note}",
+        f"情景条款均为假设，不是合同条款。{note}",
     )
 
 
@@ -267,8 +274,16 @@ def scenario_adequacy(result: WhatIf) -> alt.TopLevelMixin | HTML:
     )
 
 
-def scenario_gap(result: WhatIf) -> GT:
-    table = result.adequacy.select(
+def scenario_gap(result: WhatIf) -> GT | HTML:
+    """The months with a shortfall (Erlang C need above what the headcount keeps on duty); one
+    line when no month has one."""
+    short = result.adequacy.filter(pl.col("hours_short") > 0)
+    if short.is_empty():
+        cases = "、".join(dict.fromkeys(result.adequacy["case_zh"].to_list()))
+        return paragraph(
+            f"{cases}：近十二个月每周每个小时的在岗座席均不少于 Erlang C 所需，没有缺口。"
+        )
+    table = short.select(
         pl.col("month").alias("月份"),
         pl.col("case_zh").alias("方案"),
         _count("tickets").alias("工单"),
@@ -277,16 +292,16 @@ def scenario_gap(result: WhatIf) -> GT:
         pl.col("hours_short").alias("不足的小时数（每周168小时中）"),
         pl.col("short_seat_hours_week").round(1).alias("每周缺口座席小时"),
     )
-    return gt_table(table, "配置缺口（近十二个月的工单）", result.basis_zh)
+    return gt_table(table, "有缺口的月份（近十二个月的工单）", result.basis_zh)
 
 
 def not_assessable(frame: pl.DataFrame) -> GT | HTML:
     rows = (
         frame.filter(pl.col("not_assessable").is_not_null())
-        .select("contract_id", pl.col("not_assessable").str.split("\n"))
+        .select("title_zh", pl.col("not_assessable").str.split("\n"))
         .explode("not_assessable")
         .select(
-            pl.col("contract_id").alias("合同"),
+            pl.col("title_zh").alias("合同"),
             pl.col("not_assessable")
             .str.extract(r"^([a-z_]+):", 1)
             .replace_strict(LABELS_ZH)
@@ -346,7 +361,7 @@ def payment_calendar_chart(quarters: pl.DataFrame, contracts: dict) -> alt.TopLe
     """Due per quarter, stacked by contract, in 万元 (ten thousand CNY)."""
     names = {cid: c.title_zh for cid, c in contracts.items()}
     data = quarters.select(
-        "quarter",
+        pl.col("quarter").str.replace("-Q", " Q").alias("季度"),
         pl.col("contract_id").replace_strict(names, default=pl.col("contract_id")).alias("合同"),
         (pl.col("due_cny").cast(pl.Float64) / 10_000).alias("应付（万元）"),
     )
@@ -354,10 +369,10 @@ def payment_calendar_chart(quarters: pl.DataFrame, contracts: dict) -> alt.TopLe
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("quarter:N", title="季度", axis=alt.Axis(labelAngle=-45)),
+            x=alt.X("季度:N", title=None, axis=alt.Axis(labelAngle=-45)),
             y=alt.Y("sum(应付（万元）):Q", title="应付（万元）"),
             color=alt.Color("合同:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
-            tooltip=["quarter", "合同", alt.Tooltip("应付（万元）:Q", format=",.2f")],
+            tooltip=["季度", "合同", alt.Tooltip("应付（万元）:Q", format=",.2f")],
         )
         .properties(width=560, height=220, title="各季度应付（按合同）")
     )
