@@ -85,7 +85,7 @@ def test_000_late_replies_not_booked_are_found_with_the_points_the_contract_atta
     # The booked line follows, money first: 1 document, 0.5 points, ¥500.00.
     assert (
         texts(doc)[1]
-        == "未采取有效措施造成超时回复 1单据，扣 0.5 分（¥500.00）（附件二 第四章 一 1）"
+        == "未采取有效措施造成超时回复 1 张单据，扣 0.5 分（¥500.00）（附件二 第四章 一 1）"
     )
     assert doc["attention"] == "amber"
     verdicts = {v["key"]: v for v in doc["targets"]}
@@ -115,9 +115,9 @@ def test_000_misses_all_booked_are_no_finding_and_lines_rank_by_money(contracts)
     # 8 wrong dispatches × 0.5 = 4.0 points = ¥4,000.00; 1 late dispatch 0.5 = ¥500.00;
     # 2 dress-code breaches × 0.1 = 0.2 = ¥200.00 (附件二 第四章 一 1, 二 3; 第三章 二).
     assert texts(doc) == [
-        "派发错误且当班未纠正 8件，扣 4.0 分（¥4,000.00）（附件二 第四章 一 1）",
-        "超过10分钟未接收派发 1单据，扣 0.5 分（¥500.00）（附件二 第四章 一 1）",
-        "未按规定着装 2人，扣 0.2 分（¥200.00）（附件二 第四章 二 3）",
+        "派发错误且当班未纠正 8 件，扣 4.0 分（¥4,000.00）（附件二 第四章 一 1）",
+        "超过10分钟未接收派发 1 张单据，扣 0.5 分（¥500.00）（附件二 第四章 一 1）",
+        "未按规定着装 2 人，扣 0.2 分（¥200.00）（附件二 第四章 二 3）",
     ]
     assert doc["attention"] == "green"  # booked money alone is not a problem
     dispatch = next(v for v in doc["targets"] if v["key"] == "dispatch_10min")
@@ -160,7 +160,7 @@ def test_001_vendor_reported_rates_above_the_tickets_own(contracts):
         {"contract_id": D001, "month": "2024-03", "metric": "satisfaction_rate", "value": 0.99},
     ]
     doc = statement(c, "2024-03", tickets=tickets, kpis=kpis)
-    assert "乙方自报响应率 81.60%，高于工单计算的 80.00% 1.6 个百分点" in texts(doc)
+    assert "乙方自报响应率 81.60%，比工单计算值（80.00%）高 1.6 个百分点" in texts(doc)
     # No ticket carries a satisfaction verdict: the tickets' rate is undefined, nothing to compare.
     assert not any("满意率" in t for t in texts(doc))
 
@@ -206,8 +206,10 @@ def test_000_payment_due_next_month_end_of_service_and_payment_at_risk(contracts
     # the deductions of 2026-07 … 12: one absence, 1 point = ¥1,000.00 → ¥746,760.00.
     doc = statement(c, "2026-12", deductions=[deduction(D000, "2026-07-03", "absence", 1)])
     assert texts(doc)[0] == (
-        "中期款 ¥747,760.00 下月到期，扣除所抵扣款 ¥1,000.00 后实付 ¥746,760.00（服务满七个月后，四 3）"
+        "中期款 ¥747,760.00 下月到期，抵扣考核扣款 ¥1,000.00 后实付 ¥746,760.00（服务满七个月后，四 3）"
     )
+    # Routine business, listed for the record: not a problem that turns the month amber.
+    assert doc["findings"][0]["level"] == "info" and doc["attention"] == "green"
     # 七 1: the service period ends 2027-06-16, 47 days after 2027-04-30.
     april = statement(c, "2027-04")
     assert "服务期于 2027-06-16 届满，还有 47 天（七 1）" in texts(april)
@@ -247,9 +249,10 @@ def test_no_internal_id_in_any_finding(contracts, cid):
 
 
 def test_quantity_and_line_money():
-    assert findings.quantity_zh(8, "每件") == "8件"
-    assert findings.quantity_zh(3, "每人每次") == "3人次"
-    assert findings.quantity_zh(12, "人·天") == "12人·天"
+    assert findings.quantity_zh(8, "每件") == "8 件"
+    assert findings.quantity_zh(3, "每人每次") == "3 人次"
+    assert findings.quantity_zh(1, "每单据") == "1 张单据"
+    assert findings.quantity_zh(1_200, "人·天") == "1,200 人·天"
 
 
 def test_003_lines_share_the_fee_deduction_to_the_fen(contracts):
@@ -276,3 +279,40 @@ def test_003_lines_share_the_fee_deduction_to_the_fen(contracts):
     assert str(row["fee_deduction_cny"]) == "5891.67"
     lines = findings.month_lines(metrics, "2025-03")
     assert [str(v) for v in lines["cny"]] == ["4208.34", "1683.33"]
+
+
+def test_000_unbooked_misses_that_would_cross_the_termination_line_are_red(contracts):
+    # 45 city cases replied the next day, none booked. 附件二 第四章 一 1: 0.5 points each if
+    # no effective measures were taken; 六 6: two months below 80 end the contract. 100 − 0.5k
+    # < 80 from k = 41 on; all 45 would leave 100 − 22.5 = 77.5.
+    c = contracts[D000]
+    tickets = [
+        ticket(D000, f"C{i}", "2026-07-06 09:00", case_class="city", replied_at="2026-07-07 09:00")
+        for i in range(45)
+    ]
+    doc = statement(c, "2026-07", tickets=tickets)
+    first = doc["findings"][0]
+    assert first["level"] == "red" and doc["attention"] == "red"
+    assert first["text_zh"].endswith(
+        "；若全部计扣，本月得分将由 100.0 降至 77.5，低于终止线 80 分（计扣 41 件即越线；"
+        "连续两个月绩效考评低于80分，六 6），请核实乙方是否采取了有效措施"
+    )
+
+
+def test_000_lines_beyond_the_three_largest_are_summed_in_one_line(contracts):
+    c = contracts[D000]
+    doc = statement(
+        c,
+        "2026-07",
+        deductions=[
+            deduction(D000, "2026-07-03", "wrong_dispatch", 8),  # 4.0 points, ¥4,000
+            deduction(D000, "2026-07-04", "absence", 2),  # 2.0, ¥2,000
+            deduction(D000, "2026-07-05", "dress_code", 3),  # 0.3, ¥300
+            deduction(D000, "2026-07-06", "ledger_late", 1),  # 0.1, ¥100
+            deduction(D000, "2026-07-07", "patrol_missed", 2),  # 0.2, ¥200
+        ],
+    )
+    # The three largest, then the other two: 0.1 + 0.2 = 0.3 points, ¥300.00; together they
+    # make the month's 6.6 points and ¥6,600.00.
+    assert texts(doc)[-1] == "其余 2 项扣分扣款共扣 0.3 分（¥300.00），见扣分与扣款明细"
+    assert [f["level"] for f in doc["findings"]] == ["info"] * 4

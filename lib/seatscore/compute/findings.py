@@ -59,6 +59,8 @@ class Finding:
     level: Level
     text_zh: str
     cny: Decimal | None = None
+    count: int = 0
+    """Tickets or occurrences behind it: ranks findings of equal money (more first)."""
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -302,13 +304,13 @@ def _payment_findings(
         elif due == shift_month(month, 1) and p["status"] != "已付":
             pays = p["paid_cny"]
             net = (
-                f"，扣除所抵扣款 {format_cny(p['absorbed_cny'])} 后实付 {format_cny(pays)}"
+                f"，抵扣考核扣款 {format_cny(p['absorbed_cny'])} 后实付 {format_cny(pays)}"
                 if p["absorbed_cny"] and pays is not None
                 else ""
             )
-            out.append(
+            out.append(  # routine business, not a problem: listed after what is
                 Finding(
-                    "amber",
+                    "info",
                     f"{p['label_zh']} {format_cny(amount)} 下月到期{net}（{p['due_zh']}，{p['clause']}）",
                     pays if pays is not None else amount,
                 )
@@ -357,34 +359,66 @@ def _target_findings(
                 what = (
                     f"{v.name_zh}：{_pct(v.value)}，未达合同要求（{v.limit_zh}）"
                     if v.by_share
-                    else f"{v.name_zh}：{v.missed} 件超过时限（共 {v.counted} 件）"
+                    else f"{v.name_zh}：{v.missed:,} 件超过时限（共 {v.counted:,} 件）"
                 )
-                out.append(Finding("amber", f"{what}（{v.clause}）；合同未规定对应扣分"))
+                out.append(
+                    Finding(
+                        "amber", f"{what}（{v.clause}）；合同未规定对应扣分", count=v.missed or 0
+                    )
+                )
             continue
         missed = sum(v.missed or 0 for v in group)
         short = missed - booked.get(key, 0)
         if short <= 0:
             continue
         if len(group) == 1:
-            what = f"{first.name_zh}：{missed} 件超过时限（共 {first.counted} 件）"
+            what = f"{first.name_zh}：{missed:,} 件超过时限（共 {first.counted:,} 件）"
         else:
-            parts = "、".join(f"{v.name_zh} {v.missed} 件" for v in group if v.missed)
-            what = f"{missed} 件超过时限（{parts}）"
+            parts = "、".join(f"{v.name_zh} {v.missed:,} 件" for v in group if v.missed)
+            what = f"{missed:,} 件超过时限（{parts}）"
         clauses = "；".join(dict.fromkeys(v.clause for v in group if v.clause))
         points = first.points_each * short
         cny = fee_deduction(contract, nominal, points) if nominal is not None else None
         name = contract.rule_name_zh(key)
         ledger = "台账未记扣分" if not booked.get(key) else f"台账记“{name}” {booked[key]} 件"
         money = f"（{format_cny(cny)}）" if cny is not None else ""
+        crossing = _crossing(metrics, month, first.points_each, short)
         out.append(
             Finding(
-                "amber",
+                "red" if crossing else "amber",
                 f"{what}（{clauses}），{ledger}；按“{name}”每件 {pts(first.points_each)} 分，"
-                f"未记的 {short} 件最多可扣 {pts(points)} 分{money}",
+                f"未记的 {short:,} 件最多可扣 {pts(points)} 分{money}{crossing}",
                 cny,
+                short,
             )
         )
     return out
+
+
+def _crossing(metrics: MonthlyMetrics, month: str, each: Decimal, short: int) -> str:
+    """What charging the unbooked misses would do to a score trigger: the score it would fall
+    to and how many misses cross the line (empty when none would). The item may carry a
+    condition the tickets cannot show, so this is what to verify, not a booked fact."""
+    score = metrics.months.filter(pl.col("month") == month)["score"][0]
+    triggers = metrics.triggers.filter(
+        pl.col("month") == month, pl.col("threshold_points").is_not_null()
+    )
+    if score is None or triggers.is_empty():
+        return ""
+    for t in triggers.sort("threshold_points", descending=True).iter_rows(named=True):
+        word, line = t["threshold_word"] or "低于", t["threshold_points"]
+        if holds(score, word, line) or not holds(score - each * short, word, line):
+            continue
+        k = max(int((score - line) / each), 1)
+        while not holds(score - each * k, word, line):
+            k += 1
+        low = max(score - each * short, Decimal(0))
+        return (
+            f"；若全部计扣，本月得分将由 {pts(score)} 降至 {pts(low)}，{word}终止线 "
+            f"{_whole(line)} 分（计扣 {k:,} 件即越线；{t['text_zh']}，{t['clause']}），"
+            "请核实乙方是否采取了有效措施"
+        )
+    return ""
 
 
 def _reported_findings(table: pl.DataFrame) -> list[Finding]:
@@ -399,8 +433,8 @@ def _reported_findings(table: pl.DataFrame) -> list[Finding]:
             out.append(
                 Finding(
                     "amber",
-                    f"乙方自报{name} {_pct(r['ledger_value'])}，高于工单计算的 "
-                    f"{_pct(r['tickets_value'])} {gap:.1f} 个百分点",
+                    f"乙方自报{name} {_pct(r['ledger_value'])}，比工单计算值"
+                    f"（{_pct(r['tickets_value'])}）高 {gap:.1f} 个百分点",
                 )
             )
     return out
@@ -442,21 +476,31 @@ def _data_findings(contract: Contract, metrics: MonthlyMetrics, month: str) -> l
 
 
 def _line_findings(contract: Contract, metrics: MonthlyMetrics, month: str) -> list[Finding]:
-    """The month's largest booked lines (:data:`LARGEST_LINES`), money first."""
+    """The month's largest booked lines (:data:`LARGEST_LINES`), money first, and one line for
+    the rest, so the listed lines add up to what the month booked."""
     # Staffing lines are the staffing findings already.
     lines = month_lines(metrics, month).filter(pl.col("kind") != "staffing_penalty")
-    ranked = []
-    for r in lines.iter_rows(named=True):
+    out = []
+    for r in lines.head(LARGEST_LINES).iter_rows(named=True):
         cny = r["cny"]
         points = f"扣 {pts(r['points'])} 分" if r["points"] is not None else ""
         money = format_cny(cny) if cny is not None else "金额未规定"
         count = quantity_zh(r["quantity"], r["unit_zh"])
         text = f"{r['name_zh']} {count}，" + (f"{points}（{money}）" if points else money)
-        ranked.append(
-            (cny or Decimal(0), r["points"] or Decimal(0), text + f"（{r['clause']}）", cny)
+        out.append(Finding("info", text + f"（{r['clause']}）", cny, r["quantity"] or 0))
+    rest = lines.slice(LARGEST_LINES)
+    if rest.height:
+        points = sum((p for p in rest["points"].to_list() if p is not None), Decimal(0))
+        cny = sum((c for c in rest["cny"].to_list() if c is not None), Decimal(0))
+        what = f"扣 {pts(points)} 分" if points else ""
+        out.append(
+            Finding(
+                "info",
+                f"其余 {rest.height} 项扣分扣款共{what}（{format_cny(cny)}），见扣分与扣款明细",
+                Decimal(0),  # after the lines it sums, whatever its amount
+            )
         )
-    ranked.sort(key=lambda t: (t[0], t[1]), reverse=True)
-    return [Finding("info", text, cny) for _, _, text, cny in ranked[:LARGEST_LINES]]
+    return out
 
 
 def month_lines(metrics: MonthlyMetrics, month: str) -> pl.DataFrame:
@@ -485,12 +529,17 @@ def month_lines(metrics: MonthlyMetrics, month: str) -> pl.DataFrame:
     )
 
 
+_MEASURE_WORDS = {"单据": "张单据"}
+"""Units that read as nouns in the params and need a measure word before them."""
+
+
 def quantity_zh(quantity: int | None, unit_zh: str | None) -> str:
-    """``(8, "每件")`` → ``8件``; ``(3, "每人每次")`` → ``3人次``; ``(12, "人·天")`` → ``12人·天``."""
+    """``(8, "每件")`` → ``8 件``; ``(3, "每人每次")`` → ``3 人次``; ``(1, "每单据")`` →
+    ``1 张单据``; ``(12, "人·天")`` → ``12 人·天``."""
     if quantity is None:
         return ""
-    unit = (unit_zh or "").replace("每", "")
-    return f"{quantity}{unit or '次'}"
+    unit = (unit_zh or "").replace("每", "") or "次"
+    return f"{quantity:,} {_MEASURE_WORDS.get(unit, unit)}"
 
 
 def _ending(contract: Contract, cutoff: dt.date) -> list[Finding]:
@@ -533,7 +582,7 @@ def month_findings(
         *_line_findings(contract, metrics, month),
     ]
     order = {level: i for i, level in enumerate(LEVELS)}
-    return sorted(found, key=lambda f: (order[f.level], -(f.cny or Decimal(0))))
+    return sorted(found, key=lambda f: (order[f.level], -(f.cny or Decimal(0)), -f.count))
 
 
 def status(found: list[Finding]) -> Level | Literal["green"]:

@@ -406,7 +406,9 @@ def _fee_text(c: Contract) -> str:
         return f"每扣1分扣款 {format_cny(f.cny_per_point)}"
     if f.kind == "share_of_monthly_fee":
         return "月服务费 × 扣分%（每扣1分扣月费的1%）"
-    return f"无考核扣款公式（{f.note}）" if f.note else "无考核扣款公式"
+    if f.note and not f.note.startswith("无考核扣款公式"):
+        return f"无考核扣款公式（{f.note}）"
+    return f.note or "无考核扣款公式"
 
 
 def money(ctx: ReportContext) -> GT:
@@ -422,7 +424,8 @@ def money(ctx: ReportContext) -> GT:
         f"合同金额 {format_cny(amount)} ÷ {rate.days_per_year} 天 × 服务 {row['service_days']} 天"
         f"（{rate.clause}）"
         if rate is not None and amount is not None
-        else f"服务 {row['service_days']}/{row['days_in_month']} 天；合同金额按天数分摊到月"
+        else f"服务 {row['service_days']}/{row['days_in_month']} 天；合同金额按月平均分摊，"
+        "不足整月的按服务天数折算"
     )
     roster_rules = [r for r in ctx.contract.staffing_penalties if r.basis == "roster"]
     rows = [
@@ -552,6 +555,7 @@ def deductions_by_category(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
     )
     if frame["扣分"].sum() == 0:
         return paragraph(f"{month_zh(ctx.month)} 无扣分。")
+    capped = frame["上限"].is_not_null().any()
     bars = (
         alt.Chart(frame)
         .mark_bar(color=BLUE)
@@ -561,7 +565,9 @@ def deductions_by_category(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
             tooltip=["类别", "扣分", "上限"],
         )
         .properties(
-            width=480, height=max(60, 28 * frame.height), title="按类别扣分（已按上限封顶）"
+            width=480,
+            height=max(60, 28 * frame.height),
+            title="按类别扣分（已按上限封顶）" if capped else "按类别扣分",
         )
     )
     return chart_style(bars)
@@ -650,7 +656,15 @@ def payments(ctx: ReportContext) -> GT | HTML:
     schedule = payment_schedule(ctx.contract, months, breaches, ctx.month, ctx.payments)
     if schedule.is_empty():
         return paragraph("合同未规定付款节点。")
-    upcoming = schedule.filter(pl.col("status") != "已付")
+    kept = ctx.payments is not None and not ctx.payments.is_empty()
+    if not kept:  # no payments ledger: what fell due is known, what was paid is not
+        schedule = schedule.with_columns(
+            pl.when(pl.col("status").is_in(["待付", "部分已付"]))
+            .then(pl.lit("已到期"))
+            .otherwise(pl.col("status"))
+            .alias("status")
+        )
+    upcoming = schedule.filter(~pl.col("status").is_in(["已付", "已到期"]))
     expected = schedule.with_row_index("_i").filter(pl.col("status") == "预计")
     later = expected.slice(1)  # beyond the next payment: terms only, not this month's business
     shown = schedule.with_row_index("_i").filter(~pl.col("_i").is_in(later["_i"].implode()))
@@ -660,6 +674,8 @@ def payments(ctx: ReportContext) -> GT | HTML:
         pl.col("due_zh").alias("时间"),
         pl.when(pl.col("through").is_null())
         .then(pl.lit("—"))
+        .when(pl.col("first_month") == pl.col("through"))
+        .then(pl.col("through"))
         .otherwise(pl.format("{} 至 {}", pl.col("first_month").fill_null("—"), "through"))
         .alias("结算月份"),
         pl.col("nominal_cny").alias("应付金额"),
@@ -674,23 +690,33 @@ def payments(ctx: ReportContext) -> GT | HTML:
     following = (
         f"下一笔：{upcoming['label_zh'][0]}（{upcoming['status'][0]}，{upcoming['due_zh'][0]}）。"
         if upcoming.height
-        else "各期均已付清。"
+        else ("各期均已付清。" if kept else "各期均已到期。")
     )
     if later.height:
-        total = sum((v for v in later["nominal_cny"].to_list() if v is not None), Decimal(0))
-        following += f"此后还有 {later.height} 期，按合同预计 {format_cny(total)}。"
+        amounts = [v for v in later["nominal_cny"].to_list() if v is not None]
+        total = sum(amounts, Decimal(0))
+        following += (
+            f"此后还有 {later.height} 期，按合同预计 {format_cny(total)}。"
+            if amounts
+            else f"此后还有 {later.height} 期，金额合同未规定（据实结算）。"
+        )
     return gt_table(
         frame,
         f"截至{month_zh(ctx.month)}末",
-        note=f"{following}状态按付款台账截至本月末的记录：已付、部分已付、待付（结算月份已到）、"
-        "预计（以后的月份）；以后月份按名义月费预计，不预扣尚未发生的扣款。各期付款扣减其结算月份的"
+        note=f"{following}"
+        + (
+            "状态按付款台账截至本月末的记录：已付、部分已付、待付（结算月份已到）、预计（以后的月份）；"
+            if kept
+            else "未载入付款台账：已到期（结算月份已到）的各期是否已付无从核对；预计为以后的月份；"
+        )
+        + "以后月份按名义月费预计，不预扣尚未发生的扣款。各期付款扣减其结算月份的"
         "考核扣款与违约扣款；“说明”列写明合同未写明时的理解。",
         money={
             "应付金额": "未规定",
             "抵扣扣款": "未规定",
             "实付": "未规定",
             "结转下期": "未规定",
-            "付款台账已付": "—",
+            "付款台账已付": "—" if kept else "未载入",
         },
     )
 
@@ -757,8 +783,9 @@ def termination(ctx: ReportContext) -> list[GT | HTML]:
 
 
 def problem_tickets(ctx: ReportContext, limit: int = 12) -> GT | HTML:
-    """The month's tickets dispatched late (past the contract's limit), to the wrong unit, or not
-    closed by their own deadline (``due_at``: closed later, or still open past it at the cut-off).
+    """The month's tickets dispatched late (past the contract's limit), to the wrong unit, on site
+    late (003's emergency arrival limits), or not closed by their own deadline (``due_at``: closed
+    later, or still open past it at the cut-off).
 
     Ledger text is shown masked (:func:`seatscore.core.privacy.mask_personal`) and escaped by the
     table library; at most ``limit`` rows, latest first.
@@ -773,10 +800,13 @@ def problem_tickets(ctx: ReportContext, limit: int = 12) -> GT | HTML:
         service_levels.missed(ctx.contract, "dispatch_minutes").alias("late"),
         service_levels.missed(ctx.contract, "dispatch_accuracy").alias("wrong"),
         service_levels.missed(ctx.contract, "closed_by_due_share", as_of).alias("overdue"),
+        service_levels.missed(ctx.contract, "arrival_minutes", as_of).alias("late_arrival"),
     )
-    found = found.filter(pl.col("late") | pl.col("wrong") | pl.col("overdue"))
+    found = found.filter(
+        pl.col("late") | pl.col("wrong") | pl.col("overdue") | pl.col("late_arrival")
+    )
     if found.is_empty():
-        return paragraph("本月没有超时派发、派发错误或超过办理时限的工单。")
+        return paragraph("本月没有超时派发、派发错误、超时到场或超过办理时限的工单。")
     shown = found.sort("received_at", descending=True).head(limit)
     frame = shown.select(
         pl.col("ticket_id").alias("工单编号"),
@@ -786,6 +816,7 @@ def problem_tickets(ctx: ReportContext, limit: int = 12) -> GT | HTML:
             pl.when(pl.col("late")).then(pl.lit("超时派发")),
             pl.when(pl.col("wrong")).then(pl.lit("派发错误")),
             pl.when(pl.col("overdue")).then(pl.lit("超过办理时限")),
+            pl.when(pl.col("late_arrival")).then(pl.lit("超时到场")),
             separator="、",
             ignore_nulls=True,
         ).alias("问题"),

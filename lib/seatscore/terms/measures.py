@@ -51,7 +51,7 @@ METRICS: dict[str, MetricInfo] = {
             "closed_by_due_share",
             "按时办结率",
             "share",
-            "办结时间不晚于工单自身办理时限（due_at）的工单 ÷ 已办结或已过时限的工单；"
+            "办结时间不晚于工单自身办理时限的工单 ÷ 已办结或已过时限的工单；"
             "过时限仍未办结的计为超时，未到时限且未办结的不计入，无办理时限的工单不计入",
             deadline=True,
         ),
@@ -122,6 +122,7 @@ METRICS: dict[str, MetricInfo] = {
             "share",
             "时限内未办结的工单中已回访的比例",
             needs_limit=True,
+            deadline=True,
         ),
         # Figures no ticket ledger carries: delivered in the KPI ledger or not at all.
         MetricInfo("calls_answered", "接听量", "count", "本期接听的来电数", from_tickets=False),
