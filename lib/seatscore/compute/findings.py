@@ -92,6 +92,8 @@ class Verdict:
     by_share: bool = False
     """True when the verdict compares a rate with the contract's share; False when each ticket
     is held to a time limit."""
+    miss_zh: str = "超过时限"
+    """What each missed ticket did (:attr:`seatscore.terms.measures.MetricInfo.miss_zh`)."""
     source: str = "tickets"
     """``tickets`` (computed here) or ``ledger``: only the vendor's reported figure (KPI ledger)
     gives the value, and the verdict is read from it."""
@@ -194,6 +196,7 @@ def verdicts(contract: Contract, table: pl.DataFrame) -> list[Verdict]:
                 item=m.item,
                 points_each=getattr(item, "points", None),
                 by_share=m.target_share is not None,
+                miss_zh=m.info.miss_zh,
                 source=source,
             )
         )
@@ -359,7 +362,7 @@ def _target_findings(
                 what = (
                     f"{v.name_zh}：{_pct(v.value)}，未达合同要求（{v.limit_zh}）"
                     if v.by_share
-                    else f"{v.name_zh}：{v.missed:,} 件超过时限（共 {v.counted:,} 件）"
+                    else f"{v.name_zh}：{v.missed:,} 件{v.miss_zh}（共 {v.counted:,} 件）"
                 )
                 out.append(
                     Finding(
@@ -372,10 +375,10 @@ def _target_findings(
         if short <= 0:
             continue
         if len(group) == 1:
-            what = f"{first.name_zh}：{missed:,} 件超过时限（共 {first.counted:,} 件）"
+            what = f"{first.name_zh}：{missed:,} 件{first.miss_zh}（共 {first.counted:,} 件）"
         else:
             parts = "、".join(f"{v.name_zh} {v.missed:,} 件" for v in group if v.missed)
-            what = f"{missed:,} 件超过时限（{parts}）"
+            what = f"{missed:,} 件{first.miss_zh}（{parts}）"
         clauses = "；".join(dict.fromkeys(v.clause for v in group if v.clause))
         points = first.points_each * short
         cny = fee_deduction(contract, nominal, points) if nominal is not None else None

@@ -207,7 +207,7 @@ def _verdict_text(v: findings.Verdict | None) -> str:
     if v.met is False:
         if v.by_share or v.missed is None:
             return "✗ 未达标" + told
-        return f"✗ 未达标：{v.missed:,} 件超时"
+        return f"✗ 未达标：{v.missed:,} 件{v.miss_zh}"
     return f"—（{v.reason_zh}）" if v.reason_zh else "—"
 
 

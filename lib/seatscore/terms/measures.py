@@ -27,6 +27,8 @@ class MetricInfo:
     from_tickets: bool = True
     needs_limit: bool = False
     deadline: bool = False
+    miss_zh: str = "超过时限"
+    """What a ticket that misses it did, in a sentence: ``3 件超过时限``."""
 
 
 METRICS: dict[str, MetricInfo] = {
@@ -123,6 +125,7 @@ METRICS: dict[str, MetricInfo] = {
             "时限内未办结的工单中已回访的比例",
             needs_limit=True,
             deadline=True,
+            miss_zh="超期未办结且未回访",
         ),
         # Figures no ticket ledger carries: delivered in the KPI ledger or not at all.
         MetricInfo("calls_answered", "接听量", "count", "本期接听的来电数", from_tickets=False),
