@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from seatscore.cli import main
-from seatscore.compute import erlang
+from seatscore.compute import erlang, workload
 from seatscore.compute import service_levels as sl
 from seatscore.core.errors import LedgerError
 from seatscore.ledgers.kinds import KPIS, check_references, read_ledger
@@ -404,12 +404,58 @@ def test_staffing_adequacy_counts_arrivals_per_weekday_hour(contracts):
     settings = sl.AdequacySettings(
         handle_seconds=150, target_share=0.8, answer_within_seconds=20, hours_per_person_week=40
     )
-    result = sl.staffing_adequacy(contracts[D000], ledger("tickets", rows), "2026-07", settings)
-    cell = result.hourly.filter(pl.col("weekday") == 3, pl.col("hour") == 10).row(0, named=True)
+    result = workload.staffing_adequacy(
+        contracts[D000], ledger("tickets", rows), "2026-07", settings
+    )
+    cell = result.intervals.filter(pl.col("weekday") == 3, pl.col("hour") == 10).row(0, named=True)
     assert cell["calls_per_hour"] == 10 and cell["seats_needed"] == 2
     assert result.needed_seat_hours_week == 2 and result.peak_seats_needed == 2
     assert result.seats_on_duty == pytest.approx(16 * 40 / 168)
     assert result.hours_short == 0
+
+
+def test_workload_matches_a_published_staffing_example_half_hour_by_half_hour(contracts):
+    # The example the call-center-tools package publishes (pypi.org/project/call-center-tools):
+    # 1,000 calls an hour, 120 s each, 80 % answered within 20 s, occupancy at most 85 %,
+    # shrinkage 30 % → traffic 33.333 Erlangs, 40 agents (service level 93.72 %, ASA 3.43 s),
+    # 58 with shrinkage. Here: 500 calls in Wednesday 10:00–10:29 on each of July 2026's five
+    # Wednesdays = 1,000 an hour in that half-hour.
+    assert erlang.service_level(40, 1000 * 120 / 3600, 120, 20) == pytest.approx(0.9372, abs=5e-5)
+    assert erlang.average_speed_of_answer(40, 1000 * 120 / 3600, 120) == pytest.approx(
+        3.43, abs=5e-3
+    )
+    wednesdays = [dt.date(2026, 7, d) for d in (1, 8, 15, 22, 29)]
+    rows = [
+        ticket(D000, f"W{d.day}-{i}", f"{d} 10:{i % 30:02d}", channel="举报电话")
+        for d in wednesdays
+        for i in range(500)
+    ]
+    rows += [ticket(D000, "V1", "2026-07-01 10:05", channel="视频巡查")]  # not a call
+    settings = sl.AdequacySettings(
+        handle_seconds=120,
+        target_share=0.8,
+        answer_within_seconds=20,
+        max_occupancy=0.85,
+        shrinkage=0.3,
+        interval_minutes=30,
+        call_channels=["举报电话"],
+        hours_per_person_week=40,
+    )
+    result = workload.staffing_adequacy(
+        contracts[D000], ledger("tickets", rows), "2026-07", settings
+    )
+    cell = result.intervals.filter(
+        pl.col("weekday") == 3, pl.col("hour") == 10, pl.col("minute") == 0
+    ).row(0, named=True)
+    assert cell["calls_per_hour"] == 1000 and cell["traffic_erlangs"] == pytest.approx(33.333, 1e-4)
+    assert (cell["seats_needed"], cell["seats_scheduled"]) == (40, 58)  # 40 ÷ 0.7 = 57.1 → 58
+    # One busy half-hour a week: 40 agents × 0.5 h = 20 seat-hours. Handle time −20 % (96 s):
+    # 26.67 Erlangs, the 85 % cap wants 26.67 ÷ 0.85 = 31.4 → 32 seats (16 seat-hours); +20 %
+    # (144 s): 40 Erlangs, 40 ÷ 0.85 = 47.1 → 48 (24 seat-hours).
+    assert result.needed_seat_hours_week == 20
+    assert result.sensitivity == {0.8: 16, 1.2: 24}
+    assert (result.calls, result.tickets_left_out) == (2500, 1)
+    assert "只计来电渠道（举报电话）的工单" in result.basis_zh and "下限" in result.basis_zh
 
 
 # ---------------------------------------------------------------- the KPI ledger beside

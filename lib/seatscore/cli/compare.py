@@ -66,7 +66,7 @@ def _what_if(con, scenario_path: Path, contracts: dict):
             f"{scenario_path}: contract {scenario.contract!r} is not in the database; "
             f"known contracts: {', '.join(sorted(contracts))}"
         )
-    tickets = db.read_tickets(con, [scenario.contract], ["received_at"])
+    tickets = db.read_tickets(con, [scenario.contract], ["received_at", "channel"])
     settings = load_analysis_settings().staffing_adequacy
     return scenarios.what_if(contracts[scenario.contract], scenario, tickets, settings)
 

@@ -15,7 +15,7 @@ starts from and only what changes::
          shift_pattern: {days_per_week: 7, hours_per_day: 15}}
 
 Every changed term is marked as the scenario's assumption (clause ``情景 <scenario_id>``), never as
-the contract's. The adequacy check is :func:`seatscore.compute.service_levels.staffing_adequacy` (Erlang C,
+the contract's. The adequacy check is :func:`seatscore.compute.workload.staffing_adequacy` (Erlang C,
 assumptions in ``params/analysis.yaml``) for each of the last twelve months with tickets.
 """
 
@@ -29,7 +29,8 @@ import polars as pl
 from pydantic import Field
 
 from seatscore.compute.comparison import ComparisonInputError, covered_seat_hours, unit_costs
-from seatscore.compute.service_levels import AdequacySettings, staffing_adequacy
+from seatscore.compute.service_levels import AdequacySettings
+from seatscore.compute.workload import staffing_adequacy
 from seatscore.core.files import read_yaml_model
 from seatscore.core.model import Model
 from seatscore.core.money import MONEY
@@ -126,7 +127,7 @@ ADEQUACY_SCHEMA = {
     "tickets": pl.Int64,
     "needed_seat_hours_week": pl.Int64,
     "seats_on_duty": pl.Float64,
-    "hours_short": pl.Int64,
+    "hours_short": pl.Float64,
     "short_seat_hours_week": pl.Float64,
 }
 
@@ -178,7 +179,8 @@ def what_if(
             short = None
             if a.seats_on_duty is not None:
                 gap = (pl.col("seats_needed") - a.seats_on_duty).clip(lower_bound=0)
-                short = float(a.hourly.select(gap.sum()).item())
+                hours = settings.interval_minutes / 60
+                short = float(a.intervals.select(gap.sum()).item()) * hours
             rows.append(
                 {
                     "month": month,

@@ -30,9 +30,7 @@ import polars as pl
 import yaml
 from pydantic import Field
 
-from seatscore.compute.erlang import seats_needed, traffic_erlangs
 from seatscore.core import config
-from seatscore.core.errors import InputError
 from seatscore.core.model import Model
 from seatscore.terms.contracts import Contract, ServiceLevelTarget, TicketScope
 from seatscore.terms.measures import (
@@ -44,7 +42,7 @@ from seatscore.terms.measures import (
     MetricInfo,
     split_metric,
 )
-from seatscore.terms.periods import month_of, service_months, shift_month
+from seatscore.terms.periods import service_months, shift_month
 from seatscore.terms.thresholds import holds
 
 Grain = Literal["month", "week", "day"]
@@ -871,12 +869,23 @@ def repeated_reports(
 
 
 class AdequacySettings(Model):
-    """Assumptions of the Erlang C staffing check (``params/analysis.yaml``; not contract terms)."""
+    """Assumptions of the Erlang C staffing check (``params/analysis.yaml``; not contract terms),
+    each with its source in ``sources_zh`` (key → where the value comes from, Chinese). The
+    defaults of the optional ones change nothing: no after-call work, no shrinkage, occupancy
+    uncapped, hourly intervals, every ticket a call."""
 
-    handle_seconds: float = Field(gt=0, description="mean handling time per ticket, seconds")
+    handle_seconds: float = Field(gt=0, description="mean talk time per call, seconds")
+    after_call_seconds: float = Field(0, ge=0, description="mean after-call work, seconds")
     target_share: float = Field(gt=0, lt=1, description="share answered in time, 0–1")
     answer_within_seconds: float = Field(gt=0)
+    max_occupancy: float = Field(1.0, gt=0, le=1, description="busy share of a seat, 0–1")
+    shrinkage: float = Field(0, ge=0, lt=1, description="paid time off the phones, 0–1")
+    interval_minutes: Literal[15, 30, 60] = 60
+    call_channels: list[str] = Field(
+        default_factory=list, description="ticket channels that are calls; empty: every ticket"
+    )
     hours_per_person_week: float = Field(gt=0, description="hours one person works a week")
+    sources_zh: dict[str, str] = Field(default_factory=dict)
 
 
 class RepeatReportSettings(Model):
@@ -894,93 +903,3 @@ def load_analysis_settings(path=config.ANALYSIS_PARAMS) -> AnalysisSettings:
     """Read ``params/analysis.yaml``. Raises ``pydantic.ValidationError`` naming a bad field."""
     with open(path, encoding="utf-8") as f:
         return AnalysisSettings.model_validate(yaml.safe_load(f))
-
-
-@dataclass(frozen=True)
-class Adequacy:
-    """Erlang C seats needed per hour of the week against the seats the contract buys.
-
-    ``hourly``: ``weekday`` (1 = Monday), ``weekday_zh``, ``hour``, ``calls_per_hour`` (mean over
-    the month's days of that weekday), ``traffic_erlangs``, ``seats_needed``.
-    ``seats_on_duty``: the contract's minimum headcount × ``hours_per_person_week`` / 168 — the
-    seats its people can keep staffed on average at any hour (None when the headcount is
-    unstated). ``needed_seat_hours_week`` = Σ ``seats_needed`` over the 168 hours;
-    ``contracted_person_hours_week`` = headcount × ``hours_per_person_week``.
-    """
-
-    hourly: pl.DataFrame
-    settings: AdequacySettings
-    seats_on_duty: float | None
-    needed_seat_hours_week: int
-    contracted_person_hours_week: float | None
-    peak_seats_needed: int
-    hours_short: int | None
-    basis_zh: str
-
-
-def staffing_adequacy(
-    contract: Contract, tickets: pl.DataFrame, month: str, settings: AdequacySettings
-) -> Adequacy:
-    """Seats needed (Erlang C, :mod:`seatscore.compute.erlang`) from the month's hourly arrivals.
-
-    Each ticket counts as one call handled at a seat; arrivals per weekday-hour are the month's
-    tickets in that cell ÷ the number of that weekday among the month's served days. Raises
-    :class:`~seatscore.core.errors.InputError` (a ``ValueError``) for a month outside the
-    service period.
-    """
-    served = service_months(contract.service_period).filter(pl.col("month") == month)
-    if served.is_empty():
-        raise InputError(f"{month} is outside the service period of {contract.contract_id}")
-    days = pl.date_range(served["first_day"][0], served["last_day"][0], "1d", eager=True)
-    day_counts = days.dt.weekday().value_counts(name="days").rename({days.name: "weekday"})
-    hourly = (
-        heatmap(tickets.filter(month_of("received_at") == month))
-        .join(day_counts.with_columns(pl.col("weekday").cast(pl.Int8)), on="weekday", how="left")
-        .with_columns(
-            (pl.col("tickets") / pl.col("days").fill_null(0)).fill_nan(0).alias("calls_per_hour")
-        )
-    )
-    rate = hourly["calls_per_hour"].to_list()
-    hourly = hourly.with_columns(
-        pl.Series(
-            "traffic_erlangs", [traffic_erlangs(x or 0, settings.handle_seconds) for x in rate]
-        ),
-        pl.Series(
-            "seats_needed",
-            [
-                seats_needed(
-                    x or 0,
-                    settings.handle_seconds,
-                    settings.target_share,
-                    settings.answer_within_seconds,
-                )
-                for x in rate
-            ],
-            dtype=pl.Int64,
-        ),
-    ).select("weekday", "weekday_zh", "hour", "calls_per_hour", "traffic_erlangs", "seats_needed")
-    persons = contract.seats
-    person_hours = persons * settings.hours_per_person_week if persons is not None else None
-    on_duty = person_hours / 168 if person_hours is not None else None
-    needed = hourly["seats_needed"]
-    rule = (
-        f"{settings.target_share:.0%} 的来电在 {settings.answer_within_seconds:g} 秒内接通，"
-        f"平均处理时长 {settings.handle_seconds:g} 秒（分析假设，见 params/analysis.yaml）"
-    )
-    if persons is not None:
-        basis = (
-            f"按 Erlang C：{rule}。合同最低 {persons} 人 × 每周 "
-            f"{settings.hours_per_person_week:g} 小时 ÷ 168 小时 = 平均每小时在岗 {on_duty:.1f} 个座席"
-        )
-    else:
-        basis = f"按 Erlang C：{rule}。合同未规定人数，无法比较在岗座席"
-    return Adequacy(
-        hourly=hourly,
-        settings=settings,
-        seats_on_duty=on_duty,
-        needed_seat_hours_week=int(needed.sum()),
-        contracted_person_hours_week=person_hours,
-        peak_seats_needed=int(needed.max() or 0),
-        hours_short=int((needed > on_duty).sum()) if on_duty is not None else None,
-        basis_zh=basis,
-    )

@@ -24,6 +24,7 @@ from IPython.display import HTML
 
 from seatscore.compute import findings
 from seatscore.compute import service_levels as sl
+from seatscore.compute.workload import staffing_adequacy
 from seatscore.core.errors import SeatscoreError
 from seatscore.core.privacy import mask_personal
 from seatscore.ledgers import store as db
@@ -443,16 +444,32 @@ def repeats(ctx: ReportContext, limit: int = 10) -> GT | HTML:
 
 
 def adequacy(ctx: ReportContext) -> list:
-    """Erlang C seats needed per hour of the week from the month's arrivals, against the seats
-    the contract's headcount keeps on duty on average; a sentence with the totals."""
+    """Erlang C seats needed per interval of the week from the month's calls (a lower bound:
+    :mod:`seatscore.compute.workload`), against the seats the contract's headcount keeps on duty
+    on average; the inputs with their sources, and the sensitivity to the handle time."""
     settings = sl.load_analysis_settings().staffing_adequacy
-    result = sl.staffing_adequacy(ctx.contract, ctx.tickets, ctx.month, settings)
-    frame = result.hourly.with_columns(
-        (pl.col("weekday_zh") + " " + pl.col("hour").cast(pl.String) + "时").alias("时段"),
-        ((pl.col("weekday").cast(pl.Int32) - 1) * 24 + pl.col("hour").cast(pl.Int32)).alias(
-            "周内小时"
-        ),
-    ).rename({"seats_needed": "所需座席", "calls_per_hour": "每小时工单"})
+    result = staffing_adequacy(ctx.contract, ctx.tickets, ctx.month, settings)
+    if not result.calls:
+        return [
+            paragraph(
+                f"本月工单中没有来电渠道的工单（{result.tickets_left_out:,} 张均来自其他渠道），"
+                "无法由工单估算座席需求；需要来电台账（话务系统导出）。"
+            )
+        ]
+    frame = result.intervals.with_columns(
+        (
+            pl.col("weekday_zh")
+            + " "
+            + pl.col("hour").cast(pl.String).str.zfill(2)
+            + ":"
+            + pl.col("minute").cast(pl.String).str.zfill(2)
+        ).alias("时段"),
+        (
+            (pl.col("weekday").cast(pl.Float64) - 1) * 24
+            + pl.col("hour").cast(pl.Float64)
+            + pl.col("minute").cast(pl.Float64) / 60
+        ).alias("周内小时"),
+    ).rename({"seats_needed": "所需座席", "calls_per_hour": "每小时来电"})
     needed = (
         alt.Chart(frame)
         .mark_line(interpolate="step-after", color=BLUE)
@@ -464,7 +481,7 @@ def adequacy(ctx: ReportContext) -> list:
                 axis=alt.Axis(values=list(range(0, 169, 24))),
             ),
             y=alt.Y("所需座席:Q", title="座席数"),
-            tooltip=["时段", alt.Tooltip("每小时工单:Q", format=".1f"), "所需座席"],
+            tooltip=["时段", alt.Tooltip("每小时来电:Q", format=".1f"), "所需座席"],
         )
     )
     layers = [needed]
@@ -478,19 +495,27 @@ def adequacy(ctx: ReportContext) -> list:
         alt.layer(*layers).properties(
             width=600,
             height=200,
-            title="Erlang C 所需座席（蓝）与合同人数折算的平均在岗座席（红虚线）",
+            title="Erlang C 所需座席（蓝，下限）与合同人数折算的平均在岗座席（红虚线）",
         )
     )
+    low, high = (result.sensitivity[f] for f in (0.8, 1.2))
     summary = (
-        f"{result.basis_zh}。所需座席小时 {result.needed_seat_hours_week:,} /周，"
+        f"{result.basis_zh}。本月 {result.calls:,} 张来电工单"
+        + (
+            f"（另有 {result.tickets_left_out:,} 张来自其他渠道，未计）"
+            if result.tickets_left_out
+            else ""
+        )
+        + f"；所需座席小时至少 {result.needed_seat_hours_week:,} /周（处理时长 −20%：{low:,}，"
+        f"+20%：{high:,}），计入缺勤与非话务时间需排班 {result.scheduled_seat_hours_week:,} /周，"
         f"峰值 {result.peak_seats_needed} 个座席"
     )
     if result.contracted_person_hours_week is not None:
         summary += (
             f"；合同人数可提供 {result.contracted_person_hours_week:,.0f} 人·小时/周，"
-            f"{result.hours_short} 个小时段所需座席超过平均在岗座席"
+            f"{result.hours_short:g} 小时所需座席超过平均在岗座席"
         )
-    summary += "。每张工单按一次座席处理计；合同未规定各岗位的具体班次时段，在岗座席按全周平均。"
+    summary += "。合同未规定各岗位的具体班次时段，在岗座席按全周平均。"
     return [chart, paragraph(summary)]
 
 
