@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seatscore.compute.metrics import monthly_metrics
+from seatscore.compute.metrics import METRICS_LEDGERS, monthly_metrics
 from seatscore.ledgers import store as db
 from seatscore.ledgers.ingest import ingest
 from seatscore.terms.contract_files import load_contracts
@@ -191,8 +191,8 @@ def test_loading_the_same_files_twice_changes_nothing(tmp_path):
     def figures():
         with db.connect(path, read_only=True) as con:
             ledgers = db.ledgers(con, cid)
-            del ledgers["kpis"]  # the vendor's reported figures: not an input of the metrics
-            return monthly_metrics(CONTRACTS[cid], **ledgers).months
+            read = {k: ledgers[k] for k in METRICS_LEDGERS}  # not the KPIs or the calls
+            return monthly_metrics(CONTRACTS[cid], **read).months
 
     ingest([roster], path, kind="roster", quarantine_dir=tmp_path / "q")
     ingest([deductions], path, kind="deductions", quarantine_dir=tmp_path / "q")

@@ -458,6 +458,49 @@ def test_workload_matches_a_published_staffing_example_half_hour_by_half_hour(co
     assert "只计来电渠道（举报电话）的工单" in result.basis_zh and "下限" in result.basis_zh
 
 
+def test_workload_from_a_calls_ledger_is_the_offered_calls_not_a_lower_bound(contracts, tmp_path):
+    # A switch export (话务量): 500 calls offered in Wednesday 10:00–10:29 on
+    # each of July 2026's five Wednesdays, handled in 120 s (talk and after-call work). As in
+    # the published example above: 1,000 calls an hour → 40 agents, 58 seats scheduled.
+    path = tmp_path / "calls.csv"
+    lines = ["contract_id,interval_start,interval_minutes,offered,answered,handle_seconds"]
+    lines += [f"{D000},2026-07-{d:02d} 10:00,30,500,480,120" for d in (1, 8, 15, 22, 29)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    calls = read_ledger(path, "calls")
+    assert calls["offered"].sum() == 2500 and calls["interval_minutes"].to_list() == [30] * 5
+    settings = sl.AdequacySettings(
+        handle_seconds=150,  # the tickets' assumption: the ledger's own 120 s replaces it
+        target_share=0.8,
+        answer_within_seconds=20,
+        max_occupancy=0.85,
+        shrinkage=0.3,
+        interval_minutes=60,
+        call_channels=["举报电话"],
+        hours_per_person_week=40,
+    )
+    result = workload.staffing_adequacy(
+        contracts[D000], ledger("tickets"), "2026-07", settings, calls
+    )
+    cell = result.intervals.filter(
+        pl.col("weekday") == 3, pl.col("hour") == 10, pl.col("minute") == 0
+    ).row(0, named=True)
+    assert (cell["calls_per_hour"], cell["seats_needed"], cell["seats_scheduled"]) == (1000, 40, 58)
+    assert result.lower_bound is False and result.calls == 2500
+    assert "来电台账：本月呼入 2,500 个" in result.basis_zh and "下限" not in result.basis_zh
+    assert "通话 120 秒（来电台账，含话后处理）" in result.basis_zh
+
+
+def test_a_calls_ledger_refuses_more_answered_than_offered(tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "contract_id,interval_start,interval_minutes,offered,answered\n"
+        f"{D000},2026-07-01 10:00,30,10,12\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(LedgerError, match="row 2, column answered: is more than offered"):
+        read_ledger(path, "calls")
+
+
 # ---------------------------------------------------------------- the KPI ledger beside
 
 

@@ -887,6 +887,10 @@ def month_end(month: str) -> dt.date:
     return first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
+METRICS_LEDGERS = ("staffing", "roster", "deductions", "penalties", "tickets", "payments")
+"""The ledger kinds :func:`monthly_metrics` reads."""
+
+
 def metrics_as_of(
     contract: Contract,
     ledgers: dict[str, pl.DataFrame],
@@ -900,8 +904,8 @@ def metrics_as_of(
 
     ``ledgers`` is keyed as :func:`monthly_metrics` takes them (``staffing``, ``roster``,
     ``deductions``, ``penalties``, ``tickets``, ``payments``; :func:`seatscore.ledgers.store.ledgers`);
-    a ``kpis`` frame (the vendor's reported figures) is not read.
+    the other kinds (``kpis``: the vendor's reported figures; ``calls``) are not read.
     """
     end = month_end(month) if cutoff is None else min(cutoff, month_end(month))
-    cut = {k: as_of(k, frame, end) for k, frame in ledgers.items() if k != "kpis"}
+    cut = {k: as_of(k, frame, end) for k, frame in ledgers.items() if k in METRICS_LEDGERS}
     return monthly_metrics(contract, **cut).through(month)

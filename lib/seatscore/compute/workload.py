@@ -61,6 +61,9 @@ class Adequacy:
     calls: int
     tickets_left_out: int
     basis_zh: str
+    lower_bound: bool = True
+    """True when counted from tickets (only the calls that became tickets); False from the
+    calls ledger."""
 
 
 def _calls(tickets: pl.DataFrame, settings: AdequacySettings) -> tuple[pl.DataFrame, str]:
@@ -126,8 +129,38 @@ def _per_interval(tickets: pl.DataFrame, days: pl.Series, minutes: int) -> pl.Da
     )
 
 
-def _basis(settings: AdequacySettings, chosen: str) -> str:
-    """The inputs with their sources, in one sentence."""
+def _from_calls_ledger(
+    calls: pl.DataFrame, days: pl.Series
+) -> tuple[pl.DataFrame, int, float | None]:
+    """The calls ledger's month (``interval_start``, ``interval_minutes``, ``offered``,
+    ``answered``, ``handle_seconds``) as per-interval rows of :func:`_per_interval`'s shape, the
+    interval length, and the mean handle time of the answered calls (None when not recorded)."""
+    lengths = calls["interval_minutes"].unique().to_list()
+    if len(lengths) != 1:
+        raise InputError(
+            f"the calls ledger mixes interval lengths {sorted(lengths)} in one month: "
+            "export one length (15, 30 or 60 minutes)"
+        )
+    minutes = int(lengths[0])
+    rows = calls.select(
+        pl.col("interval_start").alias("received_at"),
+        pl.col("offered"),
+    )
+    expanded = rows.select(pl.col("received_at").repeat_by("offered")).explode("received_at")
+    cells = _per_interval(expanded.drop_nulls(), days, minutes)
+    answered = calls.filter(pl.col("handle_seconds").is_not_null())
+    weights = answered["answered"].fill_null(answered["offered"])
+    handle = (
+        float((answered["handle_seconds"] * weights).sum() / weights.sum())
+        if answered.height and weights.sum()
+        else None
+    )
+    return cells, minutes, handle
+
+
+def _basis(settings: AdequacySettings, chosen: str, lower_bound: bool) -> str:
+    """The inputs with their sources, in one sentence; a ticket-based count says it is a lower
+    bound."""
     src = settings.sources_zh
 
     def said(key: str, text: str) -> str:
@@ -143,6 +176,8 @@ def _basis(settings: AdequacySettings, chosen: str) -> str:
         said("max_occupancy", f"座席占用率不超过 {settings.max_occupancy:.0%}"),
         said("shrinkage", f"缺勤与非话务时间 {settings.shrinkage:.0%}"),
     ]
+    if not lower_bound:  # from the calls ledger: the offered calls themselves
+        return f"Erlang C，每 {settings.interval_minutes} 分钟一段：{'；'.join(parts)}。{chosen}"
     return (
         f"Erlang C，每 {settings.interval_minutes} 分钟一段：{'；'.join(parts)}。{chosen}；"
         "工单只含成为工单的来电，未成单、放弃与重复来电不在其中，故所需座席为下限"
@@ -150,21 +185,45 @@ def _basis(settings: AdequacySettings, chosen: str) -> str:
 
 
 def staffing_adequacy(
-    contract: Contract, tickets: pl.DataFrame, month: str, settings: AdequacySettings
+    contract: Contract,
+    tickets: pl.DataFrame,
+    month: str,
+    settings: AdequacySettings,
+    calls: pl.DataFrame | None = None,
 ) -> Adequacy:
     """Seats the month's calls need per interval of the week against the headcount's seats.
 
     ``tickets``: the contract's ledger (``received_at``, ``channel``), any months; only the
-    month's are read. Raises :class:`~seatscore.core.errors.InputError` (a ``ValueError``) for
-    a month outside the service period.
+    month's are read. ``calls``: the calls ledger (:data:`seatscore.ledgers.kinds.CALLS`); when
+    it has the month, its offered calls, interval and handle time are used instead (not a lower
+    bound). Raises :class:`~seatscore.core.errors.InputError` (a ``ValueError``) for a month
+    outside the service period, or a calls ledger mixing interval lengths in the month.
     """
     served = service_months(contract.service_period).filter(pl.col("month") == month)
     if served.is_empty():
         raise InputError(f"{month} is outside the service period of {contract.contract_id}")
     days = pl.date_range(served["first_day"][0], served["last_day"][0], "1d", eager=True)
     in_month = tickets.filter(month_of("received_at") == month)
-    calls, chosen = _calls(in_month, settings)
-    cells = _per_interval(calls, days, settings.interval_minutes)
+    ledger_month = calls.filter(month_of("interval_start") == month) if calls is not None else None
+    if ledger_month is not None and not ledger_month.is_empty():
+        cells, minutes, handle = _from_calls_ledger(ledger_month, days)
+        sources = dict(settings.sources_zh)
+        update: dict = {"interval_minutes": minutes}
+        if handle is not None:
+            update |= {"handle_seconds": handle, "after_call_seconds": 0.0}
+            sources |= {
+                "handle_seconds": "来电台账，含话后处理",
+                "after_call_seconds": "已含在处理时长中",
+            }
+        settings = settings.model_copy(update={**update, "sources_zh": sources})
+        offered = int(ledger_month["offered"].sum())
+        chosen = f"来电台账：本月呼入 {offered:,} 个"
+        calls_counted, left_out, lower_bound = offered, in_month.height, False
+    else:
+        chosen_calls, chosen = _calls(in_month, settings)
+        cells = _per_interval(chosen_calls, days, settings.interval_minutes)
+        calls_counted, left_out = chosen_calls.height, in_month.height - chosen_calls.height
+        lower_bound = True
     rate = cells["calls_per_hour"].to_list()
     handle = settings.handle_seconds + settings.after_call_seconds
     agents = [_agents(x or 0, settings) for x in rate]
@@ -194,7 +253,7 @@ def staffing_adequacy(
     sensitivity = {
         f: round(sum(_agents(x or 0, settings, f) for x in rate) * hours) for f in SENSITIVITY
     }
-    basis = _basis(settings, chosen)
+    basis = _basis(settings, chosen, lower_bound)
     if persons is not None:
         basis += (
             f"。合同最低 {persons} 人 × 每周 {settings.hours_per_person_week:g} 小时 ÷ 168 小时 = "
@@ -212,7 +271,8 @@ def staffing_adequacy(
         peak_seats_needed=int(needed.max() or 0),
         hours_short=float((needed > on_duty).sum() * hours) if on_duty is not None else None,
         sensitivity=sensitivity,
-        calls=calls.height,
-        tickets_left_out=in_month.height - calls.height,
+        calls=calls_counted,
+        tickets_left_out=left_out,
         basis_zh=basis,
+        lower_bound=lower_bound,
     )

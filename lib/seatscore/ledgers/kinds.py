@@ -158,6 +158,21 @@ def _payments_checks() -> list[Check]:
     return [(pl.col("amount_cny") <= 0, "amount_cny", "must be more than zero")]
 
 
+def _calls_checks() -> list[Check]:
+    """Calls: counts not negative, no more answered than offered, a handle time above zero."""
+    return [
+        (pl.col("offered") < 0, "offered", "must not be negative"),
+        (pl.col("answered") < 0, "answered", "must not be negative"),
+        (pl.col("answered") > pl.col("offered"), "answered", "is more than offered"),
+        (pl.col("handle_seconds") <= 0, "handle_seconds", "must be more than zero"),
+        (
+            ~pl.col("interval_minutes").is_in([15, 30, 60]),
+            "interval_minutes",
+            "must be 15, 30 or 60",
+        ),
+    ]
+
+
 def _tickets_checks() -> list[Check]:
     """Tickets: a known priority, times in order, a distance not negative."""
     return [
@@ -531,11 +546,49 @@ PAYMENTS = LedgerKind(
     date_column="paid_on",
 )
 
+CALLS = LedgerKind(
+    name="calls",
+    file_name="calls.csv",
+    table="calls_offered",
+    doc="Calls offered to the seats per interval (话务量), from the switch or ACD export: the "
+    "workload Erlang C staffs for; tickets hold only the calls that became tickets.",
+    natural_key=("contract_id", "interval_start"),
+    columns=(
+        CONTRACT_ID,
+        Column(
+            "interval_start",
+            pl.Datetime("us"),
+            True,
+            "start of the interval, Beijing time",
+            ("时段开始", "时段", "开始时间"),
+        ),
+        Column(
+            "interval_minutes",
+            pl.Int64(),
+            True,
+            "length of the interval: 15, 30 or 60 minutes",
+            ("时段长度", "时长（分钟）"),
+        ),
+        Column("offered", pl.Int64(), True, "calls offered (呼入量)", ("呼入量", "来电量")),
+        Column("answered", pl.Int64(), False, "calls answered (接通量)", ("接通量", "接听量")),
+        Column(
+            "handle_seconds",
+            pl.Float64(),
+            False,
+            "mean handle time of the answered calls, talk plus after-call work, seconds",
+            ("平均处理时长", "平均处理时长（秒）"),
+        ),
+        NOTE,
+    ),
+    checks=_calls_checks,
+    date_column="interval_start",
+)
+
 SHARE_METRICS = frozenset(k for k, m in METRICS.items() if m.unit == "share")
 """Metric keys whose values are shares 0–1 (a KPI row's ``value`` is checked against 0–1)."""
 
 KINDS: dict[str, LedgerKind] = {
-    k.name: k for k in (STAFFING, ROSTER, DEDUCTIONS, PENALTIES, TICKETS, KPIS, PAYMENTS)
+    k.name: k for k in (STAFFING, ROSTER, DEDUCTIONS, PENALTIES, TICKETS, KPIS, PAYMENTS, CALLS)
 }
 
 _MAX_LISTED = 10
@@ -1021,7 +1074,8 @@ def as_of(kind: LedgerKind | str, frame: pl.DataFrame, cutoff: dt.date) -> pl.Da
       ``cutoff`` at the latest (``listed_on``);
     - tickets: received on or before it; a dispatch, reply, close or arrival after it has not
       happened yet (empty), nor has a callback of a ticket closed after it;
-    - KPIs: months that ended by ``cutoff``; payments: paid on or before it.
+    - KPIs: months that ended by ``cutoff``; payments: paid on or before it; calls: intervals
+      that started by its end.
 
     Extra columns (``source_file`` …) are kept. Used so that every figure for a month uses only
     what was known by the end of that month.
@@ -1057,6 +1111,8 @@ def as_of(kind: LedgerKind | str, frame: pl.DataFrame, cutoff: dt.date) -> pl.Da
                 for c in ("callback_done", "satisfied", "resolved")
             ),
         )
+    if kind is CALLS:
+        return frame.filter(pl.col("interval_start") < end)
     if kind is KPIS:  # a month's figures exist once the month is over
         after = cutoff + dt.timedelta(days=1)
         return frame.filter(pl.col("month") < f"{after.year:04d}-{after.month:02d}")

@@ -737,8 +737,17 @@ def ledgers(con: duckdb.DuckDBPyConnection, contract_id: str) -> dict[str, pl.Da
 def ledger(con: duckdb.DuckDBPyConnection, kind: str, contract_id: str) -> pl.DataFrame:
     """One contract's rows of a ledger kind: the kind's canonical columns, then ``source``,
     ``source_file``, ``source_sheet`` and ``source_row`` (where each row came from, for tracing a
-    figure back to the ledger)."""
+    figure back to the ledger). A kind whose table an older database lacks (made when it is next
+    opened for writing) has no rows."""
     spec = KINDS[kind]
+    tables = con.sql(
+        "SELECT 1 FROM information_schema.tables WHERE table_name = $t", params={"t": spec.table}
+    ).fetchall()
+    if not tables:
+        schema = {**spec.schema, "source": pl.String}
+        schema |= {c: pl.String for c in PROVENANCE_COLUMNS}
+        schema["source_row"] = pl.Int32
+        return pl.DataFrame(schema=schema)
     columns = ", ".join([*(c.name for c in spec.columns), "source", *PROVENANCE_COLUMNS])
     where, params = _contract_filter([contract_id])
     if kind != "tickets":

@@ -83,6 +83,8 @@ class ReportContext:
     """The last day whose data the report uses: the month's last day, or today (Beijing time)
     for a month not yet over."""
     payments: pl.DataFrame | None = None
+    calls: pl.DataFrame | None = None
+    """The calls ledger (calls offered per interval) as known at the cut-off."""
 
     @property
     def month_open(self) -> bool:
@@ -171,6 +173,7 @@ def load_context(db_path: str | Path, contract_id: str, month: str) -> ReportCon
         kpis=as_of("kpis", ledgers["kpis"], cutoff),
         cutoff=cutoff,
         payments=as_of("payments", ledgers["payments"], cutoff),
+        calls=as_of("calls", ledgers["calls"], cutoff),
         statement=statement,
         simulated=any((f["source"] == db.DEMO_SOURCE).any() for f in ledgers.values()),
         loads=loads,

@@ -448,7 +448,7 @@ def adequacy(ctx: ReportContext) -> list:
     :mod:`seatscore.compute.workload`), against the seats the contract's headcount keeps on duty
     on average; the inputs with their sources, and the sensitivity to the handle time."""
     settings = sl.load_analysis_settings().staffing_adequacy
-    result = staffing_adequacy(ctx.contract, ctx.tickets, ctx.month, settings)
+    result = staffing_adequacy(ctx.contract, ctx.tickets, ctx.month, settings, ctx.calls)
     if not result.calls:
         return [
             paragraph(
@@ -495,7 +495,9 @@ def adequacy(ctx: ReportContext) -> list:
         alt.layer(*layers).properties(
             width=600,
             height=200,
-            title="Erlang C 所需座席（蓝，下限）与合同人数折算的平均在岗座席（红虚线）",
+            title="Erlang C 所需座席（蓝"
+            + ("，下限" if result.lower_bound else "")
+            + "）与合同人数折算的平均在岗座席（红虚线）",
         )
     )
     low, high = (result.sensitivity[f] for f in (0.8, 1.2))
@@ -511,9 +513,10 @@ def adequacy(ctx: ReportContext) -> list:
         f"峰值 {result.peak_seats_needed} 个座席"
     )
     if result.contracted_person_hours_week is not None:
-        summary += (
-            f"；合同人数可提供 {result.contracted_person_hours_week:,.0f} 人·小时/周，"
-            f"{result.hours_short:g} 小时所需座席超过平均在岗座席"
+        summary += f"；合同人数可提供 {result.contracted_person_hours_week:,.0f} 人·小时/周，" + (
+            f"每周有 {result.hours_short:g} 小时所需座席超过平均在岗座席"
+            if result.hours_short
+            else "没有任何时段所需座席超过平均在岗座席"
         )
     summary += "。合同未规定各岗位的具体班次时段，在岗座席按全周平均。"
     return [chart, paragraph(summary)]
