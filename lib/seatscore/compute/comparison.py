@@ -407,6 +407,18 @@ def _attainment(seen: pl.DataFrame, reasons: dict[str, str]) -> dict:
     }
 
 
+def _cover(contract: Contract, reasons: dict[str, str]) -> Cover:
+    """The contract's cover, noting in ``reasons`` why there is no single seat-hour cost."""
+    cover = covered_seat_hours(contract)
+    if cover.low is None:
+        reasons["cost_per_covered_seat_hour_cny"] = cover.basis_zh
+    elif cover.seat_hours is None:
+        reasons["cost_per_covered_seat_hour_cny"] = (
+            "部分岗位的覆盖合同未写全，按两种读法给出区间（见覆盖座席小时的计算）"
+        )
+    return cover
+
+
 def compare_one(
     contract: Contract,
     metrics: MonthlyMetrics | StoredMonths,
@@ -429,13 +441,7 @@ def compare_one(
     seats, seat_basis_zh = seat_basis(contract)
     if seats is None:
         reasons["cost_per_seat_month_cny"] = seat_basis_zh
-    cover = covered_seat_hours(contract)
-    if cover.low is None:
-        reasons["cost_per_covered_seat_hour_cny"] = cover.basis_zh
-    elif cover.seat_hours is None:
-        reasons["cost_per_covered_seat_hour_cny"] = (
-            "部分岗位的覆盖合同未写全，按两种读法给出区间（见覆盖座席小时的计算）"
-        )
+    cover = _cover(contract, reasons)
     costs = unit_costs(contract, cover, factor)
     per_seat_month = costs["cost_per_seat_month_cny"]
 

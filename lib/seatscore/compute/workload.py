@@ -184,6 +184,49 @@ def _basis(settings: AdequacySettings, chosen: str, lower_bound: bool) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Offered:
+    """The month's offered calls per interval, where they came from, and the settings they
+    bring (a calls ledger's own interval and handle time)."""
+
+    cells: pl.DataFrame
+    settings: AdequacySettings
+    chosen_zh: str
+    calls: int
+    left_out: int
+    lower_bound: bool
+
+
+def _offered(
+    in_month: pl.DataFrame,
+    calls: pl.DataFrame | None,
+    month: str,
+    days: pl.Series,
+    settings: AdequacySettings,
+) -> _Offered:
+    """The calls ledger's month where it has one; else the month's tickets from call channels."""
+    ledger_month = calls.filter(month_of("interval_start") == month) if calls is not None else None
+    if ledger_month is None or ledger_month.is_empty():
+        chosen, chosen_zh = _calls(in_month, settings)
+        cells = _per_interval(chosen, days, settings.interval_minutes)
+        left_out = in_month.height - chosen.height
+        return _Offered(cells, settings, chosen_zh, chosen.height, left_out, True)
+    cells, minutes, handle = _from_calls_ledger(ledger_month, days)
+    sources = dict(settings.sources_zh)
+    update: dict = {"interval_minutes": minutes}
+    if handle is not None:
+        update |= {"handle_seconds": handle, "after_call_seconds": 0.0}
+        sources |= {
+            "handle_seconds": "来电台账，含话后处理",
+            "after_call_seconds": "已含在处理时长中",
+        }
+    settings = settings.model_copy(update={**update, "sources_zh": sources})
+    offered = int(ledger_month["offered"].sum())
+    return _Offered(
+        cells, settings, f"来电台账：本月呼入 {offered:,} 个", offered, in_month.height, False
+    )
+
+
 def staffing_adequacy(
     contract: Contract,
     tickets: pl.DataFrame,
@@ -204,26 +247,8 @@ def staffing_adequacy(
         raise InputError(f"{month} is outside the service period of {contract.contract_id}")
     days = pl.date_range(served["first_day"][0], served["last_day"][0], "1d", eager=True)
     in_month = tickets.filter(month_of("received_at") == month)
-    ledger_month = calls.filter(month_of("interval_start") == month) if calls is not None else None
-    if ledger_month is not None and not ledger_month.is_empty():
-        cells, minutes, handle = _from_calls_ledger(ledger_month, days)
-        sources = dict(settings.sources_zh)
-        update: dict = {"interval_minutes": minutes}
-        if handle is not None:
-            update |= {"handle_seconds": handle, "after_call_seconds": 0.0}
-            sources |= {
-                "handle_seconds": "来电台账，含话后处理",
-                "after_call_seconds": "已含在处理时长中",
-            }
-        settings = settings.model_copy(update={**update, "sources_zh": sources})
-        offered = int(ledger_month["offered"].sum())
-        chosen = f"来电台账：本月呼入 {offered:,} 个"
-        calls_counted, left_out, lower_bound = offered, in_month.height, False
-    else:
-        chosen_calls, chosen = _calls(in_month, settings)
-        cells = _per_interval(chosen_calls, days, settings.interval_minutes)
-        calls_counted, left_out = chosen_calls.height, in_month.height - chosen_calls.height
-        lower_bound = True
+    offered = _offered(in_month, calls, month, days, settings)
+    cells, settings = offered.cells, offered.settings
     rate = cells["calls_per_hour"].to_list()
     handle = settings.handle_seconds + settings.after_call_seconds
     agents = [_agents(x or 0, settings) for x in rate]
@@ -253,7 +278,7 @@ def staffing_adequacy(
     sensitivity = {
         f: round(sum(_agents(x or 0, settings, f) for x in rate) * hours) for f in SENSITIVITY
     }
-    basis = _basis(settings, chosen, lower_bound)
+    basis = _basis(settings, offered.chosen_zh, offered.lower_bound)
     if persons is not None:
         basis += (
             f"。合同最低 {persons} 人 × 每周 {settings.hours_per_person_week:g} 小时 ÷ 168 小时 = "
@@ -271,8 +296,8 @@ def staffing_adequacy(
         peak_seats_needed=int(needed.max() or 0),
         hours_short=float((needed > on_duty).sum() * hours) if on_duty is not None else None,
         sensitivity=sensitivity,
-        calls=calls_counted,
-        tickets_left_out=left_out,
+        calls=offered.calls,
+        tickets_left_out=offered.left_out,
         basis_zh=basis,
-        lower_bound=lower_bound,
+        lower_bound=offered.lower_bound,
     )
