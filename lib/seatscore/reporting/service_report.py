@@ -450,12 +450,12 @@ def adequacy(ctx: ReportContext) -> list:
     settings = sl.load_analysis_settings().staffing_adequacy
     result = staffing_adequacy(ctx.contract, ctx.tickets, ctx.month, settings, ctx.calls)
     if not result.calls:
-        return [
-            paragraph(
-                f"本月工单中没有来电渠道的工单（{result.tickets_left_out:,} 张均来自其他渠道），"
-                "无法由工单估算座席需求；需要来电台账（话务系统导出）。"
-            )
-        ]
+        held = (
+            f"本月工单中没有来电渠道的工单（{result.tickets_left_out:,} 张均来自其他渠道）"
+            if result.tickets_left_out
+            else "本月没有工单，也没有来电台账"
+        )
+        return [paragraph(f"{held}，无法估算座席需求；需要来电台账（话务系统导出）。")]
     frame = result.intervals.with_columns(
         (
             pl.col("weekday_zh")
