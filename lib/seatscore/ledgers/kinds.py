@@ -83,6 +83,8 @@ class LedgerKind:
     checks: Callable[[], list[Check]] = _no_checks
     date_column: str = "event_date"
     """The column that dates a row (what :func:`as_of` cuts at)."""
+    name_zh: str = ""
+    """What a person calls the ledger (考勤台账 …), for the reports."""
 
     @property
     def schema(self) -> dict[str, pl.DataType]:
@@ -225,6 +227,7 @@ POST_ID = Column(
 
 STAFFING = LedgerKind(
     name="staffing",
+    name_zh="考勤台账",
     file_name="staffing_daily.csv",
     table="staffing_daily",
     doc="The daily attendance sheet (应到/实到): one row per post per day, staff required that day "
@@ -244,6 +247,7 @@ STAFFING = LedgerKind(
 
 ROSTER = LedgerKind(
     name="roster",
+    name_zh="在册人员台账",
     file_name="roster.csv",
     table="roster",
     doc="Persons on the roster (在册/实有人数), in either of two forms: a daily headcount per post "
@@ -293,6 +297,7 @@ ROSTER = LedgerKind(
 
 DEDUCTIONS = LedgerKind(
     name="deductions",
+    name_zh="考核扣分台账",
     file_name="deductions.csv",
     table="deduction_events",
     doc="Assessment deduction events (扣分): a rule item, how often, and the points the buyer set "
@@ -330,6 +335,7 @@ DEDUCTIONS = LedgerKind(
 
 PENALTIES = LedgerKind(
     name="penalties",
+    name_zh="违约台账",
     file_name="penalties.csv",
     table="penalty_events",
     doc="Money penalty events (扣款/违约金) under the contract's penalty clauses.",
@@ -358,6 +364,7 @@ PENALTIES = LedgerKind(
 
 TICKETS = LedgerKind(
     name="tickets",
+    name_zh="工单台账",
     file_name="tickets.csv",
     table="tickets",
     doc="Work orders (工单): one row per ticket, with its times in Beijing time.",
@@ -486,6 +493,7 @@ TICKETS = LedgerKind(
 
 KPIS = LedgerKind(
     name="kpis",
+    name_zh="月度指标台账",
     file_name="kpis_monthly.csv",
     table="kpi_monthly",
     doc="Monthly figures delivered without tickets (a vendor's monthly report, a city's "
@@ -523,6 +531,7 @@ KPIS = LedgerKind(
 
 PAYMENTS = LedgerKind(
     name="payments",
+    name_zh="付款台账",
     file_name="payments.csv",
     table="payments_made",
     doc="Payments the buyer made to the vendor (付款记录), to set against the payable each "
@@ -548,6 +557,7 @@ PAYMENTS = LedgerKind(
 
 CALLS = LedgerKind(
     name="calls",
+    name_zh="来电台账",
     file_name="calls.csv",
     table="calls_offered",
     doc="Calls offered to the seats per interval (话务量), from the switch or ACD export: the "

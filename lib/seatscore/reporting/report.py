@@ -31,7 +31,7 @@ from seatscore.core.errors import SeatscoreError
 from seatscore.core.money import format_cny, pts
 from seatscore.core.privacy import mask_personal
 from seatscore.ledgers import store as db
-from seatscore.ledgers.kinds import as_of
+from seatscore.ledgers.kinds import KINDS, as_of
 from seatscore.terms.contracts import Contract
 from seatscore.terms.periods import PROVISIONAL_RULE_ZH, month_of, parse_month
 
@@ -997,7 +997,10 @@ def provenance(ctx: ReportContext) -> HTML:
     return fragment(
         "provenance",
         simulated=ctx.simulated,
-        loads=list(ctx.loads.iter_rows(named=True)),
+        loads=[
+            {**r, "kind": KINDS[r["kind"]].name_zh if r["kind"] in KINDS else r["kind"]}
+            for r in ctx.loads.iter_rows(named=True)
+        ],
         contract_id=ctx.contract.contract_id,
         params_sha256=ctx.params_sha256,
         version=__version__,
