@@ -187,6 +187,11 @@ def _what_if_lines(what_if) -> list[str]:
             f"{seat_hour_cost_zh(r)}，每座席·月 "
             f"{format_cny(r['cost_per_seat_month_cny'])}"
         )
+    if not what_if.adequacy["calls"].sum():
+        lines.append(
+            "  近十二个月的工单中没有来电渠道的工单，也没有来电台账：无法估算 Erlang C 需求"
+        )
+        return lines
     short = what_if.adequacy.group_by("case_zh", maintain_order=True).agg(
         pl.col("hours_short").max(), pl.col("short_seat_hours_week").max()
     )
@@ -195,7 +200,7 @@ def _what_if_lines(what_if) -> list[str]:
             lines.append(f"  {r['case_zh']}: 未规定人数，无法比较 Erlang C 需求")
         else:
             lines.append(
-                f"  {r['case_zh']}: 近十二个月最多每周 {r['hours_short']} 个小时在岗座席不足，"
+                f"  {r['case_zh']}: 近十二个月最多每周 {r['hours_short']:g} 个小时在岗座席不足，"
                 f"缺口最多 {r['short_seat_hours_week']:.1f} 座席小时/周"
             )
     lines.append(f"  {what_if.basis_zh}")

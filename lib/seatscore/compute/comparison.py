@@ -652,6 +652,7 @@ def prices_zh(price_index: Mapping[int, Decimal] | None, base_year: int | None) 
 
 COST_STRUCTURE_SCHEMA = {
     "contract_id": pl.String,
+    "title_zh": pl.String,
     "name_zh": pl.String,
     "clause": pl.String,
     "amount_cny": MONEY,
@@ -671,6 +672,7 @@ def cost_structure(contracts: list[Contract]) -> pl.DataFrame:
             rows.append(
                 {
                     "contract_id": c.contract_id,
+                    "title_zh": c.title_zh,
                     "name_zh": line.name_zh,
                     "clause": line.clause,
                     "amount_cny": line.amount_cny,

@@ -125,6 +125,7 @@ ADEQUACY_SCHEMA = {
     "month": pl.String,
     "case_zh": pl.String,
     "tickets": pl.Int64,
+    "calls": pl.Int64,
     "needed_seat_hours_week": pl.Int64,
     "seats_on_duty": pl.Float64,
     "hours_short": pl.Float64,
@@ -135,7 +136,8 @@ ADEQUACY_SCHEMA = {
 @dataclass(frozen=True)
 class WhatIf:
     """``costs``: two rows (现行, 情景) of :data:`COST_SCHEMA`, CNY to the fen; ``adequacy``: per
-    month (YYYY-MM) and case, :data:`ADEQUACY_SCHEMA` — Erlang C seat-hours needed a week, the
+    month (YYYY-MM) and case, :data:`ADEQUACY_SCHEMA` — the tickets, the calls among them (or
+    offered in the calls ledger), Erlang C seat-hours needed a week, the
     seats on duty the headcount keeps on average, the hours of the week with fewer, and the
     seat-hours a week short (Σ over hours of needed − on duty where positive; null without a
     headcount); ``basis_zh``: the Erlang C assumptions."""
@@ -186,6 +188,7 @@ def what_if(
                     "month": month,
                     "case_zh": case,
                     "tickets": n,
+                    "calls": a.calls,
                     "needed_seat_hours_week": a.needed_seat_hours_week,
                     "seats_on_duty": a.seats_on_duty,
                     "hours_short": a.hours_short,

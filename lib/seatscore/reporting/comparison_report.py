@@ -169,7 +169,7 @@ def structure(frame: pl.DataFrame) -> GT | HTML:
     if frame.is_empty():
         return paragraph("没有合同列明成本构成。")
     table = frame.select(
-        pl.col("contract_id").alias("合同"),
+        pl.col("title_zh").alias("合同"),
         pl.col("name_zh").alias("构成"),
         pl.col("clause").alias("条款"),
         _cny("amount_cny").alias("金额"),
@@ -229,6 +229,11 @@ def scenario_costs(result: WhatIf) -> GT:
 
 def scenario_adequacy(result: WhatIf) -> alt.TopLevelMixin | HTML:
     """Needed seat-hours a week (Erlang C) per month against what each case keeps on duty."""
+    if not result.adequacy["calls"].sum():
+        return paragraph(
+            "近十二个月的工单中没有来电渠道的工单，也没有来电台账：无法由话务量估算所需座席，"
+            "也就无法比较两种方案的在岗座席是否足够。"
+        )
     data = result.adequacy.filter(pl.col("seats_on_duty").is_not_null())
     if data.is_empty():
         return paragraph("合同与情景都未规定人数，无法比较在岗座席与 Erlang C 需求。")
@@ -277,6 +282,8 @@ def scenario_adequacy(result: WhatIf) -> alt.TopLevelMixin | HTML:
 def scenario_gap(result: WhatIf) -> GT | HTML:
     """The months with a shortfall (Erlang C need above what the headcount keeps on duty); one
     line when no month has one."""
+    if not result.adequacy["calls"].sum():
+        return paragraph("没有来电数据，不列配置缺口。")
     short = result.adequacy.filter(pl.col("hours_short") > 0)
     if short.is_empty():
         cases = "、".join(dict.fromkeys(result.adequacy["case_zh"].to_list()))
