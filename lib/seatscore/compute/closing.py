@@ -42,24 +42,26 @@ from seatscore.terms.contracts import Contract
 from seatscore.terms.periods import service_months
 
 DDL = """
+-- Each month's statement as known at its end (the figures every report, the index and the email show); a closed month keeps its versions.
 CREATE TABLE IF NOT EXISTS statements (
-    contract_id VARCHAR NOT NULL,
+    contract_id VARCHAR NOT NULL,       -- the contract (contracts.contract_id)
     month VARCHAR NOT NULL,             -- YYYY-MM
     version INTEGER NOT NULL,           -- 1, then one more per correction of a closed month
     status VARCHAR NOT NULL,            -- open | closed
     computed_at TIMESTAMP NOT NULL,     -- Beijing time
-    closed_at TIMESTAMP,
+    closed_at TIMESTAMP,                -- when it was closed (Beijing time); NULL while open
     inputs_sha256 VARCHAR NOT NULL,     -- terms, code and ledger rows the statement was made from
     score VARCHAR,                      -- points as a decimal string; NULL without a points sheet
     payable_cny DECIMAL(14, 2),         -- after adjustments; NULL: not assessable
-    adjustments_cny DECIMAL(14, 2) NOT NULL,
+    adjustments_cny DECIMAL(14, 2) NOT NULL,  -- late findings of closed months settled here
     document JSON NOT NULL,             -- the `seatscore score --json` document
     changes JSON,                       -- version > 1: what changed from the previous version
     PRIMARY KEY (contract_id, month, version)
 );
+-- The ledger rows each closed month was closed with (a later row is a late finding, not a change).
 CREATE TABLE IF NOT EXISTS closed_rows (
-    contract_id VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,
+    contract_id VARCHAR NOT NULL,       -- the contract
+    kind VARCHAR NOT NULL,              -- the ledger kind
     row_sha1 VARCHAR NOT NULL,          -- of the row's canonical values
     closed_month VARCHAR NOT NULL       -- the month whose closing first included it
 );
@@ -71,6 +73,7 @@ FIGURES = ("score", "points_lost", "fee_deduction_cny", "penalties_cny", "payabl
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
+    db.comment_schema(con, DDL)
 
 
 def _now() -> dt.datetime:

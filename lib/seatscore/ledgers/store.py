@@ -53,63 +53,68 @@ from seatscore.terms.measures import STATE_COLUMNS, TIME_COLUMNS
 from seatscore.terms.periods import month_key, parse_month, shift_month
 
 CONTRACT_SCHEMA = """
+-- One row per contract: its terms as read from its params file.
 CREATE TABLE IF NOT EXISTS contracts (
-    contract_id VARCHAR PRIMARY KEY,
-    title_zh VARCHAR NOT NULL,
-    buyer VARCHAR NOT NULL,
-    vendor VARCHAR NOT NULL,
+    contract_id VARCHAR PRIMARY KEY,    -- the params file's name without .yaml
+    title_zh VARCHAR NOT NULL,          -- the project's name as the contract writes it
+    buyer VARCHAR NOT NULL,             -- 甲方, the buying office
+    vendor VARCHAR NOT NULL,            -- 乙方, the service company
     amount_cny DECIMAL(14, 2),          -- NULL: not stated
     service_start DATE NOT NULL,        -- inclusive
     service_end DATE NOT NULL,          -- inclusive
     minimum_headcount INTEGER,          -- NULL: not stated
-    params_file VARCHAR NOT NULL,
-    params_sha256 VARCHAR NOT NULL,
-    terms_json JSON NOT NULL
+    params_file VARCHAR NOT NULL,       -- the params file the terms were read from
+    params_sha256 VARCHAR NOT NULL,     -- of the params file's bytes
+    terms_json JSON NOT NULL            -- every term as read (seatscore.terms.contracts.Contract)
 );
+-- The posts (岗位) of each contract with their minimum headcount and shift pattern.
 CREATE TABLE IF NOT EXISTS posts (
-    contract_id VARCHAR NOT NULL,
-    post_id VARCHAR NOT NULL,
-    name_zh VARCHAR NOT NULL,
+    contract_id VARCHAR NOT NULL,       -- the contract (contracts.contract_id)
+    post_id VARCHAR NOT NULL,           -- the post's id in the params file
+    name_zh VARCHAR NOT NULL,           -- the post as the contract names it
     min_headcount INTEGER,              -- NULL: not stated
     days_per_week INTEGER,              -- shift pattern; NULL: not stated
-    hours_per_day INTEGER,
+    hours_per_day INTEGER,              -- shift pattern; NULL: not stated
     PRIMARY KEY (contract_id, post_id)
 );
+-- Every file (or sheet) loaded: what, how many rows, and whether a corrected file replaced it.
 CREATE TABLE IF NOT EXISTS loads (
-    load_id BIGINT NOT NULL,
-    path VARCHAR NOT NULL,
+    load_id BIGINT NOT NULL,            -- one load of one file (or sheet)
+    path VARCHAR NOT NULL,              -- the file, as given (relative to the project where inside it)
     sheet VARCHAR,                      -- NULL for CSV and Parquet
-    kind VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,              -- the ledger kind (tickets, staffing …)
     sha256 VARCHAR NOT NULL,            -- of the file's bytes
     profile VARCHAR,                    -- import profile path, NULL for the canonical layout
-    profile_sha256 VARCHAR,
-    contract_ids VARCHAR[] NOT NULL,
-    rows_read BIGINT NOT NULL,
+    profile_sha256 VARCHAR,             -- of the profile's bytes
+    contract_ids VARCHAR[] NOT NULL,    -- the contracts its rows belong to
+    rows_read BIGINT NOT NULL,          -- data rows in the file
     rows BIGINT NOT NULL,               -- loaded
     rows_already BIGINT NOT NULL,       -- identical rows another load had already loaded
     rows_rejected BIGINT NOT NULL,      -- in quarantine
-    source VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,            -- demo (simulated ledgers) or ingest
     loaded_at TIMESTAMP NOT NULL,       -- Beijing time
     replaced_by BIGINT,                 -- the load of the corrected file that replaced its rows
-    replaced_at TIMESTAMP,
+    replaced_at TIMESTAMP,              -- when it was replaced (Beijing time)
     contract_option VARCHAR             -- the --contract given with the file (part of its identity)
 );
+-- Every ledger row a load holds (loaded or already there): a row two loads share survives the replacement of one.
 CREATE TABLE IF NOT EXISTS load_rows (
-    load_id BIGINT NOT NULL,            -- a load and every ledger row it holds (loaded or already
-    kind VARCHAR NOT NULL,              -- there): a row two loads share survives the replacement
-    row_sha1 VARCHAR NOT NULL           -- of one (seatscore.ledgers.kinds.row_sha1)
+    load_id BIGINT NOT NULL,            -- the load (loads.load_id)
+    kind VARCHAR NOT NULL,              -- the ledger kind
+    row_sha1 VARCHAR NOT NULL           -- the row's hash (seatscore.ledgers.kinds.row_sha1)
 );
+-- Rows rejected at load, with the file, row, column, value and what was wrong (nothing is dropped silently).
 CREATE TABLE IF NOT EXISTS quarantine (
-    load_id BIGINT NOT NULL,
-    path VARCHAR NOT NULL,
-    sheet VARCHAR,
+    load_id BIGINT NOT NULL,            -- the load the row was rejected from
+    path VARCHAR NOT NULL,              -- the file
+    sheet VARCHAR,                      -- the Excel sheet; NULL for CSV
     source_row INTEGER NOT NULL,        -- as the file counts it: header = row 1 (Excel: its row)
     source_line INTEGER,                -- the text line the row starts on (CSV cells may hold breaks)
     row_key VARCHAR,                    -- the row's own id as written (ticket number …)
     column_name VARCHAR NOT NULL,       -- the file's header
-    value VARCHAR,
-    code VARCHAR NOT NULL,
-    reason VARCHAR NOT NULL,
+    value VARCHAR,                      -- the cell as written
+    code VARCHAR NOT NULL,              -- the kind of problem (missing, unparsable, range …)
+    reason VARCHAR NOT NULL,            -- what was wrong and what to do
     row_json VARCHAR NOT NULL           -- every cell of the rejected row, header → text
 );
 """
@@ -154,22 +159,55 @@ def _ledger_ddl(kind: LedgerKind) -> str:
     ``ingest``), ``source_file``, ``source_sheet`` (Excel), ``source_row``, ``load_id`` (the load
     that brought it: a load, not a file name, is what a replacement removes)."""
     columns = [
-        f"    {c.name} {_sql_type(c.dtype)}{' NOT NULL' if c.required else ''}"
+        (f"{c.name} {_sql_type(c.dtype)}{' NOT NULL' if c.required else ''}", c.doc)
         for c in kind.columns
     ]
     if kind.name == "tickets":
-        columns.append(f"    {CLUSTER_KEY} BIGINT NOT NULL")
+        columns.append(
+            (f"{CLUSTER_KEY} BIGINT NOT NULL", "a number per contract, to find its rows")
+        )
     columns += [
-        "    source VARCHAR NOT NULL",
-        "    source_file VARCHAR",
-        "    source_sheet VARCHAR",
-        "    source_row INTEGER",
-        "    load_id BIGINT",
+        ("source VARCHAR NOT NULL", "demo (simulated ledgers) or ingest"),
+        ("source_file VARCHAR", "the file the row came from"),
+        ("source_sheet VARCHAR", "the Excel sheet; NULL for CSV"),
+        ("source_row INTEGER", "the row in that file, header = row 1"),
+        ("load_id BIGINT", "the load that brought it (loads.load_id)"),
     ]
-    return f"CREATE TABLE IF NOT EXISTS {kind.table} (\n" + ",\n".join(columns) + "\n);"
+    lines = [
+        f"    {ddl}{',' if i < len(columns) - 1 else ''}  -- {doc.replace(chr(10), ' ')}"
+        for i, (ddl, doc) in enumerate(columns)
+    ]
+    return (
+        f"-- {kind.name_zh}: {kind.doc}\n"
+        f"CREATE TABLE IF NOT EXISTS {kind.table} (\n" + "\n".join(lines) + "\n);"
+    )
 
 
 SCHEMA = CONTRACT_SCHEMA + "\n".join(_ledger_ddl(kind) for kind in KINDS.values())
+
+_DDL = re.compile(
+    r"(?:-- (?P<doc>[^\n]*)\n)?CREATE TABLE IF NOT EXISTS (?P<table>\w+) \((?P<body>.*?)\n\);", re.S
+)
+_COLUMN = re.compile(r"^\s+(?P<name>[a-z_0-9]+) [A-Z][^\n]*?--\s*(?P<doc>.+)$", re.M)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.strip().replace("'", "''") + "'"
+
+
+def comment_schema(con: duckdb.DuckDBPyConnection, ddl: str) -> None:
+    """``COMMENT ON`` every table of ``ddl`` and each of its columns, from the DDL's own ``--``
+    comments (the line before a table, the end of each column's line), so the database says what
+    each table and column holds (``SELECT table_name, column_name, comment FROM duckdb_columns()``)
+    in the words the schema is written with."""
+    for m in _DDL.finditer(ddl):
+        table = m["table"]
+        if m["doc"]:
+            con.execute(f"COMMENT ON TABLE {table} IS {_sql_text(m['doc'])}")
+        for column in _COLUMN.finditer(m["body"]):
+            con.execute(f"COMMENT ON COLUMN {table}.{column['name']} IS {_sql_text(column['doc'])}")
+
+
 DEMO_SOURCE = "demo"
 INGEST_SOURCE = "ingest"
 
@@ -461,6 +499,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     _add_new_columns(con)
     _drop_outdated_tables(con)
     con.execute(SCHEMA)
+    comment_schema(con, SCHEMA)
 
 
 def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
