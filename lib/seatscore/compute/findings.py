@@ -219,7 +219,8 @@ def month_table(
     """The month's rows of :func:`seatscore.compute.service_levels.kpi_table` as known at the end
     of ``cutoff``: the tickets received in the month and the KPI ledger's rows for it, both cut
     there (:func:`seatscore.ledgers.kinds.as_of`), deadlines judged at :func:`judged_at`."""
-    month_tickets = as_of("tickets", tickets, cutoff).filter(month_of("received_at") == month)
+    # The month's rows first (cheap), then as known at the cut-off: the same rows, fewer to cut.
+    month_tickets = as_of("tickets", tickets.filter(month_of("received_at") == month), cutoff)
     reported = (
         as_of("kpis", kpis, cutoff).filter(pl.col("month") == month)
         if kpis is not None
