@@ -4,6 +4,7 @@ names from one to the next. (Rendering real reports is in test_report.py.)"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -299,3 +300,26 @@ def test_a_report_over_its_time_is_stopped_and_the_next_one_renders(monkeypatch,
     monkeypatch.setattr(render, "REPORT_TIMEOUT_S", 600)
     again = render.render_all(jobs, demo_db, tmp_path, progress=False, workers=1)
     assert again[0].ok and (tmp_path / "2024-10" / "karamay-grid-2024.html").exists()
+
+
+def test_reports_of_months_not_over_are_withdrawn_when_not_made_again(tmp_path):
+    # An earlier --open-month run left 2026-12's report (figures of an earlier day); on
+    # 2026-11-30 a run for the same contract that does not make it again removes it and its
+    # manifest entry; an ended month's report, another contract's, and a kept version stay.
+    from seatscore.batch import manifest
+
+    for key in ("2026-12/a.html", "2026-10/a.html", "2026-12/b.html", "2026-12/a.v1.html"):
+        (tmp_path / key).parent.mkdir(exist_ok=True)
+        (tmp_path / key).write_text("x", encoding="utf-8")
+    recorded = {
+        "version": manifest.VERSION,
+        "reports": {k: {} for k in ("2026-12/a.html", "2026-10/a.html", "2026-12/b.html")},
+    }
+    gone = render.withdraw_open_months(
+        tmp_path, recorded, {"2026-10/a.html"}, {"a"}, today=dt.date(2026, 11, 30)
+    )
+    assert gone == ["2026-12/a.html"]
+    assert not (tmp_path / "2026-12/a.html").exists()
+    assert all(
+        (tmp_path / k).exists() for k in ("2026-10/a.html", "2026-12/b.html", "2026-12/a.v1.html")
+    )

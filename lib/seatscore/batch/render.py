@@ -504,13 +504,41 @@ def render_all(
 
 def _save(out_dir, recorded, wanted, keys, results, db_path) -> None:
     fresh = [r for r in results if not r.skipped]
+    withdrawn = withdraw_open_months(
+        out_dir, recorded, set(keys.values()), {j.contract_id for j in keys}
+    )
     manifest.save(
         out_dir,
         recorded,
         {keys[r.job]: wanted[keys[r.job]] for r in fresh if r.ok},
-        [keys[r.job] for r in fresh if not r.ok],
+        [keys[r.job] for r in fresh if not r.ok] + withdrawn,
     )
     write_index(db_path, out_dir, results)
+
+
+def withdraw_open_months(
+    out_dir: Path,
+    recorded: dict,
+    rendered: set[str],
+    contract_ids: set[str],
+    today: dt.date | None = None,
+) -> list[str]:
+    """Remove the reports of months not over yet that an earlier run made (``--open-month``) and
+    this run did not make again, for the contracts of this run: their figures were those of an
+    earlier day, and a report of a month that has not happened must not stay around as if it
+    were a statement. Only files the manifest records as Seatscore's own are removed (never a
+    kept earlier version, ``.vN.html``). Returns their manifest keys; each is logged."""
+    current = month_key(today or dt.datetime.now(TIMEZONE).date())
+    gone = []
+    for key in recorded["reports"]:
+        month, name = key.split("/", 1)
+        cid = name.removesuffix(".html")
+        if key in rendered or cid not in contract_ids or month < current:
+            continue
+        (out_dir / key).unlink(missing_ok=True)
+        gone.append(key)
+        log.warning("removed %s: a month not yet over, rendered on an earlier day", key)
+    return gone
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
