@@ -427,7 +427,18 @@ def test_sf311_is_reported_like_a_contract_with_its_rules_not_assessable(empty_d
     page = (out / "2015-12" / "sf311-call-centre.html").read_text(encoding="utf-8")
     # The published figures of 2015-12 (the file's row 2), and no score or fee: none is stated.
     assert "71,042" in page and "43.70%" in page and "138 秒" in page and "8.30%" in page
-    assert "合同无月度评分" in page and "非外包合同，无合同金额" in page
+    # A public source is not a contract: a service-performance report, no money, score or parties.
+    assert "服务表现报告" in page and "数据来源：City and County of San Francisco" in page
+    for contract_only in (
+        "本月考核与费用",
+        "扣分与扣款明细",
+        "终止条件",
+        "付款进度",
+        "甲方",
+        "乙方：",
+        "需关注事项",
+    ):
+        assert contract_only not in page, contract_only
     # The index says per source where its data come from: SF311's are public, not simulated.
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "· 公开数据" in index and "模拟数据" not in index

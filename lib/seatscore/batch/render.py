@@ -142,8 +142,10 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "nbconvert"
 
 
 @cache
-def _exporter() -> HTMLExporter:
-    """nbconvert's HTML exporter with Seatscore's template: no code, no CDN script, print CSS."""
+def _exporter(public_source: bool = False) -> HTMLExporter:
+    """nbconvert's HTML exporter with Seatscore's template: no code, no CDN script, print CSS.
+    For a public source the cells tagged ``contract_only`` (money, deductions, termination,
+    staffing, payments, contract facts) are left out: it is not a contract."""
     exporter = HTMLExporter(
         # No code is shown: the code-highlighting stylesheet (4.5 KB) is left out.
         config=Config({"CSSHTMLHeaderPreprocessor": {"enabled": False}}),
@@ -154,8 +156,9 @@ def _exporter() -> HTMLExporter:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
+    tags = {"remove_cell", "contract_only"} if public_source else {"remove_cell"}
     exporter.register_preprocessor(
-        TagRemovePreprocessor(remove_cell_tags={"remove_cell"}, enabled=True), enabled=True
+        TagRemovePreprocessor(remove_cell_tags=tags, enabled=True), enabled=True
     )
     return exporter
 
@@ -254,6 +257,7 @@ def execute_to_html(
     target: Path,
     title: str,
     warm: kernel.WarmKernel | None = None,
+    public_source: bool = False,
 ) -> str | None:
     """Execute ``notebook`` with ``parameters`` (papermill, in ``notebooks/``; on ``warm``'s
     kernel if given, else on a kernel started and shut down for it) and write it as HTML to
@@ -272,7 +276,7 @@ def execute_to_html(
             return error
         executed_nb = nbformat.read(executed, as_version=4)
         executed_nb.metadata["title"] = title
-        body, _ = _exporter().from_notebook_node(executed_nb)
+        body, _ = _exporter(public_source).from_notebook_node(executed_nb)
         atomic_write(target, page.lighten(body))
         failed.unlink(missing_ok=True)
     return None
@@ -293,27 +297,31 @@ def render_one(
         "db_path": str(Path(db_path).resolve()),
         "chart_renderer": "svg",
     }
-    error = execute_to_html(config.REPORT_NOTEBOOK, parameters, target, _title(job, db_path), warm)
+    name, public = _contract_name(str(Path(db_path).resolve()), job.contract_id)
+    error = execute_to_html(
+        config.REPORT_NOTEBOOK, parameters, target, _title(name, job.month), warm, public
+    )
     return RenderResult(job, None if error else target, error)
 
 
-def _title(job: RenderJob, db_path: Path) -> str:
+def _title(name: str, month: str) -> str:
     """The page's ``<title>``: the contract's Chinese name and the month (what a browser tab and a
-    bookmark show); the id when the database cannot say."""
+    bookmark show)."""
     from seatscore.reporting.report import month_zh
 
-    name = _contract_name(str(Path(db_path).resolve()), job.contract_id)
-    return f"{name} {month_zh(job.month)}月度报告"
+    return f"{name} {month_zh(month)}月度报告"
 
 
 @functools.lru_cache(maxsize=256)
-def _contract_name(db_path: str, contract_id: str) -> str:
-    """A contract's Chinese name, read once per rendering process (not once per report)."""
+def _contract_name(db_path: str, contract_id: str) -> tuple[str, bool]:
+    """A contract's Chinese name and whether it is a public source, read once per rendering
+    process (not once per report); the id when the database cannot say."""
     try:
         with db.connect(db_path, read_only=True) as con:
-            return db.load_contract(con, contract_id).title_zh
+            contract = db.load_contract(con, contract_id)
+            return contract.title_zh, contract.kind == "public_source"
     except (SeatscoreError, OSError, duckdb.Error):  # the report itself will say what is wrong
-        return contract_id
+        return contract_id, False
 
 
 def render_analysis(

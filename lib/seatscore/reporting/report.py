@@ -263,6 +263,7 @@ def title(ctx: ReportContext) -> HTML:
         simulated=ctx.simulated,
         closed=st if st is not None and st.get("status") == "closed" else None,
         month_open=ctx.month_open,
+        public_source=c.kind == "public_source",
     )
 
 
@@ -325,14 +326,51 @@ def verdict(ctx: ReportContext) -> HTML:
         },
     ]
     unstated = findings.unstated_rules(ctx.metrics, ctx.month)
+    public = ctx.contract.kind == "public_source"
     return fragment(
         "verdict",
-        tiles=tiles,
+        tiles=_performance_tiles(ctx) if public else tiles,
+        public_source=public,
         findings=ctx.findings,
         status=findings.status(ctx.findings),
         unstated=unstated,
         provisional=PROVISIONAL_RULE_ZH if row["provisional"] else None,
     )
+
+
+def pct(value: float | None, digits: int = 2) -> str:
+    """``0.98765`` → ``'98.77%'``; None → ``'—'``."""
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def unit_value(value: float | None, unit: str | None) -> str:
+    """A KPI figure in its unit: a share as a percent, seconds and minutes with their unit,
+    counts with thousands separators."""
+    if value is None:
+        return "—"
+    if unit == "share":
+        return pct(value)
+    if unit == "seconds":
+        return f"{value:,.0f} 秒"
+    if unit == "minutes":
+        return f"{value:,.1f} 分钟"
+    if unit == "hours":
+        return f"{value:,.1f} 小时"
+    return f"{value:,.0f}"
+
+
+def _performance_tiles(ctx: ReportContext) -> list[dict]:
+    """A public source's first screen: the month's tickets and the figures it publishes (the KPI
+    ledger: calls answered, service level, speed of answer …), each in its unit."""
+    tiles = []
+    if not ctx.month_tickets.is_empty():
+        tiles.append({"label": "本月工单", "value": f"{ctx.month_tickets.height:,}", "notes": []})
+    month = ctx.kpi_table.filter(pl.col("period") == ctx.month, pl.col("source") == "ledger")
+    for r in month.iter_rows(named=True):
+        tiles.append(
+            {"label": r["name_zh"], "value": unit_value(r["value"], r["unit"]), "notes": []}
+        )
+    return tiles or [{"label": "本月数据", "value": "无", "notes": []}]
 
 
 def payable_after_adjustments(ctx: ReportContext) -> tuple[Decimal | None, Decimal]:

@@ -38,6 +38,8 @@ from seatscore.reporting.report import (
     load_context,
     month_zh,
     paragraph,
+    pct,
+    unit_value,
 )
 from seatscore.terms.measures import METRICS
 from seatscore.terms.periods import month_of
@@ -49,11 +51,6 @@ DIMENSIONS_ZH = {
     "location": "点位",
 }
 """Chinese labels of the ticket columns the volumes and hotspots are broken down by."""
-
-
-def pct(value: float | None, digits: int = 2) -> str:
-    """``0.98765`` → ``'98.77%'``; None → ``'—'``."""
-    return "—" if value is None else f"{value * 100:.{digits}f}%"
 
 
 # ---------------------------------------------------------------- on any tickets frame
@@ -212,22 +209,6 @@ def _verdict_text(v: findings.Verdict | None) -> str:
     return f"—（{v.reason_zh}）" if v.reason_zh else "—"
 
 
-def _unit_value(value: float | None, unit: str | None) -> str:
-    """A KPI figure in its unit: a share as a percent, seconds and minutes with their unit,
-    counts with thousands separators."""
-    if value is None:
-        return "—"
-    if unit == "share":
-        return pct(value)
-    if unit == "seconds":
-        return f"{value:,.0f} 秒"
-    if unit == "minutes":
-        return f"{value:,.1f} 分钟"
-    if unit == "hours":
-        return f"{value:,.1f} 小时"
-    return f"{value:,.0f}"
-
-
 def targets_table(ctx: ReportContext) -> GT:
     """The month's service-level figures: each target of the contract and the general rates, the
     tickets behind them, the target, and whether it was met; figures the vendor reported in the
@@ -241,6 +222,9 @@ def targets_table(ctx: ReportContext) -> GT:
     verdicts = {v.key: v for v in ctx.verdicts}
     measures = {m.key: m for m in sl.contract_measures(ctx.contract)}
     rows = []
+    public = ctx.contract.kind == "public_source"
+    if public and ctx.month_tickets.is_empty():  # only published figures: no rate to compute
+        computed = computed.clear()
     for r in computed.iter_rows(named=True):
         basis = f"{r['numerator']:,}/{r['denominator']:,}" if r["denominator"] else ""
         extra = []
@@ -276,7 +260,7 @@ def targets_table(ctx: ReportContext) -> GT:
                 f"{r['denominator']:,}" if r["denominator"] else "",
                 findings.limit_text(measures[r["key"]]) if r["key"] in measures else "—",
                 {True: "✓ 达标", False: "✗ 未达标", None: "—"}[r["met_target"]],
-                _unit_value(r["value"], r["unit"]),
+                unit_value(r["value"], r["unit"]),
                 "",
                 r["clause"] or "月度指标台账",
             )
@@ -289,7 +273,7 @@ def targets_table(ctx: ReportContext) -> GT:
             "工单数",
             "目标/时限",
             "达标",
-            "乙方报告",
+            "公布值" if public else "乙方报告",
             "差异",
             "条款",
         ],

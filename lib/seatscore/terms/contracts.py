@@ -440,9 +440,13 @@ class ServiceLevelTarget(Model):
 
 
 class Contract(Model):
-    """One outsourced service contract, as its params file states it."""
+    """One outsourced service contract, as its params file states it; or, with ``kind:
+    public_source``, a public dataset (SF311's published call metrics, TipDM's messages) read
+    through the same terms, which reports as a service-performance report: no money, no score,
+    no parties."""
 
     contract_id: Identifier
+    kind: Literal["contract", "public_source"] = "contract"
     title_zh: str
     source_seed: str
     buyer: Party
