@@ -242,6 +242,28 @@ def paragraph(text: str) -> HTML:
     return fragment("note", text=text)
 
 
+CHART_RENDERERS = ("jupyter", "svg")
+"""``jupyter``: interactive charts in JupyterLab, offline (Altair's ``JupyterChart`` widget with
+its JavaScript bundled by vl-convert: no request to a CDN, tooltips and selections work);
+``svg``: static charts drawn into the output, for the HTML reports (what ``seatscore render``
+passes)."""
+
+
+def use_renderer(name: str) -> None:
+    """Draw the notebook's charts with ``name`` (:data:`CHART_RENDERERS`). Raises ``ValueError``
+    for another name, saying which there are (``default`` asks JupyterLab for Vega 5 and fetches
+    the rest from a CDN, which an intranet does not reach)."""
+    if name not in CHART_RENDERERS:
+        raise ValueError(
+            f"chart_renderer {name!r}: use one of {', '.join(CHART_RENDERERS)} "
+            "(jupyter: interactive and offline in JupyterLab; svg: static, for HTML reports)"
+        )
+    if name == "jupyter":
+        alt.renderers.enable("jupyter", offline=True)
+    else:
+        alt.renderers.enable(name)
+
+
 def chart_style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart.configure(font=FONT).configure_view(strokeWidth=0)
 
