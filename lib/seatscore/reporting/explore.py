@@ -9,8 +9,10 @@ those scripts from a CDN, and JupyterLab 4.6's built-in Vega renderer reads Vega
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Sequence
+from pathlib import Path
 
 import altair as alt
 import duckdb
@@ -18,6 +20,8 @@ import polars as pl
 import vl_convert
 from IPython.display import HTML
 
+from seatscore.core.config import TIMEZONE
+from seatscore.core.privacy import mask_personal
 from seatscore.ledgers import store as db
 from seatscore.reporting.report import BLUE, FONT
 
@@ -165,3 +169,105 @@ def offline(chart: alt.TopLevelMixin, height: int = 1150) -> HTML:
         f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:{height}px;'
         'border:0" title="工单探索"></iframe>'
     )
+
+
+# ---------------------------------------------------------------- from a selection to the tickets
+
+SELECTIONS = ("months", "contract", "category", "district")
+"""The selections of :func:`explorer`, by name."""
+SELECTED_COLUMNS = {
+    "ticket_id": "工单编号",
+    "contract_id": "合同",
+    "received_at": "受理时间",
+    "category": "问题类别",
+    "district": "所属街道",
+    "replied_at": "回复时间",
+    "closed_at": "办结时间",
+    "summary": "诉求内容",
+    "caller_phone": "来电号码",
+}
+"""The columns of :func:`selected_tickets`, with their Chinese headings."""
+
+
+def selection_values(view: alt.JupyterChart) -> dict[str, object]:
+    """The selections of a :func:`explorer` view shown as ``alt.JupyterChart`` in JupyterLab, as
+    plain values: ``months`` → ``{field: [start, end]}`` (epoch milliseconds, the brush's ends),
+    ``contract`` / ``category`` / ``district`` → ``[{field: value}, …]`` (empty: no selection)."""
+    return {name: getattr(view.selections, name).value for name in SELECTIONS}
+
+
+def _month_start(day: dt.date, months_on: int = 0) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months_on
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _instant(value: object) -> dt.datetime:
+    """A brush end: epoch milliseconds (what Vega gives) or an ISO string."""
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt.datetime.fromtimestamp(float(value) / 1000, dt.UTC)
+
+
+def _month_range(brush: object) -> tuple[dt.date, dt.date] | None:
+    """The first days of the first and last month a brush covers, or None without a brush. A
+    month counts when its bar's position lies within the brush: its first day at midnight in the
+    browser's time, taken as Beijing time (where the analysts are; the cube's months are dates)."""
+    if not brush:
+        return None
+    (ends,) = brush.values() if isinstance(brush, dict) else (brush,)
+    low, high = (_instant(v).astimezone(TIMEZONE) for v in ends)
+    first = low.date() if (low.day, low.time()) == (1, dt.time()) else _month_start(low.date(), 1)
+    return first, _month_start(high.date())
+
+
+def selected_tickets(
+    con: duckdb.DuckDBPyConnection,
+    selections: dict[str, object],
+    contract_ids: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """The tickets behind a selection of :func:`explorer` (:func:`selection_values`): received in
+    the brushed months, of the clicked contracts, categories and districts (each: all when
+    nothing is clicked), newest first, with Chinese headings (:data:`SELECTED_COLUMNS`) and every
+    text masked as in the reports (:func:`seatscore.core.privacy.mask_personal`)."""
+    ids = list(contract_ids) if contract_ids else sorted(db.load_contracts(con))
+    sql, params = db.tickets_query(ids, list(SELECTED_COLUMNS))
+    where = []
+    months = _month_range(selections.get("months"))
+    if months is not None:
+        first, last = months
+        params |= {
+            "first": first,
+            "after": dt.date(last.year + (last.month == 12), last.month % 12 + 1, 1),
+        }
+        where.append("received_at >= $first AND received_at < $after")
+    for name, field in (
+        ("contract", "contract_id"),
+        ("category", "category"),
+        ("district", "district"),
+    ):
+        picked = [v[field] for v in selections.get(name) or [] if field in v]
+        if picked:
+            params[name] = picked
+            column = (
+                f"coalesce(nullif(trim({field}), ''), '未填')" if field == "district" else field
+            )
+            where.append(f"list_contains(${name}, {column})")
+    query = f"SELECT * FROM ({sql})" + (f" WHERE {' AND '.join(where)}" if where else "")
+    frame = db.query(con, query + " ORDER BY received_at DESC", **params)
+    return frame.with_columns(
+        pl.col(c).map_elements(mask_personal, return_dtype=pl.String)
+        for c in ("summary", "caller_phone")
+    ).rename(SELECTED_COLUMNS)
+
+
+def export(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` to ``path``: ``.csv`` (UTF-8 with a byte-order mark, so Excel reads the
+    Chinese) or ``.xlsx``. Raises ``ValueError`` for another suffix."""
+    target = Path(path)
+    if target.suffix == ".csv":
+        frame.write_csv(target, include_bom=True)
+    elif target.suffix == ".xlsx":
+        frame.write_excel(target, worksheet="选中的工单", autofit=True)
+    else:
+        raise ValueError(f"{target.name}: export to .csv or .xlsx")
+    return target
