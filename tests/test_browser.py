@@ -289,3 +289,118 @@ def test_a_public_sources_report_is_drawn_whole(browser, empty_db, tmp_path):
     assert all(width > 0 for width in seen["charts"])
     # SF311 publishes monthly totals, no calls per interval: no Erlang C chart drawn from nothing.
     assert "本月没有工单，也没有来电台账，无法估算座席需求" in seen["text"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(demo_db, tmp_path):
+    """A JupyterLab server (this interpreter's) on a free port over a copy of explore.ipynb whose
+    parameters read the test's demo database and one contract; yields the notebook's URL."""
+    import json
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    notebook = json.loads(config.EXPLORE_NOTEBOOK.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        if source.startswith("db_path"):
+            source = source.replace('"../data/seatscore.duckdb"', json.dumps(str(demo_db)))
+            source = source.replace(
+                "contract_ids: list = []", 'contract_ids: list = ["karamay-grid-2024"]'
+            )
+            cell["source"] = source
+    (tmp_path / "explore.ipynb").write_text(
+        json.dumps(notebook, ensure_ascii=False), encoding="utf-8"
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--allow-root",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.token=",
+            "--ServerApp.password=",
+            f"--ServerApp.root_dir={tmp_path}",
+            "--LabApp.news_url=None",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/lab", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield f"{base}/lab/tree/explore.ipynb"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_explore_in_jupyterlab_brush_months_and_the_selected_tickets_follow(browser, jupyterlab):
+    # As an analyst does it: open explore.ipynb in JupyterLab with every outside request blocked,
+    # run all, note the selected tickets (all of them), drag across the months chart, run the
+    # selection cell again: fewer tickets, and not one request left the machine.
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    outside: list[str] = []
+
+    def block(route):
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    page.route("**/*", block)
+    count = re.compile(r"选中 ([\d,]+) 张工单")
+    try:
+        page.goto(jupyterlab)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        page.wait_for_timeout(2_000)
+        page.click("li.lm-MenuBar-item:has-text('Run')")
+        page.click("li.lm-Menu-item:has-text('Run All Cells')")
+        page.wait_for_function(
+            "document.body.innerText.match(/选中 [\\d,]+ 张工单/)", timeout=180_000
+        )
+        before = int(count.search(page.inner_text("body")).group(1).replace(",", ""))
+        chart = page.locator("svg.marks").first
+        chart.wait_for(timeout=60_000)
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        y = box["y"] + 90  # inside the months chart, the top one
+        page.mouse.move(box["x"] + 200, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 420, y, steps=10)
+        page.mouse.up()
+        page.wait_for_timeout(1_500)
+        page.locator(".jp-Cell:has-text('explore.selection_values')").first.click()
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_function(
+            f"(() => {{ const m = document.body.innerText.match(/选中 ([\\d,]+) 张工单/);"
+            f" return m && Number(m[1].replace(/,/g, '')) !== {before}; }})()",
+            timeout=60_000,
+        )
+        after = int(count.search(page.inner_text("body")).group(1).replace(",", ""))
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-explore-brushed.png"))
+    finally:
+        page.close()
+    assert 0 < after < before
+    assert outside == [], outside

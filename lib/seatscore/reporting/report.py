@@ -260,6 +260,9 @@ def use_renderer(name: str) -> None:
         )
     if name == "jupyter":
         alt.renderers.enable("jupyter", offline=True)
+        # A JupyterChart made explicitly (to read its selections) is offline only when the class
+        # is: the renderer's option covers the charts it draws itself.
+        alt.JupyterChart.enable_offline()
     else:
         alt.renderers.enable(name)
 
