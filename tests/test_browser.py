@@ -380,6 +380,7 @@ def test_explore_in_jupyterlab_brush_months_and_the_selected_tickets_follow(brow
             "document.body.innerText.match(/选中 [\\d,]+ 张工单/)", timeout=180_000
         )
         before = int(count.search(page.inner_text("body")).group(1).replace(",", ""))
+        page.wait_for_timeout(3_000)  # the cells after it (the measures) finish running
         chart = page.locator("svg.marks").first
         chart.wait_for(timeout=60_000)
         chart.scroll_into_view_if_needed()
@@ -389,7 +390,9 @@ def test_explore_in_jupyterlab_brush_months_and_the_selected_tickets_follow(brow
         page.mouse.down()
         page.mouse.move(box["x"] + 420, y, steps=10)
         page.mouse.up()
-        page.wait_for_timeout(1_500)
+        page.wait_for_timeout(2_500)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-explore-brushing.png"))
         page.locator(".jp-Cell:has-text('explore.selection_values')").first.click()
         page.keyboard.press("Shift+Enter")
         page.wait_for_function(
@@ -398,7 +401,6 @@ def test_explore_in_jupyterlab_brush_months_and_the_selected_tickets_follow(brow
             timeout=60_000,
         )
         after = int(count.search(page.inner_text("body")).group(1).replace(",", ""))
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-explore-brushed.png"))
     finally:
         page.close()

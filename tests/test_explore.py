@@ -145,3 +145,72 @@ def test_a_selection_reads_back_the_tickets_behind_it_masked(tmp_path, contracts
     assert explore.export(picked, tmp_path / "a.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     with pytest.raises(ValueError, match=r"export to \.csv or \.xlsx"):
         explore.export(picked, tmp_path / "a.json")
+
+
+def test_measures_of_a_selection_by_hand(tmp_path, contracts):
+    path = tmp_path / "t.duckdb"
+    db.build(path, contracts, demo_dir=None)
+    rows = [
+        # A: dispatched in 10 min, closed in 2 h before its 3 h deadline, resolved and satisfied.
+        ticket(
+            K,
+            "T1",
+            "2024-10-05 09:00",
+            category="A",
+            dispatched_at="2024-10-05 09:10",
+            replied_at="2024-10-05 09:30",
+            closed_at="2024-10-05 11:00",
+            due_at="2024-10-05 12:00",
+            resolved=True,
+            satisfied=True,
+        ),
+        # A: dispatched in 20 min, closed in 4 h, after its 3 h deadline; not resolved.
+        ticket(
+            K,
+            "T2",
+            "2024-10-06 09:00",
+            category="A",
+            dispatched_at="2024-10-06 09:20",
+            replied_at="2024-10-06 10:00",
+            closed_at="2024-10-06 13:00",
+            due_at="2024-10-06 12:00",
+            resolved=False,
+        ),
+        # B: never dispatched, replied or closed, its 1 h deadline long past by the last receipt.
+        ticket(K, "T3", "2024-10-07 09:00", category="B", due_at="2024-10-07 10:00"),
+        # A in November: closed in 1 h with no deadline, not satisfied.
+        ticket(
+            K,
+            "T4",
+            "2024-11-05 09:00",
+            category="A",
+            replied_at="2024-11-05 09:05",
+            closed_at="2024-11-05 10:00",
+            satisfied=False,
+        ),
+    ]
+    csv = tmp_path / "tickets.csv"
+    ledger("tickets", rows).write_csv(csv, datetime_format="%Y-%m-%d %H:%M:%S")
+    ingest([csv], path, kind="tickets")
+    with db.connect(path, read_only=True) as con:
+        by_category = explore.measures(con, {}, [K], by="category")
+        october = explore.measures(con, {"category": [{"category": "A"}]}, [K], by="month")
+    a, b = by_category.to_dicts()
+    # A: 3 tickets; dispatch median of 10 and 20 = 15 min; close median of 2, 4, 1 = 2 h; closed
+    # by due 1 of the 2 with a deadline; replied 3 of 3; resolved 1 of 2; satisfied 1 of 2.
+    assert (a["问题类别"], a["受理工单数"], a["派发用时中位数"], a["办结用时中位数"]) == (
+        "A",
+        3,
+        15,
+        2,
+    )
+    assert (a["按时办结率"], a["响应率"], a["解决率"], a["满意率"]) == (0.5, 1.0, 0.5, 0.5)
+    # B: 1 ticket, past its deadline and open (0 of 1); nothing dispatched, closed or judged:
+    # those figures are undefined (null), not zero.
+    assert (b["受理工单数"], b["按时办结率"], b["响应率"]) == (1, 0.0, 0.0)
+    assert b["派发用时中位数"] is None and b["解决率"] is None and b["满意率"] is None
+    # Clicking category A and grouping by month: October's T1 and T2, November's T4.
+    assert october.select("月份", "受理工单数").rows() == [("2024-10", 2), ("2024-11", 1)]
+    assert explore.definitions()["指标"].to_list()[0] == "受理工单数"
+    with pytest.raises(ValueError, match="group by one of month, contract, category, district"):
+        explore.measures(con, {}, [K], by="week")

@@ -23,7 +23,8 @@ from IPython.display import HTML
 from seatscore.core.config import TIMEZONE
 from seatscore.core.privacy import mask_personal
 from seatscore.ledgers import store as db
-from seatscore.reporting.report import BLUE, FONT
+from seatscore.reporting.report import BLUE, FONT, gt_table
+from seatscore.terms.measures import METRICS
 
 CUBE_SCHEMA = {
     "contract_id": pl.String,
@@ -220,25 +221,19 @@ def _month_range(brush: object) -> tuple[dt.date, dt.date] | None:
     return first, _month_start(high.date())
 
 
-def selected_tickets(
+def _selected(
     con: duckdb.DuckDBPyConnection,
     selections: dict[str, object],
-    contract_ids: Sequence[str] | None = None,
-) -> pl.DataFrame:
-    """The tickets behind a selection of :func:`explorer` (:func:`selection_values`): received in
-    the brushed months, of the clicked contracts, categories and districts (each: all when
-    nothing is clicked), newest first, with Chinese headings (:data:`SELECTED_COLUMNS`) and every
-    text masked as in the reports (:func:`seatscore.core.privacy.mask_personal`)."""
+    contract_ids: Sequence[str] | None,
+    columns: Sequence[str],
+) -> tuple[str, dict[str, object]]:
+    """The SQL (and its parameters) of the tickets behind a selection, with ``columns``."""
     ids = list(contract_ids) if contract_ids else sorted(db.load_contracts(con))
-    sql, params = db.tickets_query(ids, list(SELECTED_COLUMNS))
+    sql, params = db.tickets_query(ids, list(columns))
     where = []
     months = _month_range(selections.get("months"))
     if months is not None:
-        first, last = months
-        params |= {
-            "first": first,
-            "after": dt.date(last.year + (last.month == 12), last.month % 12 + 1, 1),
-        }
+        params |= {"first": months[0], "after": _month_start(months[1], 1)}
         where.append("received_at >= $first AND received_at < $after")
     for name, field in (
         ("contract", "contract_id"),
@@ -252,12 +247,96 @@ def selected_tickets(
                 f"coalesce(nullif(trim({field}), ''), '未填')" if field == "district" else field
             )
             where.append(f"list_contains(${name}, {column})")
-    query = f"SELECT * FROM ({sql})" + (f" WHERE {' AND '.join(where)}" if where else "")
-    frame = db.query(con, query + " ORDER BY received_at DESC", **params)
+    return f"SELECT * FROM ({sql})" + (f" WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def selected_tickets(
+    con: duckdb.DuckDBPyConnection,
+    selections: dict[str, object],
+    contract_ids: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """The tickets behind a selection of :func:`explorer` (:func:`selection_values`): received in
+    the brushed months, of the clicked contracts, categories and districts (each: all when
+    nothing is clicked), newest first, with Chinese headings (:data:`SELECTED_COLUMNS`) and every
+    text masked as in the reports (:func:`seatscore.core.privacy.mask_personal`)."""
+    sql, params = _selected(con, selections, contract_ids, list(SELECTED_COLUMNS))
+    frame = db.query(con, sql + " ORDER BY received_at DESC", **params)
     return frame.with_columns(
         pl.col(c).map_elements(mask_personal, return_dtype=pl.String)
         for c in ("summary", "caller_phone")
     ).rename(SELECTED_COLUMNS)
+
+
+GROUPINGS = {
+    "month": "strftime(received_at, '%Y-%m')",
+    "contract": "contract_id",
+    "category": "category",
+    "district": "coalesce(nullif(trim(district), ''), '未填')",
+}
+"""What :func:`measures` groups by."""
+GROUPINGS_ZH = {"month": "月份", "contract": "合同", "category": "问题类别", "district": "所属街道"}
+MEASURES = (
+    "tickets",
+    "dispatch_minutes_median",
+    "close_hours_median",
+    "closed_by_due_share",
+    "response_rate",
+    "resolution_rate",
+    "satisfaction_rate",
+)
+"""The figures of :func:`measures`, keys of :data:`seatscore.terms.measures.METRICS`."""
+
+
+def measures(
+    con: duckdb.DuckDBPyConnection,
+    selections: dict[str, object],
+    contract_ids: Sequence[str] | None = None,
+    by: str = "month",
+) -> pl.DataFrame:
+    """Rates and medians of the tickets behind a selection, per ``by`` (:data:`GROUPINGS`): the
+    figures of :data:`MEASURES` as :data:`seatscore.terms.measures.METRICS` defines them — medians
+    of minutes to dispatch and hours to close; shares 0–1 of closed by the ticket's own deadline
+    (closed at or before it ÷ closed or past it, judged at the data's last receipt), replied ÷
+    received, said resolved and said satisfied ÷ those with a verdict. Medians rounded to 0.1,
+    shares to 0.0001. A share with no ticket to count is null (undefined, not zero). Columns in
+    Chinese (the metrics' names); raises ``ValueError`` for another grouping."""
+    if by not in GROUPINGS:
+        raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
+    columns = ["contract_id", "received_at", "dispatched_at", "replied_at", "closed_at", "due_at"]
+    columns += ["category", "district", "resolved", "satisfied"]
+    sql, params = _selected(con, selections, contract_ids, columns)
+    judged = "(closed_at IS NOT NULL OR due_at < (SELECT max(received_at) FROM tickets))"
+    frame = db.query(
+        con,
+        f"""SELECT {GROUPINGS[by]} AS group_key,
+                   count(*) AS tickets,
+                   round(median(epoch(dispatched_at - received_at) / 60), 1)
+                     AS dispatch_minutes_median,
+                   round(median(epoch(closed_at - received_at) / 3600), 1) AS close_hours_median,
+                   round(count(*) FILTER (WHERE closed_at <= due_at)
+                     / nullif(count(*) FILTER (WHERE due_at IS NOT NULL AND {judged}), 0), 4)
+                     AS closed_by_due_share,
+                   round(count(replied_at) / count(*), 4) AS response_rate,
+                   round(avg(resolved::INTEGER), 4) AS resolution_rate,
+                   round(avg(satisfied::INTEGER), 4) AS satisfaction_rate
+            FROM ({sql}) GROUP BY group_key ORDER BY group_key""",
+        **params,
+    )
+    names = {k: METRICS[k].name_zh for k in MEASURES}
+    heading = {"month": "月份", "contract": "合同", "category": "问题类别", "district": "所属街道"}[
+        by
+    ]
+    return frame.rename({"group_key": heading, **names})
+
+
+def definitions() -> pl.DataFrame:
+    """How each figure of :func:`measures` is defined (口径), to show beside it."""
+    return pl.DataFrame(
+        {
+            "指标": [METRICS[k].name_zh for k in MEASURES],
+            "口径": [METRICS[k].definition_zh for k in MEASURES],
+        }
+    )
 
 
 def export(frame: pl.DataFrame, path: str | Path) -> Path:
@@ -271,3 +350,42 @@ def export(frame: pl.DataFrame, path: str | Path) -> Path:
     else:
         raise ValueError(f"{target.name}: export to .csv or .xlsx")
     return target
+
+
+def measures_panel(
+    db_path: str | Path,
+    view: alt.JupyterChart,
+    contract_ids: Sequence[str] | None = None,
+    by: str = "month",
+):
+    """A widget for JupyterLab: buttons to group by (:data:`GROUPINGS`, starting at ``by``, the
+    notebook's parameter) above the :func:`measures` of the tickets behind ``view``'s selection,
+    recomputed when the grouping or the selection changes, with the definitions below."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    grouping = widgets.ToggleButtons(
+        options=[(label, key) for key, label in GROUPINGS_ZH.items()], value=by
+    )
+    out = widgets.Output()
+
+    shares = [METRICS[k].name_zh for k in MEASURES if METRICS[k].unit == "share"]
+
+    def show(_change=None) -> None:
+        with db.connect(db_path, read_only=True) as con:
+            table = measures(con, selection_values(view), contract_ids, grouping.value)
+        shown = (
+            gt_table(table)
+            .fmt_percent(columns=shares, decimals=1)
+            .fmt_number(columns=[METRICS[k].name_zh for k in MEASURES[1:3]], decimals=1)
+            .sub_missing(missing_text="—")
+        )
+        out.clear_output(wait=True)
+        with out:
+            display(shown)
+
+    grouping.observe(show, names="value")
+    view.selections.observe(show, names=list(SELECTIONS))  # a brush or a click in the view
+    show()
+    notes = gt_table(definitions(), "指标口径", "比率无可计的工单时为“—”：无定义，不是 0。")
+    return widgets.VBox([grouping, out, widgets.HTML(notes.as_raw_html())])
