@@ -427,6 +427,8 @@ def test_sf311_is_reported_like_a_contract_with_its_rules_not_assessable(empty_d
     page = (out / "2015-12" / "sf311-call-centre.html").read_text(encoding="utf-8")
     # The published figures of 2015-12 (the file's row 2), and no score or fee: none is stated.
     assert "71,042" in page and "43.70%" in page and "138 秒" in page and "8.30%" in page
+    # SF311 publishes no tickets: its time-to-close section says there is nothing to measure.
+    assert "没有可计算用时的工单" in page
     # A public source is not a contract: a service-performance report, no money, score or parties.
     assert "服务表现报告" in page and "数据来源：City and County of San Francisco" in page
     for contract_only in (

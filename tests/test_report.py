@@ -69,6 +69,8 @@ def test_report_renders_for_every_contract(rendered, contract_id, contracts):
     # No warning box: nothing the kernel wrote to stderr reaches the page (a TqdmWarning did).
     assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page and "Warning" not in page
     assert "模拟数据" in page  # demo ledgers are labelled as simulated
+    # A contract's own time limits cover closing; the time-to-close chart is a public source's.
+    assert "办结用时分布" not in page
     assert "load_context" not in page and "import altair" not in page  # no code in the HTML
     assert '<svg class="marks"' in page  # charts drawn inline, no script needed
     # The browser tab names the contract in Chinese and the month, e.g. 综合调度工作服务外包项目

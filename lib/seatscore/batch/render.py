@@ -145,7 +145,8 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "nbconvert"
 def _exporter(public_source: bool = False) -> HTMLExporter:
     """nbconvert's HTML exporter with Seatscore's template: no code, no CDN script, print CSS.
     For a public source the cells tagged ``contract_only`` (money, deductions, termination,
-    staffing, payments, contract facts) are left out: it is not a contract."""
+    staffing, payments, contract facts) are left out: it is not a contract; for a contract those
+    tagged ``public_only`` (the time to close, which its own limits already cover) are."""
     exporter = HTMLExporter(
         # No code is shown: the code-highlighting stylesheet (4.5 KB) is left out.
         config=Config({"CSSHTMLHeaderPreprocessor": {"enabled": False}}),
@@ -156,7 +157,7 @@ def _exporter(public_source: bool = False) -> HTMLExporter:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    tags = {"remove_cell", "contract_only"} if public_source else {"remove_cell"}
+    tags = {"remove_cell", "contract_only" if public_source else "public_only"}
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags=tags, enabled=True), enabled=True
     )

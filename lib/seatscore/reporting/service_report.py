@@ -128,7 +128,7 @@ def elapsed_chart(
     )
     limit = f"（红色：超过 {sl.duration_zh(limit_minutes)} 时限）" if limit_minutes else ""
     chart = alt.layer(bars, text).properties(
-        width=560, height=200, title=f"{title}：{total:,} 张工单{limit}，数字为占比%"
+        width=560, height=170, title=f"{title}：{total:,} 张工单{limit}，数字为占比%"
     )
     return chart_style(chart)
 
@@ -366,6 +366,22 @@ def dispatch(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
 def reply_times(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
     """The month's time from receipt to reply."""
     return elapsed_chart(ctx.month_tickets, "replied_at", REPLY_BINS, None, "回复用时分布")
+
+
+def close_times(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
+    """The month's time from receipt to close, the median and 90th percentile beside it (the
+    figures of ``seatscore kpis``: ``close_hours_median``, ``close_hours_p90``)."""
+    figures = {
+        r["key"]: r["value"]
+        for r in ctx.kpi_table.filter(
+            pl.col("period") == ctx.month, pl.col("source") == "tickets"
+        ).iter_rows(named=True)
+    }
+    median, p90 = figures.get("close_hours_median"), figures.get("close_hours_p90")
+    title = "办结用时分布"
+    if median is not None and p90 is not None:
+        title += f"（中位数 {median:,.1f} 小时，90分位 {p90:,.1f} 小时）"
+    return elapsed_chart(ctx.month_tickets, "closed_at", REPLY_BINS, None, title)
 
 
 def hotspots(ctx: ReportContext) -> list:
