@@ -33,3 +33,14 @@ def test_ids_inside_each_chart_are_its_own():
     page = lighten(chart + chart)
     assert page.count('id="c1-gradient_0"') == 1 and page.count('id="c2-gradient_0"') == 1
     assert "url(#c1-gradient_0)" in page and "url(#c2-gradient_0)" in page
+
+
+def test_chart_coordinates_are_rounded_to_hundredths_and_nothing_else_changes():
+    chart = (
+        '<svg><path d="M23.333333333333332,0h25.714285714285715v180"/>'
+        "<text>1.2345 平均 3.5</text></svg>"
+    )
+    page = lighten("<p>工单 1.23456</p>" + chart)
+    assert 'd="M23.33,0h25.71v180"' in page
+    assert "<text>1.23 平均 3.5</text>" in page  # inside a chart: a label's long decimal too
+    assert "<p>工单 1.23456</p>" in page  # outside a chart nothing is touched

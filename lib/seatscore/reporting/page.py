@@ -5,7 +5,9 @@ stylesheet (about 9 KB) in every table, scoped to the table's random id; a month
 14 tables. Each copy is rescoped to a class named after its content and only the first copy of
 each is kept, so the page carries one stylesheet per table style. It also gives the ids inside
 each inline chart (Vega's ``gradient_0``, ``clip1`` …) a prefix of their own chart, so that one
-chart never draws with another's gradient or clip path.
+chart never draws with another's gradient or clip path, and rounds the chart's coordinates to two
+decimals (Vega writes ``23.333333333333332``; a hundredth of a pixel is invisible and the heat map
+loses a fifth of its weight).
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ def lighten(page: str) -> str:
 
 _SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 _ID = re.compile(r'\bid="([^"]+)"')
+_LONG_DECIMAL = re.compile(r"(?<![\d.])(\d+\.\d{3,})(?![\d.])")
+
+
+def _rounded(match: re.Match) -> str:
+    return f"{float(match.group(1)):.2f}".rstrip("0").rstrip(".")
 
 
 def _own_ids(page: str) -> str:
@@ -44,7 +51,7 @@ def _own_ids(page: str) -> str:
     def prefix(m: re.Match) -> str:
         nonlocal count
         count += 1
-        svg = m.group(0)
+        svg = _LONG_DECIMAL.sub(_rounded, m.group(0))
         for name in set(_ID.findall(svg)):
             new = f"c{count}-{name}"
             svg = (
