@@ -177,7 +177,7 @@ def verdicts(contract: Contract, table: pl.DataFrame) -> list[Verdict]:
             reason = r["note"] or "本月无适用工单"
         elif m.target_share is not None:
             met = bool(r["met_target"])
-        elif m.info.deadline and (m.limit_minutes is not None or not m.info.needs_limit):
+        elif m.every_ticket:
             met = missed == 0
         else:
             reason = "合同未规定指标值"
@@ -479,7 +479,7 @@ def _data_findings(contract: Contract, metrics: MonthlyMetrics, month: str) -> l
     ]
 
 
-def _line_findings(contract: Contract, metrics: MonthlyMetrics, month: str) -> list[Finding]:
+def _line_findings(metrics: MonthlyMetrics, month: str) -> list[Finding]:
     """The month's largest booked lines (:data:`LARGEST_LINES`), money first, and one line for
     the rest, so the listed lines add up to what the month booked."""
     # Staffing lines are the staffing findings already.
@@ -583,7 +583,7 @@ def month_findings(
         *_reported_findings(kpi_month),
         *_data_findings(contract, metrics, month),
         *_ending(contract, cutoff),
-        *_line_findings(contract, metrics, month),
+        *_line_findings(metrics, month),
     ]
     order = {level: i for i, level in enumerate(LEVELS)}
     return sorted(found, key=lambda f: (order[f.level], -(f.cny or Decimal(0)), -f.count))

@@ -94,6 +94,13 @@ class Measure:
         return METRICS[self.metric]
 
     @property
+    def every_ticket(self) -> bool:
+        """True when the target states a time limit (or its metric carries one, the day's
+        midnight, the ticket's own deadline) and no share: every ticket is held to it, so one
+        past it is a miss and its target is 100 % (000 附件二 第四章 一 1: 每超时一单扣0.5分)."""
+        return self.target_share is None and self.info.deadline and self.assessable is None
+
+    @property
     def assessable(self) -> str | None:
         """None when the measure can be computed from tickets, else why not (Chinese)."""
         if not self.info.from_tickets:

@@ -85,15 +85,20 @@ def _agents(calls_per_hour: float, settings: AdequacySettings, factor: float = 1
     return max(n, math.ceil(traffic / settings.max_occupancy - 1e-9)) if traffic else 0
 
 
-def _per_interval(tickets: pl.DataFrame, days: pl.Series, minutes: int) -> pl.DataFrame:
+def _per_interval(
+    tickets: pl.DataFrame, days: pl.Series, minutes: int, count: str | None = None
+) -> pl.DataFrame:
     """Calls per hour in each weekday × interval cell: the cell's calls ÷ the month's days of
-    that weekday ÷ the interval in hours; every cell of the week, empty ones at 0."""
+    that weekday ÷ the interval in hours; every cell of the week, empty ones at 0. A row of
+    ``tickets`` (``received_at``) is one call, or ``count`` calls where that column is given
+    (the calls ledger's ``offered``)."""
     slots = 24 * 60 // minutes
     grid = pl.DataFrame({"weekday": list(range(1, 8))}, schema={"weekday": pl.Int8}).join(
         pl.DataFrame({"slot": list(range(slots))}, schema={"slot": pl.Int16}), how="cross"
     )
     counts = (
         tickets.select(
+            *([count] if count is not None else []),
             pl.col("received_at").dt.weekday().cast(pl.Int8).alias("weekday"),
             (
                 (
@@ -106,7 +111,7 @@ def _per_interval(tickets: pl.DataFrame, days: pl.Series, minutes: int) -> pl.Da
             .alias("slot"),
         )
         .group_by("weekday", "slot")
-        .agg(pl.len().alias("calls"))
+        .agg((pl.len() if count is None else pl.col(count).sum()).alias("calls"))
     )
     day_counts = days.dt.weekday().value_counts(name="days").rename({days.name: "weekday"})
     return (
@@ -142,12 +147,8 @@ def _from_calls_ledger(
             "export one length (15, 30 or 60 minutes)"
         )
     minutes = int(lengths[0])
-    rows = calls.select(
-        pl.col("interval_start").alias("received_at"),
-        pl.col("offered"),
-    )
-    expanded = rows.select(pl.col("received_at").repeat_by("offered")).explode("received_at")
-    cells = _per_interval(expanded.drop_nulls(), days, minutes)
+    rows = calls.select(pl.col("interval_start").alias("received_at"), "offered")
+    cells = _per_interval(rows, days, minutes, count="offered")
     answered = calls.filter(pl.col("handle_seconds").is_not_null())
     weights = answered["answered"].fill_null(answered["offered"])
     handle = (

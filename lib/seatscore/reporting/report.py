@@ -112,6 +112,12 @@ class ReportContext:
         )
 
     @cached_property
+    def month_lines(self) -> pl.DataFrame:
+        """The month's deductions and penalties with their CNY, largest first
+        (:func:`seatscore.compute.findings.month_lines`), for the lines table and the appendix."""
+        return findings.month_lines(self.metrics, self.month)
+
+    @cached_property
     def findings(self) -> list[findings.Finding]:
         """The month's findings, most serious first, from the same function as the statement's
         (:func:`seatscore.compute.findings.month_findings`)."""
@@ -302,7 +308,10 @@ def _to_the_line(ctx: ReportContext) -> list[dict]:
     if score < line:
         return [{"kind": "caution", "text": f"低于终止线 {line.normalize():f} 分"}]
     return [
-        {"kind": "change", "text": f"距终止线 {line.normalize():f} 分 {points_zh(score - line)}"}
+        {
+            "kind": "change",
+            "text": f"高于终止线（{line.normalize():f} 分）{points_zh(score - line)}",
+        }
     ]
 
 
@@ -357,7 +366,6 @@ def verdict(ctx: ReportContext) -> HTML:
         tiles=_performance_tiles(ctx) if public else tiles,
         public_source=public,
         findings=ctx.findings,
-        status=findings.status(ctx.findings),
         unstated=unstated,
         provisional=PROVISIONAL_RULE_ZH if row["provisional"] else None,
     )
@@ -657,16 +665,12 @@ def _rows_text(rows: list[dict] | None, limit: int = 6) -> str:
 _LINE_KINDS = {"deduction": "考核扣分", "staffing_penalty": "缺岗扣款", "penalty": "违约扣款"}
 
 
-def _month_lines(ctx: ReportContext) -> pl.DataFrame:
-    return findings.month_lines(ctx.metrics, ctx.month)
-
-
 def lines(ctx: ReportContext) -> GT | HTML:
     """Every deduction and penalty of the month, largest money first: rule, clause, count and
     unit, points and CNY per line (:func:`seatscore.compute.findings.month_lines`: the fee
     deduction split over the lines by points, to the fen). The ledger rows behind each line are in
     the appendix (:func:`line_rows`)."""
-    month_lines = _month_lines(ctx)
+    month_lines = ctx.month_lines
     if month_lines.is_empty():
         return paragraph("本月没有扣分或扣款。")
     frame = month_lines.select(
@@ -702,7 +706,7 @@ def lines(ctx: ReportContext) -> GT | HTML:
 
 def line_rows(ctx: ReportContext) -> GT | HTML:
     """The ledger file and rows behind each of the month's lines, for the appendix."""
-    month_lines = _month_lines(ctx)
+    month_lines = ctx.month_lines
     if month_lines.is_empty():
         return paragraph("本月没有扣分或扣款。")
     frame = month_lines.select(
@@ -858,9 +862,7 @@ def problem_tickets(ctx: ReportContext, limit: int = 12) -> GT | HTML:
     """
     limits = service_levels.dispatch_limits(ctx.contract)
     minutes = (pl.col("dispatched_at") - pl.col("received_at")).dt.total_seconds() / 60
-    as_of = (
-        dt.datetime.combine(ctx.cutoff + dt.timedelta(days=1), dt.time()) if ctx.cutoff else None
-    )
+    as_of = findings.judged_at(ctx.cutoff) if ctx.cutoff else None
     found = ctx.month_tickets.with_columns(
         minutes.alias("minutes"),
         service_levels.missed(ctx.contract, "dispatch_minutes").alias("late"),

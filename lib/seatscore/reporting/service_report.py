@@ -314,11 +314,7 @@ def targets_trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
     if kpis.is_empty():
         return paragraph("本合同没有可由工单计算的服务指标。")
     # A time limit without a share holds every ticket to it: its target is 100 %.
-    every = [
-        m.key
-        for m in sl.contract_measures(ctx.contract)
-        if m.target_share is None and m.info.deadline and m.assessable is None
-    ]
+    every = [m.key for m in sl.contract_measures(ctx.contract) if m.every_ticket]
     frame = kpis.sort("period").select(
         pl.col("period").map_elements(month_zh, return_dtype=pl.String).alias("月份"),
         pl.col("name_zh").alias("指标"),
