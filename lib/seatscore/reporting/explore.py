@@ -2,30 +2,31 @@
 of the tickets in the database — brush months, click contracts, categories and districts — over a
 small cube DuckDB aggregates, so it stays quick on a city's tickets.
 
-The view is shown by :func:`offline`: a page with the Vega, Vega-Lite and Vega-Embed scripts bundled
-in by vl-convert, in an iframe, so it is interactive with no internet (Altair's own renderers load
-those scripts from a CDN, and JupyterLab 4.6's built-in Vega renderer reads Vega-Lite 5 only).
+The notebook shows the view as Altair's ``JupyterChart`` (offline:
+:func:`seatscore.reporting.report.use_renderer`), whose selections Python reads
+(:func:`selection_values`): :func:`selected_tickets` lists the tickets behind them and
+:func:`measures` their rates and medians.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Sequence
 from pathlib import Path
 
 import altair as alt
 import duckdb
 import polars as pl
-import vl_convert
-from IPython.display import HTML
 
 from seatscore.core.config import TIMEZONE
 from seatscore.core.privacy import mask_personal
 from seatscore.ledgers import store as db
 from seatscore.reporting.report import BLUE, FONT, gt_table
 from seatscore.terms.measures import METRICS
+from seatscore.terms.periods import month_key, parse_month, shift_month
 
+DISTRICT_SQL = "coalesce(nullif(trim(district), ''), '未填')"
+"""A ticket's district as the view shows it: 未填 where the ledger leaves it empty."""
 CUBE_SCHEMA = {
     "contract_id": pl.String,
     "month": pl.Date,
@@ -55,7 +56,7 @@ def ticket_cube(
     cube = db.query(
         con,
         f"""SELECT contract_id, date_trunc('month', received_at)::DATE AS month, category,
-                   coalesce(nullif(trim(district), ''), '未填') AS district,
+                   {DISTRICT_SQL} AS district,
                    count(*) AS tickets, count(closed_at) AS closed, count(replied_at) AS replied,
                    coalesce(sum(epoch(replied_at - received_at)) / 3600, 0) AS reply_hours
             FROM ({sql}) GROUP BY ALL ORDER BY ALL""",
@@ -162,16 +163,6 @@ def explorer(cube: pl.DataFrame, top: int = 12) -> alt.VConcatChart:
     )
 
 
-def offline(chart: alt.TopLevelMixin, height: int = 1150) -> HTML:
-    """``chart`` as an interactive page that needs no internet, in an iframe ``height`` pixels
-    high (about 0.9 MB of bundled scripts per chart): for JupyterLab on an intranet."""
-    page = vl_convert.vegalite_to_html(chart.to_dict(), bundle=True)
-    return HTML(
-        f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:{height}px;'
-        'border:0" title="工单探索"></iframe>'
-    )
-
-
 # ---------------------------------------------------------------- from a selection to the tickets
 
 SELECTIONS = ("months", "contract", "category", "district")
@@ -198,8 +189,8 @@ def selection_values(view: alt.JupyterChart) -> dict[str, object]:
 
 
 def _month_start(day: dt.date, months_on: int = 0) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months_on
-    return dt.date(index // 12, index % 12 + 1, 1)
+    """The first day of ``day``'s month, ``months_on`` months on."""
+    return parse_month(shift_month(month_key(day), months_on))
 
 
 def _instant(value: object) -> dt.datetime:
@@ -243,9 +234,7 @@ def _selected(
         picked = [v[field] for v in selections.get(name) or [] if field in v]
         if picked:
             params[name] = picked
-            column = (
-                f"coalesce(nullif(trim({field}), ''), '未填')" if field == "district" else field
-            )
+            column = DISTRICT_SQL if field == "district" else field
             where.append(f"list_contains(${name}, {column})")
     return f"SELECT * FROM ({sql})" + (f" WHERE {' AND '.join(where)}" if where else ""), params
 
@@ -271,7 +260,7 @@ GROUPINGS = {
     "month": "strftime(received_at, '%Y-%m')",
     "contract": "contract_id",
     "category": "category",
-    "district": "coalesce(nullif(trim(district), ''), '未填')",
+    "district": DISTRICT_SQL,
 }
 """What :func:`measures` groups by."""
 GROUPINGS_ZH = {"month": "月份", "contract": "合同", "category": "问题类别", "district": "所属街道"}
