@@ -104,12 +104,20 @@ def test_the_explore_notebook_executes_headless(demo_db, tmp_path):
     assert all(f"cell-q{i}c" in {c.get("id") for c in cells} for i in (1, 2, 3))
 
 
+def database(tmp_path, contracts, rows: list[dict]):
+    """A database of the five contracts holding ``rows`` as tickets, loaded by the checked loader."""
+    path = tmp_path / "t.duckdb"
+    db.build(path, contracts, demo_dir=None)
+    csv = tmp_path / "tickets.csv"
+    ledger("tickets", rows).write_csv(csv, datetime_format="%Y-%m-%d %H:%M:%S")
+    ingest([csv], path, kind="tickets")
+    return path
+
+
 def test_a_selection_reads_back_the_tickets_behind_it_masked(tmp_path, contracts):
     # Brushed months arrive as epoch milliseconds (a month's bar stands at its first day's
     # midnight in the browser's time, Beijing: 16:00 UTC the day before); clicks as lists of
     # field values.
-    path = tmp_path / "t.duckdb"
-    db.build(path, contracts, demo_dir=None)
     rows = [
         ticket(
             K,
@@ -123,9 +131,7 @@ def test_a_selection_reads_back_the_tickets_behind_it_masked(tmp_path, contracts
         ticket(K, "K3", "2024-11-06 09:00", category="违章停车", district="天山路街道"),
         ticket(K, "K4", "2024-12-05 09:00", category="占道经营", district="胜利路街道"),
     ]
-    csv = tmp_path / "tickets.csv"
-    ledger("tickets", rows).write_csv(csv, datetime_format="%Y-%m-%d %H:%M:%S")
-    ingest([csv], path, kind="tickets")
+    path = database(tmp_path, contracts, rows)
     october_local = dt.datetime(2024, 9, 30, 16, tzinfo=dt.UTC).timestamp() * 1000
     november_local = dt.datetime(2024, 10, 31, 16, tzinfo=dt.UTC).timestamp() * 1000
     selections = {
@@ -148,8 +154,6 @@ def test_a_selection_reads_back_the_tickets_behind_it_masked(tmp_path, contracts
 
 
 def test_measures_of_a_selection_by_hand(tmp_path, contracts):
-    path = tmp_path / "t.duckdb"
-    db.build(path, contracts, demo_dir=None)
     rows = [
         # A: dispatched in 10 min, closed in 2 h before its 3 h deadline, resolved and satisfied.
         ticket(
@@ -189,9 +193,7 @@ def test_measures_of_a_selection_by_hand(tmp_path, contracts):
             satisfied=False,
         ),
     ]
-    csv = tmp_path / "tickets.csv"
-    ledger("tickets", rows).write_csv(csv, datetime_format="%Y-%m-%d %H:%M:%S")
-    ingest([csv], path, kind="tickets")
+    path = database(tmp_path, contracts, rows)
     with db.connect(path, read_only=True) as con:
         by_category = explore.measures(con, {}, [K], by="category")
         october = explore.measures(con, {"category": [{"category": "A"}]}, [K], by="month")
