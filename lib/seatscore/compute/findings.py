@@ -585,8 +585,14 @@ def month_findings(
         *_ending(contract, cutoff),
         *_line_findings(metrics, month),
     ]
-    order = {level: i for i, level in enumerate(LEVELS)}
-    return sorted(found, key=lambda f: (order[f.level], -(f.cny or Decimal(0)), -f.count))
+    return sorted(found, key=lambda f: rank(f.as_dict()))
+
+
+def rank(finding: dict) -> tuple:
+    """The sort key of a finding as plain data (:meth:`Finding.as_dict`, a stored statement's
+    ``findings``): level (:data:`LEVELS`), then money at stake, then count, larger first — the
+    one order of the report, the statement and the index."""
+    return (LEVELS.index(finding["level"]), -Decimal(finding["cny"] or 0), -finding.get("count", 0))
 
 
 def status(found: list[Finding]) -> Level | Literal["green"]:

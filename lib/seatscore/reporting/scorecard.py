@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from seatscore import __version__
 from seatscore.compute import closing
-from seatscore.compute.findings import ENDING_DAYS, NEAR_LINE_POINTS
+from seatscore.compute.findings import ENDING_DAYS, NEAR_LINE_POINTS, rank
 from seatscore.core.config import TIMEZONE
 from seatscore.core.files import atomic_write
 from seatscore.core.money import format_cny
@@ -95,7 +95,6 @@ def _rows(
                 "status": "open",
                 "score": None,
                 "payable_cny": None,
-                "flags": ["本月未结束：报告数据截至生成之日"],
             }
         earlier = [
             {"version": v, "href": f"{month}/{cid}.v{v}.html"}
@@ -112,12 +111,9 @@ def _rows(
                 "month": month,
                 "contract_id": cid,
                 "title": contract.title_zh,
-                "vendor": contract.vendor.name,
                 "href": f"{month}/{cid}.html" if path.exists() and error is None else None,
                 "score": f"{Decimal(doc['score']):.1f}" if doc["score"] is not None else "—",
                 "payable": format_cny(_money(doc["payable_cny"])),
-                "cost_per_seat": format_cny(_money(doc.get("cost_per_seat_month_payable_cny"))),
-                "flags": doc["flags"],
                 "score_value": Decimal(doc["score"]) if doc["score"] is not None else None,
                 "findings": found,
                 "open_findings": sum(f["level"] != "info" for f in found),
@@ -220,7 +216,6 @@ def _attention(portfolio: list[dict], by_contract: dict[str, list[dict]]) -> tup
     """The red and amber findings of the latest month of each contract still in service (or ended
     within :data:`seatscore.compute.findings.ENDING_DAYS` days), most serious first; and per
     contract, how many amber findings were left to its report."""
-    order = {"red": 0, "amber": 1}
     out, more = [], []
     for p in portfolio:
         if not p.get("month") or p["days_left"] < -ENDING_DAYS:
@@ -231,7 +226,7 @@ def _attention(portfolio: list[dict], by_contract: dict[str, list[dict]]) -> tup
         out += [{**f, "title": p["title"], "month": p["month"], "href": p["href"]} for f in shown]
         if len(amber) > AMBER_PER_CONTRACT:
             more.append({**p, "more": len(amber) - AMBER_PER_CONTRACT})
-    return sorted(out, key=lambda f: (order[f["level"]], -Decimal(f["cny"] or 0))), more
+    return sorted(out, key=rank), more
 
 
 def _paid(con, contract_id: str, today: dt.date) -> Decimal | None:
@@ -310,8 +305,6 @@ def _failure_row(contract: Contract | None, cid: str, month: str, error: str) ->
         "href": None,
         "score": "—",
         "payable": "—",
-        "cost_per_seat": "—",
-        "flags": [],
         "findings": [],
         "open_findings": 0,
         "attention": None,
