@@ -42,7 +42,7 @@ from pathlib import Path
 
 import polars as pl
 
-from seatscore.compute.metrics import MonthlyMetrics, seat_basis
+from seatscore.compute.metrics import HOURS_PER_SEAT_WEEK, MonthlyMetrics, seat_basis
 from seatscore.core.errors import SeatscoreError
 from seatscore.core.money import MONEY, POINTS, to_fen
 from seatscore.terms.contracts import Contract
@@ -98,7 +98,6 @@ LABELS_ZH = {
     "amount_cny": "合同金额",
     "cost_per_seat_month_cny": "每座席·月",
     "cost_per_covered_seat_hour_cny": "每覆盖座席小时",
-    "cost_per_covered_seat_hour_range": "每覆盖座席小时（两种读法）",
     "cost_per_staffed_seat_day_cny": "每实到人·天",
     "cost_per_ticket_handled_cny": "每受理工单",
     "cost_per_ticket_resolved_cny": "每办结工单",
@@ -202,17 +201,21 @@ def covered_seat_hours(contract: Contract) -> Cover:
                 )
                 continue
             week = pattern.days_per_week * pattern.hours_per_day
-            broad = min(Decimal(persons), Decimal(persons) * 40 / week) if persons else Decimal(1)
+            broad = (
+                min(Decimal(persons), Decimal(persons) * HOURS_PER_SEAT_WEEK / week)
+                if persons
+                else Decimal(1)
+            )
             low, high = low + per_seat, high + broad * per_seat
             parts.append(
-                f"{post.name_zh}（座席数未规定）窄读 1 座席、宽读 {persons_zh} × 40 ÷ {week} = "
+                f"{post.name_zh}（座席数未规定）窄读 1 座席、宽读 {persons_zh} × {HOURS_PER_SEAT_WEEK} ÷ {week} = "
                 f"{broad:.2f} 座席，× {pattern.hours_per_day} 小时 × {label}"
             )
         elif persons is not None:
-            hours = Decimal(persons) * 40 * weeks
+            hours = Decimal(persons) * HOURS_PER_SEAT_WEEK * weeks
             high += hours
             parts.append(
-                f"{post.name_zh}（班次未规定）窄读不计、宽读 {persons_zh} × 40 小时 × {len(days)}/7 周"
+                f"{post.name_zh}（班次未规定）窄读不计、宽读 {persons_zh} × {HOURS_PER_SEAT_WEEK} 小时 × {len(days)}/7 周"
             )
         else:
             neither.append(post.name_zh)
