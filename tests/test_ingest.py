@@ -23,6 +23,7 @@ from seatscore.core import config
 from seatscore.core.errors import IngestError
 from seatscore.ledgers import store as db
 from seatscore.ledgers.ingest import ingest
+from seatscore.terms.contract_files import load_contracts
 
 K = "karamay-grid-2024"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
@@ -542,3 +543,140 @@ def test_a_wide_export_is_found_by_its_profiles_renames(empty_db, tmp_path):
     assert rows(empty_db, "SELECT ticket_id, due_at FROM tickets") == [
         ("T1", dt.datetime(2024, 10, 10, 9, 0))
     ]
+
+
+# ---------------------------------------------------------------- a city's year: batches
+
+
+BATCH_TEXT = (
+    "\ufeff2024年10月 工单导出\n"  # row 1: a title; the header is row 2
+    "工单编号,受理时间,办结时间,紧急程度,问题类别,诉求内容,合同编号\n"
+    f"G1,2024-10-08 09:00:00,2024-10-08 12:00:00,一般,供水,漏水,{K}\n"  # row 3
+    f'G2,2024-10-08 09:30:00,,紧急,供水,"第一行\n第二行",{K}\n'  # row 4, lines 4–5
+    "\n"  # row 5 (line 6): blank
+    f"B1,2024-13-45 09:00,,一般,供水,,{K}\n"  # row 6, line 7: impossible date
+    f"G1,2024-10-08 09:00:00,2024-10-08 12:00:00,一般,供水,漏水,{K}\n"  # row 7: repeats row 3
+    f"D1,2024-10-08 10:00:00,,一般,供水,,{K}\n"  # rows 8, 9: one ticket, other values
+    f"D1,2024-10-08 11:00:00,,一般,供水,,{K}\n"
+    f"G3,2024/10/9 9:00,,普通,供水,,{K}\n"  # row 10: a time written another way
+    f"B2,2024-10-09 09:00:00,2024-10-07 09:00:00,一般,供水,,{K}\n"  # row 11: closed before
+    f"G4,2024-10-09 10:00:00,,一般,供水,,{K}\n"  # row 12
+)
+
+
+def _load(path: Path, db_path: Path, monkeypatch, batched: bool, tmp_path: Path):
+    from seatscore.ledgers import ingest as module
+
+    monkeypatch.setattr(module, "BATCH_FILE_BYTES", 0 if batched else 10**12)
+    monkeypatch.setattr(module, "BATCH_BYTES", 100)  # 1–3 rows a batch: keys across batches
+    return ingest([path], db_path, kind="tickets", quarantine_dir=tmp_path / "q")
+
+
+def test_a_large_file_in_batches_loads_and_rejects_exactly_as_a_whole_file(tmp_path, monkeypatch):
+    # Rows 3–12 in batches of 2: the repeat of row 3 comes in row 7 (another batch), the two D1
+    # rows are in two batches, G2's summary spans two text lines (so B1, row 6, starts on line 7
+    # after the blank line 6). Every figure is the same as a whole-file load of the same bytes.
+    path = write_csv(tmp_path / "tickets.csv", BATCH_TEXT)
+    results = {}
+    for batched in (False, True):
+        target = tmp_path / f"{batched}.duckdb"
+        db.build(target, load_contracts(), demo_dir=None)
+        [results[batched]] = _load(path, target, monkeypatch, batched, tmp_path)
+    whole, batches = results[False], results[True]
+    assert (batches.rows_read, batches.loaded, batches.rejected, batches.blank_rows) == (9, 4, 5, 1)
+    assert (whole.rows_read, whole.loaded, whole.rejected, whole.blank_rows) == (9, 4, 5, 1)
+    assert (
+        batches.reasons
+        == whole.reasons
+        == {
+            "unreadable": 1,
+            "duplicate": 1,
+            "conflict": 2,
+            "rule": 1,
+        }
+    )
+    quarantine = """SELECT source_row, source_line, row_key, column_name, value, code, reason,
+                           row_json FROM quarantine ORDER BY source_row, column_name"""
+    found = rows(tmp_path / "True.duckdb", quarantine)
+    assert found == rows(tmp_path / "False.duckdb", quarantine)
+    assert [r[:6] for r in found] == [
+        (6, 7, "B1", "受理时间", "2024-13-45 09:00", "unreadable"),
+        (7, 8, "G1", "工单编号", "G1", "duplicate"),
+        (8, 9, "D1", "工单编号", "D1", "conflict"),
+        (9, 10, "D1", "工单编号", "D1", "conflict"),
+        (11, 12, "B2", "办结时间", "2024-10-07 09:00:00", "rule"),
+    ]
+    assert found[1][6] == "repeats row 3 (contract_id, ticket_id)"
+    assert found[2][6].startswith("row(s) 9 give other values")
+    assert json.loads(found[1][7])["诉求内容"] == "漏水"  # the row as written
+    tickets = "SELECT * EXCLUDE (load_id) FROM tickets ORDER BY source_row"
+    loaded = rows(tmp_path / "True.duckdb", tickets)
+    assert loaded == rows(tmp_path / "False.duckdb", tickets)
+    assert [(r[1], r[2]) for r in loaded] == [
+        ("G1", dt.datetime(2024, 10, 8, 9, 0)),
+        ("G2", dt.datetime(2024, 10, 8, 9, 30)),
+        ("G3", dt.datetime(2024, 10, 9, 9, 0)),
+        ("G4", dt.datetime(2024, 10, 9, 10, 0)),
+    ]
+    held = "SELECT row_sha1 FROM load_rows ORDER BY 1"
+    assert rows(tmp_path / "True.duckdb", held) == rows(tmp_path / "False.duckdb", held)
+
+
+def test_a_batched_load_checks_keys_against_the_database_and_is_all_or_nothing(
+    empty_db, tmp_path, monkeypatch
+):
+    first = write_csv(
+        tmp_path / "a.csv",
+        "工单编号,受理时间,紧急程度,问题类别,合同编号\n"
+        f"T1,2024-10-08 09:00:00,一般,供水,{K}\n"
+        f"T2,2024-10-08 10:00:00,一般,供水,{K}\n",
+    )
+    _load(first, empty_db, monkeypatch, False, tmp_path)
+    # The export of the next day repeats T1 as it was, gives T2 another category, adds T3.
+    second = write_csv(
+        tmp_path / "b.csv",
+        "工单编号,受理时间,紧急程度,问题类别,合同编号\n"
+        f"T1,2024-10-08 09:00:00,一般,供水,{K}\n"
+        f"T2,2024-10-08 10:00:00,一般,排水,{K}\n"
+        f"T3,2024-10-09 08:00:00,一般,供水,{K}\n",
+    )
+    [result] = _load(second, empty_db, monkeypatch, True, tmp_path)
+    assert (result.loaded, result.already, result.rejected) == (1, 1, 1)
+    [(code, reason)] = rows(
+        empty_db, f"SELECT code, reason FROM quarantine WHERE load_id = {result.load_id}"
+    )
+    assert code == "conflict" and "a.csv row 3 (load 1); if this file corrects it" in reason
+    # A value under no header past the rows read to find the header (here the first 100 bytes)
+    # stops the file in its batch: nothing of it is written.
+    from seatscore.ledgers import ingest as module
+
+    monkeypatch.setattr(module, "_HEAD_BYTES", 100)
+    before = snapshot(empty_db)
+    bad = write_csv(
+        tmp_path / "c.csv",
+        "工单编号,受理时间,紧急程度,问题类别,合同编号\n"
+        f"T4,2024-10-09 09:00:00,一般,供水,{K}\n"
+        f"T5,2024-10-09 09:10:00,一般,供水,{K}\n"
+        f"T6,2024-10-09 09:20:00,一般,供水,{K},多出的一格\n",
+    )
+    with pytest.raises(IngestError, match="row 4 has a value in column F, which has no header"):
+        _load(bad, empty_db, monkeypatch, True, tmp_path)
+    assert snapshot(empty_db) == before
+
+
+def test_a_large_gbk_file_cut_mid_row_loads_in_batches(empty_db, tmp_path, monkeypatch):
+    # As Chinese Excel saves CSV (GB18030), and cut off: the last row has no line end.
+    text = (
+        "工单编号,受理时间,紧急程度,问题类别,合同编号\n"
+        f"T1,2024-10-08 09:00:00,一般,供水,{K}\n"
+        f"T2,2024-10-08 10:00:00,紧急,供水,{K}\n"
+        f"T3,2024-10-08 11:00:00,一般,供水,{K}"
+    )
+    path = write_csv(tmp_path / "gbk.csv", text, encoding="gb18030")
+    [result] = _load(path, empty_db, monkeypatch, True, tmp_path)
+    assert (result.loaded, result.rejected, dict(result.reasons)) == (2, 1, {"truncated": 1})
+    assert rows(empty_db, "SELECT ticket_id, priority FROM tickets ORDER BY 1") == [
+        ("T1", "ordinary"),
+        ("T2", "urgent"),
+    ]
+    assert not list(tmp_path.glob(".gbk.csv.*"))  # the UTF-8 copy is gone

@@ -37,16 +37,24 @@ removed, except those another active load also holds (``load_rows`` records ever
 holds), and the earlier load is marked ``replaced_by`` the new one (the history keeps both). A
 row whose natural key the database already holds with other values is a conflict, quarantined
 with the load to replace if the file is a correction.
+
+A CSV file larger than :data:`BATCH_FILE_BYTES` (a city's year of tickets) goes through the same
+steps in pieces, in bounded memory (:func:`_load_batched`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
 import io
 import json
+import queue
 import re
+import shutil
+import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +86,7 @@ from seatscore.ledgers.kinds import (
     parse_values,
     reference_problems,
     row_sha1,
+    row_text,
     rule_problems,
 )
 from seatscore.terms.contract_files import load_contract
@@ -372,6 +381,7 @@ class _Mapping:
     canonical: dict[int, str]  # cell position → canonical column
     sources: dict[str, int]  # normalised header → position (for extracts, categories, metrics)
     headers: list[str]  # as written
+    header_at: int = 0  # the header's index among the rows as read (0: the first row)
 
 
 def _known_headers(kind: LedgerKind, profile: Profile | None) -> dict[str, str | None]:
@@ -473,7 +483,7 @@ def _split_header(table: Table, kind: LedgerKind, profile: Profile | None) -> _M
             + ". Rename it to one of these, or list it under ignore: in an import profile "
             "(--profile) if it is not to be loaded."
         )
-    return _Mapping(canonical, sources, headers)
+    return _Mapping(canonical, sources, headers, at)
 
 
 def _column_letter(pos: int) -> str:
@@ -589,7 +599,20 @@ def _shape(
     profile: Profile | None,
     contract_id: str | None,
 ) -> Shaped:
-    frame, source, named = _columns_of(table, mapping)
+    return _shape_columns(table, *_columns_of(table, mapping), kind, profile, contract_id)
+
+
+def _shape_columns(
+    table: Table,
+    frame: pl.DataFrame,
+    source: pl.DataFrame,
+    named: dict[str, str],
+    kind: LedgerKind,
+    profile: Profile | None,
+    contract_id: str | None,
+) -> Shaped:
+    """Mapped text columns (``frame``, with ``_row``), the source columns a profile reads and
+    each column's header, shaped by the profile and ``--contract``."""
     if profile is not None:
         frame = _apply_profile(table, profile, frame, source, named)
     if contract_id is not None:
@@ -1019,36 +1042,84 @@ def ingest(
                 if len(files) > 1:
                     raise IngestError(_ONE_FILE)
                 _check_replaced(con, spec, replaces)
-            results = []
-            for path in map(Path, files):
-                for table in read_tables(
-                    path,
-                    sheet or (profile.sheet if profile else None),
-                    profile.encoding if profile else None,
-                ):
-                    same = _same_load(con, spec, table, profile_sha, contract_id)
-                    if same is not None:  # the same bytes again: not even parsed
-                        results.append(same)
-                        continue
-                    prepared = _prepare(table, spec, profile, contract_id, contracts)
-                    if replaces is not None and results:
-                        raise IngestError(_ONE_FILE)
-                    results.append(
-                        _load(
-                            con,
-                            prepared,
-                            profile_file,
-                            profile_sha,
-                            contracts,
-                            contract_id,
-                            replaces,
-                        )
-                    )
+            request = _Request(
+                spec, profile, profile_file, profile_sha, contract_id, sheet, replaces
+            )
+            results = _load_files(con, list(map(Path, files)), request, contracts, db_path.parent)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         _write_quarantines(con, quarantine_dir or db_path.parent / "quarantine", results)
+    return results
+
+
+@dataclass
+class _Request:
+    """What ``seatscore ingest`` was asked to load the files as."""
+
+    kind: LedgerKind
+    profile: Profile | None
+    profile_file: Path | None
+    profile_sha: str | None
+    contract_id: str | None
+    sheet: str | None
+    replaces: int | None
+
+
+def _load_files(
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    r: _Request,
+    contracts: dict[str, Contract],
+    folder: Path,
+) -> list[TableResult]:
+    """Load every sheet of ``files`` (inside the caller's transaction); a large CSV file in
+    batches (:func:`_load_batched`), with its scratch files in ``folder``."""
+    results: list[TableResult] = []
+    for path in files:
+        if _batched(path, r.kind):
+            if r.replaces is not None and results:
+                raise IngestError(_ONE_FILE)
+            results.append(
+                _load_batched(
+                    con,
+                    folder,
+                    path,
+                    r.kind,
+                    r.profile,
+                    r.contract_id,
+                    contracts,
+                    r.profile_file,
+                    r.profile_sha,
+                    r.replaces,
+                )
+            )
+            continue
+        profile = r.profile
+        for table in read_tables(
+            path,
+            r.sheet or (profile.sheet if profile else None),
+            profile.encoding if profile else None,
+        ):
+            same = _same_load(con, r.kind, table, r.profile_sha, r.contract_id)
+            if same is not None:  # the same bytes again: not even parsed
+                results.append(same)
+                continue
+            prepared = _prepare(table, r.kind, profile, r.contract_id, contracts)
+            if r.replaces is not None and results:
+                raise IngestError(_ONE_FILE)
+            results.append(
+                _load(
+                    con,
+                    prepared,
+                    r.profile_file,
+                    r.profile_sha,
+                    contracts,
+                    r.contract_id,
+                    r.replaces,
+                )
+            )
     return results
 
 
@@ -1403,9 +1474,13 @@ def _line_of(table: Table, row: int) -> int:
 def _key_of(p: _Prepared, row: dict, raw: dict) -> str | None:
     """The row's own id as the file writes it (a ticket's number, a staffing row's date and
     post): its natural key without the contract id, joined by " / "; None if it has none."""
+    return _row_key(p.kind, p.shaped.headers, row, raw)
+
+
+def _row_key(kind: LedgerKind, headers: dict[str, str], row: dict, raw: dict) -> str | None:
     parts = []
-    for name in (k for k in p.kind.natural_key if k != "contract_id"):
-        header = p.shaped.headers.get(name, name)
+    for name in (k for k in kind.natural_key if k != "contract_id"):
+        header = headers.get(name, name)
         value = raw.get(header) if header in raw else row.get(name)
         parts.append("" if value is None else str(value))
     return " / ".join(parts) if any(parts) else None
@@ -1427,6 +1502,883 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, folder: Path, result: Tabl
     target = folder / f"load-{result.load_id}-{stem}.csv"
     atomic_write(target, safe_csv(frame))
     return target
+
+
+# ---------------------------------------------------------------- large CSV files, in batches
+
+BATCH_FILE_BYTES = 64 * 2**20
+"""A CSV file larger than this (a city's tickets: 64 MiB is about 250,000 of them) is read,
+checked and loaded in batches (:func:`_load_batched`), in bounded memory."""
+BATCH_BYTES = 48 * 2**20
+"""Bytes of a large CSV file read and checked at a time (about 190,000 tickets)."""
+BATCH_MEMORY_LIMIT = "1GB"
+"""DuckDB's memory during a batched load; beyond it the staged rows spill to disk."""
+_EXTRA_CELLS = 16
+"""Cells read right of the last header in a batched load, so a value there is reported, not cut."""
+_HEAD_BYTES = 1 << 20
+
+
+def _batched(path: Path, kind: LedgerKind) -> bool:
+    """Whether ``path`` is a CSV file large enough to load in batches. KPI files (whose
+    percent scale is judged over the whole file) are never that large and load whole."""
+    return (
+        path.suffix.lower() in (".csv", ".txt")
+        and kind is not KPIS
+        and path.is_file()
+        and path.stat().st_size > BATCH_FILE_BYTES
+    )
+
+
+@dataclass
+class _BigCsv:
+    """A large CSV file as the batched load reads it."""
+
+    path: Path  # as given
+    utf8: Path  # what is read: the file itself, or a UTF-8 copy of a GB18030 one
+    sha256: str
+    ends_with_line_end: bool
+    lines: int  # line breaks, for the progress bar
+
+
+def _scan_big_csv(path: Path, encoding: str | None, folder: Path) -> _BigCsv:
+    """One pass over the bytes: SHA-256 (the load's identity), line breaks, the last byte. A
+    file whose start is not UTF-8 (GB18030, as Chinese Excel saves CSV; or the profile's
+    ``encoding``) is copied as UTF-8 into ``folder`` for the reader, and removed after."""
+    digest, lines, last = hashlib.sha256(), 0, b""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_HEAD_BYTES)
+            f.seek(0)
+            while chunk := f.read(8 << 20):
+                digest.update(chunk)
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    wanted = (encoding or "").lower().replace("_", "-")
+    utf8 = wanted in ("utf-8", "utf-8-sig", "utf8")
+    if not wanted:
+        try:
+            head.decode("utf-8")
+            utf8 = True
+        except UnicodeDecodeError as exc:  # a character cut at the end of the head is fine
+            utf8 = exc.start >= len(head) - 3
+    target = path
+    if not utf8:
+        target = folder / f".{path.name}.{digest.hexdigest()[:12]}.utf8"
+        source_encoding = encoding or "gb18030"
+        try:
+            decoder = codecs.getincrementaldecoder(source_encoding)()
+            with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
+                while chunk := src.read(8 << 20):
+                    out.write(decoder.decode(chunk))
+                out.write(decoder.decode(b"", final=True))
+        except (LookupError, UnicodeDecodeError) as exc:
+            target.unlink(missing_ok=True)
+            raise IngestError(
+                f"{path}: neither UTF-8 nor {source_encoding} text ({exc}); save it as CSV "
+                "UTF-8, or give the encoding in an import profile (encoding: ...)"
+            ) from exc
+    return _BigCsv(path, target, digest.hexdigest(), last in (b"\n", b"\r"), lines)
+
+
+def _head_table(big: _BigCsv) -> Table:
+    """The first rows of a large CSV file as a :class:`Table`, to find and map its header."""
+    with big.utf8.open("rb") as f:
+        data = f.read(_HEAD_BYTES)
+    whole = len(data) < _HEAD_BYTES
+    text = data.decode("utf-8-sig", errors="replace")
+    if not whole:  # up to the last line end; its last record may still be cut: dropped below
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    grid, lines, previous = [], [], 0
+    try:
+        for row in reader:
+            grid.append([_cell_text(c) for c in row])
+            lines.append(previous + 1)
+            previous = reader.line_num
+    except csv.Error:
+        pass  # a quoted cell cut by the head's end
+    if not whole and len(grid) > 1:
+        grid, lines = grid[:-1], lines[:-1]
+    table = Table(big.path, None, big.sha256, grid)
+    table.lines = lines
+    return table
+
+
+def _body_offset(path: Path, records: int) -> int:
+    """The byte offset where record ``records`` (from 0) of a CSV file starts: after that many
+    line ends outside quotes (a blank line is a record, as the readers count it)."""
+    with path.open("rb") as f:
+        data = f.read(_HEAD_BYTES)
+    inside, found = False, 0
+    for match in re.finditer(rb'["\n]', data):
+        if match.group() == b'"':
+            inside = not inside
+        elif not inside:
+            found += 1
+            if found == records:
+                return match.end()
+    return len(data)
+
+
+@dataclass
+class _Piece:
+    """Where a batch of a large CSV file is: its bytes and its records."""
+
+    start: int
+    length: int
+    first_record: int
+    records: int = 0
+
+
+def _read_piece(data: bytes, names: list[str], first_record: int) -> pl.DataFrame:
+    frame = pl.read_csv(
+        data,
+        has_header=False,
+        infer_schema=False,
+        schema={n: pl.String for n in names},
+        missing_columns="insert",
+        raise_if_empty=False,
+    )
+    return frame.with_row_index("_rec", offset=first_record)
+
+
+def _csv_batches(
+    path: Path, start: int, names: list[str], chunk_bytes: int, pieces: list[_Piece]
+) -> Iterator[pl.DataFrame]:
+    """The records of a UTF-8 CSV file from byte ``start`` (a record's start), every cell as
+    text in the columns ``names`` (short records padded with empty cells), about ``chunk_bytes`` at a time,
+    with ``_rec``: the record's index among them. Each piece ends at a line end outside quotes
+    (a quoted cell may hold line breaks; quotes inside one are doubled, so the count of quotes
+    before a line end says whether it is inside one). Each piece read is appended to
+    ``pieces``. Raises Polars' error for a record with more cells than ``names``."""
+    record, pending, offset = 0, b"", start
+    with path.open("rb") as f:
+        f.seek(start)
+        while True:
+            data = f.read(chunk_bytes)
+            buffer = pending + data
+            if not buffer:
+                return
+            cut = len(buffer) if not data else _last_record_end(buffer)
+            if cut <= 0:  # no record ends in this piece: read on
+                pending = buffer
+                continue
+            piece = _Piece(offset, cut, record)
+            frame = _read_piece(buffer[:cut], names, record)
+            pending, offset = buffer[cut:], offset + cut
+            piece.records = frame.height
+            pieces.append(piece)
+            yield frame
+            record += frame.height
+            if not data:
+                return
+
+
+def _read_ahead(frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """``frames``, the next one read in a thread while the caller checks this one (reading
+    and checking each leave a core idle on a small machine); an error is raised in order. A
+    caller that stops early stops the reader."""
+    ahead: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the reader, raised there
+            put(exc)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _last_record_end(data: bytes) -> int:
+    """The index after the last line end of ``data`` (which starts a record) outside quotes;
+    -1 if none."""
+    quotes, end = data.count(b'"'), len(data)
+    at = data.rfind(b"\n")
+    while at >= 0:
+        quotes -= data.count(b'"', at, end)
+        end = at
+        if quotes % 2 == 0:
+            return at + 1
+        at = data.rfind(b"\n", 0, at)
+    return -1
+
+
+def _blank(column: str) -> pl.Expr:
+    """A cell as the whole-file reader reads it: only spaces is empty."""
+    text = pl.col(column)
+    return pl.when(text.str.strip_chars() != "").then(text)
+
+
+def _create_staging(con: duckdb.DuckDBPyConnection, name: str, columns: str) -> None:
+    """A temporary table with the columns ``SELECT {columns} FROM _batch`` gives. Made with
+    its column list, not ``CREATE TABLE … AS … LIMIT 0``: in DuckDB 2.0.0 a table made that
+    way inside a transaction loses the rows later inserted a row group (122,880) at a time."""
+    described = con.execute(f"DESCRIBE SELECT {columns} FROM _batch").fetchall()
+    listed = ", ".join(f'"{row[0]}" {row[1]}' for row in described)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({listed})")
+
+
+def _load_batched(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    path: Path,
+    kind: LedgerKind,
+    profile: Profile | None,
+    contract_id: str | None,
+    contracts: dict[str, Contract],
+    profile_file: Path | None,
+    profile_sha: str | None,
+    replaces: int | None,
+) -> TableResult:
+    """Load one large CSV file (inside the caller's transaction) in pieces of about
+    :data:`BATCH_BYTES`, with the same checks as a whole file and in bounded memory. Each piece
+    is read by Polars (every cell as text; the next piece in a thread), shaped, parsed and
+    checked against the rules and the contracts; its accepted rows and its keys (with each
+    row's SHA-1) go to Parquet files in a scratch folder beside the database, its problems to a
+    small table. Then the keys are checked across the whole file and against the database in
+    SQL (DuckDB, at most :data:`BATCH_MEMORY_LIMIT`), the rows rejected then are read again
+    from the file for their quarantine record, and the accepted rows are inserted in one
+    statement (one statement: DuckDB writes its row groups out as it goes, where an insert per
+    batch inside a transaction held every batch in memory until the commit).
+
+    What differs from a whole-file load: a row with fewer cells than the header reads as a row
+    with those cells empty (then checked as any row: a required one empty is rejected), and a
+    ticket file is ordered by contract and receipt time within each piece, not across them."""
+    big = _scan_big_csv(path, profile.encoding if profile else None, folder)
+    scratch = Path(tempfile.mkdtemp(prefix=".seatscore-ingest-", dir=folder))
+    try:
+        return _load_big_csv(
+            con,
+            big,
+            scratch,
+            kind,
+            profile,
+            contract_id,
+            contracts,
+            profile_file,
+            profile_sha,
+            replaces,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if big.utf8 != big.path:
+            big.utf8.unlink(missing_ok=True)
+
+
+def _load_big_csv(
+    con: duckdb.DuckDBPyConnection,
+    big: _BigCsv,
+    scratch: Path,
+    kind: LedgerKind,
+    profile: Profile | None,
+    contract_id: str | None,
+    contracts: dict[str, Contract],
+    profile_file: Path | None,
+    profile_sha: str | None,
+    replaces: int | None,
+) -> TableResult:
+    head = _head_table(big)
+    same = _same_load(con, kind, head, profile_sha, contract_id)
+    if same is not None:
+        return same
+    lines = list(head.lines)
+    load = _BigLoad(con, big, scratch, kind, profile, contract_id, contracts, head)
+    if replaces is not None:
+        load.result.status, load.result.replaced_load = "replaced", replaces
+        _remove_load(con, kind, replaces)
+        con.execute(
+            "UPDATE loads SET replaced_by = ?, replaced_at = ? WHERE load_id = ?",
+            [load.load_id, load.now, replaces],
+        )
+    con.execute(f"SET memory_limit = '{BATCH_MEMORY_LIMIT}'")
+    at = load.mapping.header_at
+    load.line = lines[at + 1] if len(lines) > at + 1 else (lines[at] if lines else 1) + 1
+    load.stage_all(_body_offset(big.utf8, at + 1))
+    load.finish()
+    con.execute("RESET memory_limit")
+    db.record_load(
+        con,
+        load_id=load.load_id,
+        path=load.result.path,
+        sheet=None,
+        kind=kind.name,
+        sha256=big.sha256,
+        profile=db.display_path(profile_file) if profile_file else None,
+        profile_sha256=profile_sha,
+        contract_ids=load.result.contract_ids,
+        rows_read=load.result.rows_read,
+        rows=load.result.loaded,
+        rows_already=load.result.already,
+        rows_rejected=load.result.rejected,
+        source=db.INGEST_SOURCE,
+        contract_option=contract_id,
+        loaded_at=load.now,
+    )
+    return load.result
+
+
+class _BigLoad:
+    """One batched load under way: the file's layout, what has been staged, and the steps."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        big: _BigCsv,
+        scratch: Path,
+        kind: LedgerKind,
+        profile: Profile | None,
+        contract_id: str | None,
+        contracts: dict[str, Contract],
+        head: Table,
+    ) -> None:
+        self.con, self.big, self.scratch, self.kind = con, big, scratch, kind
+        self.profile, self.contract_id, self.contracts, self.head = (
+            profile,
+            contract_id,
+            contracts,
+            head,
+        )
+        self.mapping = _split_header(head, kind, profile)
+        headers = self.mapping.headers
+        self.names = [f"_c{i}" for i in range(len(headers) + _EXTRA_CELLS)]
+        self.headerless = [i for i, h in enumerate(headers) if not _normal_header(h)]
+        self.headerless += range(len(headers), len(self.names))
+        # Cells the load reads: only spaces is empty there, as in a whole-file load. Elsewhere a
+        # cell of spaces counts as a value (a row of them is then checked, not skipped as blank).
+        read = {*self.mapping.canonical, *self.mapping.sources.values()}
+        self.cell_select = [
+            _blank(n).alias(n) if i in read else pl.col(n) for i, n in enumerate(self.names)
+        ]
+        self.label = {i: (h or _column_letter(i)) for i, h in enumerate(headers)}
+        self.label.update({i: _column_letter(i) for i in range(len(headers), len(self.names))})
+        self.result = TableResult(path=db.display_path(big.path), sheet=None, kind=kind.name)
+        self.load_id = self.result.load_id = db.next_load_id(con)
+        self.now = dt.datetime.now(config.TIMEZONE).replace(tzinfo=None)
+        self.first_row = self.mapping.header_at + 2
+        self.line = 1
+        self.headers: dict[str, str] = {}  # canonical column → header, once shaped
+        self.pieces: list[_Piece] = []
+        self.batches = 0
+        self.problems_made = False
+        self.last: tuple[int, int, dict, dict] | None = None  # the last row, for a cut file
+        self.canonical = [c.name for c in kind.columns]
+        self.extra = [db.CLUSTER_KEY] if kind.name == "tickets" else []
+        self.key_columns = [*dict.fromkeys(["contract_id", *kind.natural_key, *self.extra])]
+
+    def stage_all(self, body: int) -> None:
+        """Read, check and stage every piece from byte ``body``; the problems into
+        ``_problems`` (made even when there are none)."""
+        progress = tqdm(desc=self.big.path.name, unit="行")
+        hasher = duckdb.connect()
+        reading = _read_ahead(
+            _csv_batches(self.big.utf8, body, self.names, BATCH_BYTES, self.pieces)
+        )
+        try:
+            while True:
+                try:
+                    batch = next(reading)
+                except StopIteration:
+                    break
+                except pl.exceptions.PolarsError as exc:
+                    last = self.first_row + self.result.rows_read + self.result.blank_rows - 1
+                    raise IngestError(
+                        f"{self.big.path}: cannot read past row {last}: "
+                        f"{str(exc).splitlines()[0]}. A row may have more than "
+                        f"{len(self.names)} cells, or the file is not UTF-8 throughout; "
+                        "nothing was loaded."
+                    ) from exc
+                progress.update(batch.height)
+                self.stage(batch, hasher)
+        finally:
+            reading.close()
+            progress.close()
+            hasher.close()
+        if not self.problems_made:
+            self.add_problems(_problem_records(self.kind, {}, None, None, [], {}))
+        if not self.batches:
+            raise IngestError(f"{self.big.path}: no rows under the header; nothing was loaded")
+        if not self.big.ends_with_line_end and self.last is not None:
+            self.add_problems(self.cut_record())
+
+    def cells(self, batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series, pl.Series]:
+        """A piece's non-blank rows as text cells, with each row's number and text line.
+        Raises :class:`IngestError` for a value under no header."""
+        cells = batch.select(self.cell_select)
+        spans = cells.select(
+            pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True) for n in self.names)
+            .fill_null(0)
+            .alias("_extra")
+        )["_extra"]
+        lines = self.line + pl.int_range(batch.height, eager=True) + (spans.cum_sum() - spans)
+        self.line += batch.height + int(spans.sum())
+        rows = batch["_rec"].cast(pl.Int32) + self.first_row
+        keep = ~cells.select(pl.all_horizontal(pl.all().is_null())).to_series()
+        self.result.blank_rows += int((~keep).sum())
+        cells, rows, lines = cells.filter(keep), rows.filter(keep), lines.filter(keep)
+        stray = [i for i in self.headerless if cells[self.names[i]].is_not_null().any()]
+        if stray:
+            row = rows.filter(cells[self.names[stray[0]]].is_not_null())[0]
+            raise IngestError(
+                f"{self.big.path}: row {row} has a value in column {_column_letter(stray[0])}, "
+                "which has no header. Give it a header (and map it), or remove it; nothing was "
+                "loaded."
+            )
+        return cells, rows, lines
+
+    def check(
+        self, cells: pl.DataFrame, rows: pl.Series
+    ) -> tuple[pl.DataFrame, list[tuple[int, Problem]]]:
+        """A piece shaped, parsed and checked: the typed rows (with ``_row``) and each problem
+        with the stage a whole-file load meets it at (for the reason counted per row)."""
+        mapping, headers = self.mapping, self.mapping.headers
+        frame = cells.select(
+            pl.col(self.names[pos]).alias(name) for pos, name in mapping.canonical.items()
+        ).with_columns(_row=rows)
+        source = cells.select(
+            pl.col(self.names[pos]).alias(name) for name, pos in mapping.sources.items()
+        )
+        named = {name: headers[pos] for pos, name in mapping.canonical.items()}
+        shaped = _shape_columns(
+            self.head, frame, source, named, self.kind, self.profile, self.contract_id
+        )
+        self.headers, frame = shaped.headers, shaped.frame
+        typed, parse = parse_values(
+            self.kind, frame.select([c for c in self.canonical if c in frame.columns])
+        )
+        typed = _resolve_names(self.kind, typed.with_columns(frame.select("_row")), self.contracts)
+        ordered = [(0, q) for q in parse]
+        ordered += [(2, q) for q in _future_problems(self.kind, typed)]
+        ordered += [(3, q) for q in rule_problems(self.kind, typed)]
+        ordered += [(5, q) for q in reference_problems(self.kind, typed, self.contracts)]
+        return typed, ordered
+
+    def stage(self, batch: pl.DataFrame, hasher: duckdb.DuckDBPyConnection) -> None:
+        """Check one piece; its accepted rows and its keys to Parquet, its problems to
+        ``_problems``."""
+        cells, rows, lines = self.cells(batch)
+        if cells.is_empty():
+            return
+        typed, ordered = self.check(cells, rows)
+        self.result.rows_read += typed.height
+        bad = sorted({q.index for _, q in ordered})
+        stage = typed.with_columns(
+            _line=lines.cast(pl.Int32),
+            _bad=pl.int_range(typed.height).is_in(bad),
+            _t=row_text(self.kind),
+        )
+        if self.kind.name == "tickets":  # each piece in the layout the zone maps need
+            stage = db.with_contract_key(stage).sort(db.CLUSTER_KEY, "received_at", "_row")
+        good = stage.filter(~pl.col("_bad")).select(
+            *self.canonical,
+            *self.extra,
+            pl.lit(db.INGEST_SOURCE).alias("source"),
+            pl.lit(self.result.path).alias("source_file"),
+            pl.lit(None, dtype=pl.String).alias("source_sheet"),
+            pl.col("_row").alias("source_row"),
+            pl.lit(self.load_id, dtype=pl.Int64).alias("load_id"),
+        )
+        keys = stage.select(*self.key_columns, "_row", "_line", "_bad", "_t")
+        # SHA-1 by DuckDB, on a connection of its own: inside the load's transaction each query
+        # of a registered frame keeps memory until the commit (130 MB a piece).
+        hasher.register("_batch", keys.to_arrow(compat_level=pl.CompatLevel.newest()))
+        try:
+            keys = db.query(
+                hasher,
+                f"SELECT {', '.join(self.key_columns)}, _row, _line, _bad, "
+                "unhex(sha1(_t)) AS _sha FROM _batch",
+            )
+        finally:
+            hasher.unregister("_batch")
+        good.write_parquet(self.scratch / f"rows-{self.batches:06d}.parquet", compression="lz4")
+        keys.write_parquet(self.scratch / f"keys-{self.batches:06d}.parquet", compression="lz4")
+        self.batches += 1
+        names, label = self.names, self.label
+        raws = {i: _raw_cells(cells.row(i), names, label) for i in {*bad, cells.height - 1}}
+        last = cells.height - 1
+        self.last = (rows[last], int(lines[last]), typed.row(last, named=True), raws[last])
+        if ordered:
+            self.add_problems(
+                _problem_records(self.kind, self.headers, typed, lines, ordered, raws)
+            )
+
+    def add_problems(self, records: pl.DataFrame) -> None:
+        self.con.register("_batch", records.to_arrow())
+        try:
+            if not self.problems_made:
+                _create_staging(self.con, "_problems", "*")
+                self.problems_made = True
+            self.con.execute("INSERT INTO _problems SELECT * FROM _batch")
+        finally:
+            self.con.unregister("_batch")
+
+    def cut_record(self) -> pl.DataFrame:
+        """The file's last row, quarantined as ``truncated`` (no line end after it)."""
+        row, line, typed_row, raw = self.last
+        column = self.kind.columns[-1].name
+        return _problem_frame(
+            [
+                (
+                    row,
+                    line,
+                    1000,
+                    "truncated",
+                    column,
+                    raw.get(self.headers.get(column, ""), None),
+                    "the file ends in this row without a line end: it may have been cut "
+                    "mid-value; export it again (or, if the row is whole, end the file with a "
+                    "line break)",
+                    json.dumps(raw, ensure_ascii=False),
+                    _row_key(self.kind, self.headers, typed_row, raw),
+                )
+            ]
+        )
+
+    def finish(self) -> None:
+        """Keys across the file and against the database; then the accepted rows, the rows
+        the load holds and the quarantine, in the caller's transaction; then the counts."""
+        con, kind, result = self.con, self.kind, self.result
+        # The staged pieces (Parquet, so DuckDB holds none of them in memory until the one
+        # INSERT below, which writes row groups out as it goes) as two views.
+        for name in ("rows", "keys"):
+            pattern = _sql_literal(str(self.scratch / f"{name}-*.parquet"))
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW _ingest_{name} AS FROM read_parquet({pattern})"
+            )
+        _key_problems_sql(con, kind, self.headers)
+        _database_key_sql(con, kind, self.headers)
+        _fill_row_json(
+            con,
+            self.big.utf8,
+            self.pieces,
+            self.cell_select,
+            self.first_row,
+            self.names,
+            self.label,
+        )
+        rejected = "SELECT _row FROM _problems UNION ALL SELECT _row FROM _identical"
+        provenance = ["source", "source_file", "source_sheet", "source_row", "load_id"]
+        target = ", ".join([*self.canonical, *self.extra, *provenance])
+        con.execute(
+            f"""INSERT INTO {kind.table} ({target}) SELECT {target} FROM _ingest_rows
+                WHERE source_row NOT IN ({rejected})"""
+        )
+        loaded = {"load": self.load_id, "kind": kind.name, "path": result.path}
+        con.execute(
+            """INSERT INTO load_rows (load_id, kind, row_sha1)
+                SELECT $load, $kind, lower(hex(_sha)) FROM _ingest_keys
+                WHERE NOT _bad AND _row NOT IN (SELECT _row FROM _problems)""",
+            {k: loaded[k] for k in ("load", "kind")},
+        )
+        con.execute(
+            """INSERT INTO quarantine (load_id, path, sheet, source_row, source_line, row_key,
+                                       column_name, value, code, reason, row_json)
+               SELECT $load, $path, NULL, _row, _line, row_key, column_name, value, code,
+                      reason, row_json
+               FROM _problems ORDER BY _row, _seq""",
+            {k: loaded[k] for k in ("load", "path")},
+        )
+        self.count()
+        for name in ("_problems", "_identical"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+        for name in ("_ingest_rows", "_ingest_keys"):
+            con.execute(f"DROP VIEW IF EXISTS {name}")
+
+    def count(self) -> None:
+        con, result = self.con, self.result
+        counts = con.execute(
+            f"""SELECT (SELECT count(*) FROM _ingest_keys),
+                       (SELECT count(*) FROM {self.kind.table} WHERE load_id = $load),
+                       (SELECT count(*) FROM _identical),
+                       (SELECT count(DISTINCT _row) FROM _problems)""",
+            {"load": self.load_id},
+        ).fetchone()
+        result.ledger_rows, result.loaded, result.already, result.rejected = counts
+        result.rejected_source_rows = result.rejected
+        first_codes = """SELECT code, count(*) FROM (SELECT arg_min(code, _seq) AS code
+                         FROM _problems GROUP BY _row) GROUP BY code"""
+        result.reasons = Counter(dict(con.execute(first_codes).fetchall()))
+        found = con.execute(
+            "SELECT DISTINCT contract_id FROM _ingest_keys WHERE contract_id IS NOT NULL"
+        ).fetchall()
+        result.contract_ids = sorted(r[0] for r in found if r[0] in self.contracts)
+
+
+def _raw_cells(row: tuple, names: list[str], label: dict[int, str]) -> dict[str, str]:
+    """A row's cells under their headers (a column letter where none), empty cells left out."""
+    return {label[i]: v for i, v in enumerate(row) if v is not None}
+
+
+_PROBLEM_SCHEMA = {
+    "_row": pl.Int32,
+    "_line": pl.Int32,
+    "_seq": pl.Int32,
+    "code": pl.String,
+    "column_name": pl.String,
+    "value": pl.String,
+    "reason": pl.String,
+    "row_json": pl.String,
+    "row_key": pl.String,
+}
+
+
+def _problem_frame(records: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(records, schema=_PROBLEM_SCHEMA, orient="row")
+
+
+def _problem_records(
+    kind: LedgerKind,
+    headers: dict[str, str],
+    typed: pl.DataFrame | None,
+    lines: pl.Series | None,
+    ordered: list[tuple[int, Problem]],
+    raws: dict[int, dict],
+) -> pl.DataFrame:
+    """A batch's problems as rows of the staged ``_problems`` table. ``_seq`` orders a row's
+    problems as a whole-file load meets them (parse, cut, future, rule, key, reference,
+    database), so the reason counted for a row is the same."""
+    position = {c.name: i for i, c in enumerate(kind.columns)}
+    records = []
+    for stage, q in ordered:
+        row = typed.row(q.index, named=True)
+        raw = raws[q.index]
+        header = headers.get(q.column, q.column)
+        records.append(
+            (
+                row["_row"],
+                int(lines[q.index]),
+                stage * 1000 + position.get(q.column, 999),
+                q.code,
+                header,
+                raw.get(header, None if row.get(q.column) is None else str(row.get(q.column))),
+                q.reason,
+                json.dumps(raw, ensure_ascii=False),
+                _row_key(kind, headers, row, raw),
+            )
+        )
+    return _problem_frame(records)
+
+
+def _fill_row_json(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    pieces: list[_Piece],
+    cell_select: list[pl.Expr],
+    first_row: int,
+    names: list[str],
+    label: dict[int, str],
+) -> None:
+    """The whole row as written, for rows rejected once every batch was staged (a key repeated
+    in the file or held by the database): read again from the file, those rows only."""
+    wanted = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT _row FROM _problems WHERE row_json IS NULL"
+        ).fetchall()
+    ]
+    if not wanted:
+        return
+    records = sorted(r - first_row for r in wanted)
+    rows, texts = [], []
+    with path.open("rb") as f:
+        for piece in pieces:
+            inside = [
+                r for r in records if piece.first_record <= r < piece.first_record + piece.records
+            ]
+            if not inside:
+                continue
+            f.seek(piece.start)
+            frame = _read_piece(f.read(piece.length), names, piece.first_record)
+            # Into Python text now: a filtered frame keeps the whole piece's text alive.
+            for row in (
+                frame.filter(pl.col("_rec").is_in(inside)).select("_rec", *cell_select).iter_rows()
+            ):
+                rows.append(row[0] + first_row)
+                texts.append(json.dumps(_raw_cells(row[1:], names, label), ensure_ascii=False))
+    filled = pl.DataFrame(
+        {"_row": rows, "row_json": texts}, schema={"_row": pl.Int32, "row_json": pl.String}
+    )
+    con.register("_filled", filled.to_arrow())
+    try:
+        con.execute(
+            """UPDATE _problems SET row_json = f.row_json FROM _filled f
+               WHERE _problems._row = f._row AND _problems.row_json IS NULL"""
+        )
+    finally:
+        con.unregister("_filled")
+
+
+def _key_text_sql(kind: LedgerKind, prefix: str) -> str:
+    """SQL for :func:`_row_key` of a staged row: its natural key without the contract id."""
+    parts = [
+        f"coalesce(CAST({prefix}{k} AS VARCHAR), '')"
+        for k in kind.natural_key
+        if k != "contract_id"
+    ]
+    return " || ' / ' || ".join(parts) if parts else "NULL"
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _key_problems_sql(
+    con: duckdb.DuckDBPyConnection, kind: LedgerKind, headers: dict[str, str]
+) -> None:
+    """:func:`_same_key_problems` over every staged row in SQL: a row repeating an earlier
+    identical one is a ``duplicate``; rows sharing a key with other values are all ``conflict``."""
+    if not kind.natural_key:
+        return
+    key = list(kind.natural_key)
+    last = key[-1]
+    described = ", ".join(key)
+    complete = " AND ".join(f"{k} IS NOT NULL" for k in key)
+    on = " AND ".join(f"s.{k} = g.{k}" for k in key)
+    seq = 4000 + [c.name for c in kind.columns].index(last)
+    key_text = _key_text_sql(kind, "s.")
+    con.execute(
+        f"""INSERT INTO _problems
+            WITH repeated AS (
+                SELECT {", ".join(key)} FROM _ingest_keys WHERE {complete}
+                GROUP BY {", ".join(key)} HAVING count(*) > 1),
+            g AS (
+                SELECT {", ".join(key)}, count(DISTINCT _sha) AS variants, min(_row) AS first,
+                       list(_row ORDER BY _row) AS rows
+                FROM _ingest_keys SEMI JOIN repeated USING ({", ".join(key)})
+                GROUP BY {", ".join(key)})
+            SELECT s._row, s._line, {seq},
+                   CASE WHEN g.variants = 1 THEN 'duplicate' ELSE 'conflict' END,
+                   {_sql_literal(headers.get(last, last))}, CAST(s.{last} AS VARCHAR),
+                   CASE WHEN g.variants = 1
+                        THEN 'repeats row ' || g.first || ' ({described})'
+                        ELSE 'row(s) ' || array_to_string(list_filter(g.rows, lambda x: x <> s._row), ', ')
+                             || ' give other values for the same {described}; none is loaded '
+                             || 'until one is removed' END,
+                   NULL, {key_text}
+            FROM _ingest_keys s JOIN g ON {on}
+            WHERE g.variants > 1 OR s._row <> g.first"""
+    )
+
+
+def _database_key_sql(
+    con: duckdb.DuckDBPyConnection, kind: LedgerKind, headers: dict[str, str]
+) -> None:
+    """:func:`_database_key_check` for the rows a batched load inserted (``load_id``) that have
+    no problem: a key another load holds with the same values is skipped (``_identical``), with
+    other values it is a conflict."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _identical (_row INTEGER)")
+    if not kind.natural_key:
+        return
+    key = list(kind.natural_key)
+    values = [c.name for c in kind.columns]
+    on = " AND ".join(f"t.{k} = k.{k}" for k in key)
+    if kind.name == "tickets":
+        on = f"t.{db.CLUSTER_KEY} = k.{db.CLUSTER_KEY} AND {on}"
+    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM n.{c}" for c in values)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _found AS
+            SELECT k._row, k._line, ({same}) AS same, t.source_file, t.source_sheet,
+                   t.source_row, t.load_id, CAST(k.{key[-1]} AS VARCHAR) AS value,
+                   {_key_text_sql(kind, "k.")} AS row_key
+            FROM _ingest_keys k
+            JOIN {kind.table} t ON {on}
+            JOIN _ingest_rows n ON n.source_row = k._row
+            WHERE NOT k._bad AND k._row NOT IN (SELECT _row FROM _problems)"""
+    )
+    con.execute("INSERT INTO _identical SELECT DISTINCT _row FROM _found WHERE same")
+    described = ", ".join(key)
+    seq = 6000 + values.index(key[-1])
+    con.execute(
+        f"""INSERT INTO _problems
+            SELECT DISTINCT ON (_row) _row, _line, {seq}, 'conflict',
+                   {_sql_literal(headers.get(key[-1], key[-1]))}, value,
+                   'the database holds other values for this {described} from ' || source_file
+                   || coalesce(' sheet ' || source_sheet, '') || ' row ' || source_row
+                   || coalesce(' (load ' || load_id || '); if this file corrects it, load it '
+                               || 'with --replaces ' || load_id, ''),
+                   NULL, row_key
+            FROM _found WHERE NOT same"""
+    )
+    con.execute("DROP TABLE _found")
+
+
+def _key_text_sql(kind: LedgerKind, prefix: str) -> str:
+    """SQL for :func:`_row_key` of a staged row: its natural key without the contract id."""
+    parts = [
+        f"coalesce(CAST({prefix}{k} AS VARCHAR), '')"
+        for k in kind.natural_key
+        if k != "contract_id"
+    ]
+    return " || ' / ' || ".join(parts) if parts else "NULL"
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _key_problems_sql(
+    con: duckdb.DuckDBPyConnection, kind: LedgerKind, headers: dict[str, str]
+) -> None:
+    """:func:`_same_key_problems` over every staged row in SQL: a row repeating an earlier
+    identical one is a ``duplicate``; rows sharing a key with other values are all ``conflict``."""
+    if not kind.natural_key:
+        return
+    key = list(kind.natural_key)
+    last = key[-1]
+    described = ", ".join(key)
+    complete = " AND ".join(f"{k} IS NOT NULL" for k in key)
+    on = " AND ".join(f"s.{k} = g.{k}" for k in key)
+    seq = 4000 + [c.name for c in kind.columns].index(last)
+    key_text = _key_text_sql(kind, "s.")
+    con.execute(
+        f"""INSERT INTO _problems
+            WITH repeated AS (
+                SELECT {", ".join(key)} FROM _ingest_keys WHERE {complete}
+                GROUP BY {", ".join(key)} HAVING count(*) > 1),
+            g AS (
+                SELECT {", ".join(key)}, count(DISTINCT _sha) AS variants, min(_row) AS first,
+                       list(_row ORDER BY _row) AS rows
+                FROM _ingest_keys SEMI JOIN repeated USING ({", ".join(key)})
+                GROUP BY {", ".join(key)})
+            SELECT s._row, s._line, {seq},
+                   CASE WHEN g.variants = 1 THEN 'duplicate' ELSE 'conflict' END,
+                   {_sql_literal(headers.get(last, last))}, CAST(s.{last} AS VARCHAR),
+                   CASE WHEN g.variants = 1
+                        THEN 'repeats row ' || g.first || ' ({described})'
+                        ELSE 'row(s) ' || array_to_string(list_filter(g.rows, lambda x: x <> s._row), ', ')
+                             || ' give other values for the same {described}; none is loaded '
+                             || 'until one is removed' END,
+                   NULL, {key_text}
+            FROM _ingest_keys s JOIN g ON {on}
+            WHERE g.variants > 1 OR s._row <> g.first"""
+    )
 
 
 def read_with_profile(
