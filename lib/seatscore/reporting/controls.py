@@ -1,0 +1,129 @@
+"""Parameters without editing code: a notebook's contract, month and grouping as widgets.
+
+Each notebook keeps its ``parameters`` cell (what papermill fills, so batch runs are unchanged);
+the cell after it shows :func:`parameters`, tagged ``remove_cell`` so no report carries it.
+The widgets start at the parameters' values. Choosing a contract, month or grouping sets the
+notebook's variable of that name (``contract_id``, ``month``, ``contract_ids``, ``group_by`` …);
+the cells below use it when they are run again (JupyterLab: 运行 › 运行所选单元格及以下), and a
+line under the widgets says so.
+
+Contracts are listed by their Chinese title and buyer, never by id; months are those of the
+contract's service period that have ended (Beijing time), newest first, as the reports offer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, MutableMapping, Sequence
+from pathlib import Path
+
+from seatscore.core.config import TIMEZONE
+from seatscore.ledgers import store as db
+from seatscore.terms.periods import month_key, service_months
+
+LATEST = "latest"
+"""The month value that means "the latest month with data" (``service_levels.ipynb``)."""
+_RERUN = "已按所选设置 {names}。运行下方单元格（运行 › 运行所选单元格及以下）即按所选重算。"
+
+
+def contract_options(db_path: str | Path) -> list[tuple[str, str]]:
+    """``(label, contract id)`` for every contract in the database, labelled 合同名称（采购人）
+    and sorted by label. Raises :class:`~seatscore.core.errors.SeatscoreError` for a database
+    an older Seatscore made."""
+    with db.connect(db_path, read_only=True) as con:
+        contracts = db.load_contracts(con)
+    return sorted((f"{c.title_zh}（{c.buyer.name}）", cid) for cid, c in contracts.items())
+
+
+def month_options(
+    db_path: str | Path, contract_id: str, today: dt.date | None = None
+) -> list[tuple[str, str]]:
+    """``(label, YYYY-MM)`` for the months of the contract's service period that ended by
+    ``today`` (default: today in Beijing), newest first, labelled 2025年3月."""
+    today = today or dt.datetime.now(TIMEZONE).date()
+    with db.connect(db_path, read_only=True) as con:
+        period = db.load_contract(con, contract_id).service_period
+    months = [m for m in service_months(period)["month"].to_list() if m < month_key(today)]
+    return [(f"{m[:4]}年{int(m[5:])}月", m) for m in reversed(months)]
+
+
+def parameters(
+    db_path: str | Path,
+    namespace: MutableMapping[str, object] | None = None,
+    *,
+    contract_id: str | None = None,
+    month: str | None = None,
+    contract_ids: Sequence[str] | None = None,
+    grouping: str | None = None,
+    groupings: Mapping[str, str] | None = None,
+    grouping_name: str = "group_by",
+    today: dt.date | None = None,
+):
+    """Widgets for the parameters a notebook passes (those left ``None`` are not shown): one
+    contract (a dropdown) and its month (a dropdown that follows the contract), or several
+    contracts (a list; none chosen = every contract), and a grouping (buttons over
+    ``groupings``: value → Chinese label; the chosen value goes to ``grouping_name``).
+
+    ``namespace`` is where the chosen values are written: the notebook's variables (default:
+    the running IPython's user namespace). Returns an ``ipywidgets.VBox``."""
+    import ipywidgets as widgets
+
+    if namespace is None:
+        from IPython import get_ipython
+
+        namespace = get_ipython().user_ns
+    note = widgets.HTML()
+    rows: list = []
+
+    def changed(name: str, value: object) -> None:
+        namespace[name] = value
+        note.value = _RERUN.format(names=name)
+
+    if contract_id is not None:
+        options = contract_options(db_path)
+        known = contract_id in {cid for _, cid in options}
+        picked = widgets.Dropdown(
+            options=options, value=contract_id if known else None, description="合同"
+        )
+        if not known:
+            note.value = f"参数中的合同 {contract_id} 不在数据库中，请从列表选择。"
+        months = widgets.Dropdown(description="月份")
+
+        def fill_months(selected: str, keep: str | None) -> None:
+            options = month_options(db_path, selected, today)
+            if keep == LATEST:
+                options = [("最近有数据的月份", LATEST), *options]
+            values = [v for _, v in options]
+            months.options = options
+            months.value = keep if keep in values else (values[0] if values else None)
+
+        if known:
+            fill_months(contract_id, month)
+
+        def on_contract(change) -> None:
+            changed("contract_id", change["new"])
+            fill_months(change["new"], months.value)
+
+        picked.observe(on_contract, names="value")
+        rows.append(picked)
+        if month is not None:
+            months.observe(lambda change: changed("month", change["new"]), names="value")
+            rows.append(months)
+    if contract_ids is not None:
+        options = contract_options(db_path)
+        several = widgets.SelectMultiple(
+            options=options,
+            value=tuple(c for c in contract_ids if c in {cid for _, cid in options}),
+            description="合同",
+            rows=6,
+        )
+        several.observe(lambda change: changed("contract_ids", list(change["new"])), "value")
+        rows.append(several)
+        rows.append(widgets.HTML("<small>不选 = 全部合同；按住 Ctrl 或 ⌘ 多选。</small>"))
+    if grouping is not None and groupings:
+        buttons = widgets.ToggleButtons(
+            options=[(label, key) for key, label in groupings.items()], value=grouping
+        )
+        buttons.observe(lambda change: changed(grouping_name, change["new"]), names="value")
+        rows.append(buttons)
+    return widgets.VBox([*rows, note])
