@@ -73,6 +73,10 @@ def test_report_renders_for_every_contract(rendered, contract_id, contracts):
     assert "办结用时分布" not in page
     assert "load_context" not in page and "import altair" not in page  # no code in the HTML
     assert '<svg class="marks"' in page  # charts drawn inline, no script needed
+    # The notebook's parameter widgets list every contract; a report carries none of them.
+    assert "widget-state" not in page and "DropdownModel" not in page
+    others = [c.title_zh for cid, c in contracts.items() if cid != contract_id]
+    assert not [t for t in others if t in page]
     # The browser tab names the contract in Chinese and the month, e.g. 综合调度工作服务外包项目
     # 2026年6月月度报告, not the internal id.
     year, mon = month.split("-")

@@ -154,6 +154,7 @@ class WarmEngine(Engine):
                 log_output=log_output,
                 stdout_file=stdout_file,
                 stderr_file=stderr_file,
+                store_widget_state=False,  # see render._execute
             )
             client.kc = kc  # reuse the open channels; nbclient keeps a kernel it does not own
             return client.execute()

@@ -210,8 +210,14 @@ def _execute(
     """Run papermill into ``executed`` (on ``warm``'s kernel, or on a kernel of its own),
     retrying a kernel that fails to start or dies, within :data:`REPORT_TIMEOUT_S` in all.
     Returns None, or the error (the executed notebook, if any, moved to ``failed``)."""
+    # No widget state in a report: the notebooks' parameter widgets (cells the report removes)
+    # list every contract in the database, which is not one contract's manager's to read.
     if warm is None:
-        on_kernel = {"kernel_manager_class": kernel.KernelManager, "cwd": str(config.NOTEBOOKS_DIR)}
+        on_kernel = {
+            "kernel_manager_class": kernel.KernelManager,
+            "cwd": str(config.NOTEBOOKS_DIR),
+            "store_widget_state": False,
+        }
     else:
         on_kernel = {
             "engine_name": kernel.ENGINE,
