@@ -46,10 +46,11 @@ def test_each_choice_sets_the_notebooks_variable(tmp_path, contracts):
     contract, month, grouping, note = box.children
     assert (contract.value, month.value, grouping.value) == (K, "2024-10", "week")
     grouping.value = "day"
-    assert names["grain"] == "day" and "grain" in note.value
+    assert names["grain"] == "day" and "按日" in note.value
     # Another contract: its own months (石景山 ended 2024-12), the month kept where it exists.
     contract.value = S
     assert names["contract_id"] == S and month.value == "2024-10"
+    assert contracts[S].title_zh in note.value  # the note names the choice in Chinese
     assert [v for _, v in month.options][:2] == ["2024-12", "2024-11"]
     month.value = "2024-12"
     assert names["month"] == "2024-12"

@@ -23,7 +23,8 @@ from seatscore.terms.periods import month_key, service_months
 
 LATEST = "latest"
 """The month value that means "the latest month with data" (``service_levels.ipynb``)."""
-_RERUN = "已按所选设置 {names}。运行下方单元格（运行 › 运行所选单元格及以下）即按所选重算。"
+_RERUN = "已选：{chosen}。运行下方单元格（运行 › 运行所选单元格及以下）即按所选重算。"
+_WIDE = {"layout": {"width": "44em"}, "style": {"description_width": "3em"}}
 
 
 def contract_options(db_path: str | Path) -> list[tuple[str, str]]:
@@ -74,20 +75,25 @@ def parameters(
         namespace = get_ipython().user_ns
     note = widgets.HTML()
     rows: list = []
+    shown: dict[str, str] = {}  # what the note says is chosen, by parameter
 
-    def changed(name: str, value: object) -> None:
+    def changed(name: str, value: object, label: str) -> None:
         namespace[name] = value
-        note.value = _RERUN.format(names=name)
+        shown[name] = label
+        note.value = _RERUN.format(chosen="，".join(shown.values()))
+
+    def label_of(widget) -> str:
+        return str(widget.label) if widget.label is not None else "—"
 
     if contract_id is not None:
         options = contract_options(db_path)
         known = contract_id in {cid for _, cid in options}
         picked = widgets.Dropdown(
-            options=options, value=contract_id if known else None, description="合同"
+            options=options, value=contract_id if known else None, description="合同", **_WIDE
         )
         if not known:
             note.value = f"参数中的合同 {contract_id} 不在数据库中，请从列表选择。"
-        months = widgets.Dropdown(description="月份")
+        months = widgets.Dropdown(description="月份", **_WIDE)
 
         def fill_months(selected: str, keep: str | None) -> None:
             options = month_options(db_path, selected, today)
@@ -101,13 +107,16 @@ def parameters(
             fill_months(contract_id, month)
 
         def on_contract(change) -> None:
-            changed("contract_id", change["new"])
+            changed("contract_id", change["new"], f"合同 {label_of(picked)}")
             fill_months(change["new"], months.value)
 
         picked.observe(on_contract, names="value")
         rows.append(picked)
         if month is not None:
-            months.observe(lambda change: changed("month", change["new"]), names="value")
+            months.observe(
+                lambda change: changed("month", change["new"], f"月份 {label_of(months)}"),
+                names="value",
+            )
             rows.append(months)
     if contract_ids is not None:
         options = contract_options(db_path)
@@ -115,15 +124,24 @@ def parameters(
             options=options,
             value=tuple(c for c in contract_ids if c in {cid for _, cid in options}),
             description="合同",
-            rows=6,
+            rows=min(len(options), 8) or 1,
+            **_WIDE,
         )
-        several.observe(lambda change: changed("contract_ids", list(change["new"])), "value")
+        several.observe(
+            lambda change: changed(
+                "contract_ids", list(change["new"]), f"合同 {len(change['new']) or '全部'} 份"
+            ),
+            "value",
+        )
         rows.append(several)
         rows.append(widgets.HTML("<small>不选 = 全部合同；按住 Ctrl 或 ⌘ 多选。</small>"))
     if grouping is not None and groupings:
         buttons = widgets.ToggleButtons(
             options=[(label, key) for key, label in groupings.items()], value=grouping
         )
-        buttons.observe(lambda change: changed(grouping_name, change["new"]), names="value")
+        buttons.observe(
+            lambda change: changed(grouping_name, change["new"], f"{groupings[change['new']]}"),
+            names="value",
+        )
         rows.append(buttons)
     return widgets.VBox([*rows, note])
