@@ -447,6 +447,36 @@ def test_sf311_is_reported_like_a_contract_with_its_rules_not_assessable(empty_d
     assert "· 公开数据" in index and "模拟数据" not in index
 
 
+NYC311 = REAL / "nyc311_sample_1000_2024-04-15.csv"
+
+
+@pytest.mark.notebook
+@pytest.mark.skipif(not NYC311.exists(), reason=f"real data not present at {REAL}")
+def test_a_real_nyc_311_export_from_a_fresh_database_reads_as_the_sample_it_is(tmp_path, capsys):
+    # The NYC Open Data export as downloaded, through params/profiles/nyc311-requests.yaml, into
+    # a database that does not exist yet; no code changed for it. 1,000 requests, 292 closed.
+    fresh = tmp_path / "fresh.duckdb"
+    profile = str(config.PROFILES_DIR / "nyc311-requests.yaml")
+    assert main(["ingest", str(NYC311), "--profile", profile, "--db", str(fresh)]) == 0
+    assert rows(fresh, "SELECT count(*), count(closed_at) FROM tickets") == [(1000, 292)]
+    capsys.readouterr()
+    assert main(["kpis", "nyc311-sample", "--month", "2024-04", "--db", str(fresh), "--json"]) == 0
+    figures = {r["key"]: r for r in json.loads(capsys.readouterr().out)["metrics"]}
+    assert figures["processing_rate"]["value"] == pytest.approx(0.292)  # 292 / 1,000
+    assert figures["response_rate"]["value"] is None  # no reply column: undefined, not 0
+    out = tmp_path / "reports"
+    render = ["render", "--db", str(fresh), "--contract", "nyc311-sample", "--month", "2024-04"]
+    assert main([*render, "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    page = (out / "2024-04" / "nyc311-sample.html").read_text(encoding="utf-8")
+    # Its times are New York's; it is a few hours' sample, so no seats are estimated from it.
+    assert "当地时间（America/New_York），不是北京时间" in page
+    assert "样本数据：纽约时间 2024-04-15 22:51 至 04-16 03:03" in page
+    assert "不据以估算座席需求" in page and "所需座席" not in page
+    # Rates no request can yield are one line, not five rows; no column of 000's prompts.
+    assert "无从计算（无定义，不是 0）：响应率、解决率、满意率、回访率、派单准确率" in page
+    assert "工单未记录即时提示" in page and ">即时提示<" not in page
+
+
 def test_quarantine_names_the_text_line_and_the_ticket_when_a_cell_holds_line_breaks(
     empty_db, tmp_path
 ):

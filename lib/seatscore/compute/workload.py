@@ -66,15 +66,24 @@ class Adequacy:
     calls ledger."""
 
 
-def _calls(tickets: pl.DataFrame, settings: AdequacySettings) -> tuple[pl.DataFrame, str]:
-    """The tickets that arrived by a call channel, and how they were chosen (Chinese)."""
-    if not settings.call_channels:
+def _calls(
+    tickets: pl.DataFrame, settings: AdequacySettings, contract: Contract | None = None
+) -> tuple[pl.DataFrame, str]:
+    """The tickets that arrived by a call channel, and how they were chosen (Chinese). A public
+    source's own ``data_source.call_channels`` come before ``settings``'."""
+    source = contract.data_source if contract is not None else None
+    channels = (
+        source.call_channels
+        if source is not None and source.call_channels is not None
+        else settings.call_channels
+    )
+    if not channels:
         return tickets, "每张工单按一次来电计"
     recorded = "channel" in tickets.columns and tickets["channel"].is_not_null().any()
     if not recorded:
         return tickets, "台账未记录受理渠道，每张工单按一次来电计（可能偏高）"
-    calls = tickets.filter(pl.col("channel").is_in(settings.call_channels))
-    return calls, f"只计来电渠道（{'、'.join(settings.call_channels)}）的工单"
+    calls = tickets.filter(pl.col("channel").is_in(channels))
+    return calls, f"只计来电渠道（{'、'.join(channels)}）的工单"
 
 
 def _agents(calls_per_hour: float, settings: AdequacySettings, factor: float = 1.0) -> int:
@@ -204,11 +213,12 @@ def _offered(
     month: str,
     days: pl.Series,
     settings: AdequacySettings,
+    contract: Contract | None = None,
 ) -> _Offered:
     """The calls ledger's month where it has one; else the month's tickets from call channels."""
     ledger_month = calls.filter(month_of("interval_start") == month) if calls is not None else None
     if ledger_month is None or ledger_month.is_empty():
-        chosen, chosen_zh = _calls(in_month, settings)
+        chosen, chosen_zh = _calls(in_month, settings, contract)
         cells = _per_interval(chosen, days, settings.interval_minutes)
         left_out = in_month.height - chosen.height
         return _Offered(cells, settings, chosen_zh, chosen.height, left_out, True)
@@ -248,7 +258,7 @@ def staffing_adequacy(
         raise InputError(f"{month} is outside the service period of {contract.contract_id}")
     days = pl.date_range(served["first_day"][0], served["last_day"][0], "1d", eager=True)
     in_month = tickets.filter(month_of("received_at") == month)
-    offered = _offered(in_month, calls, month, days, settings)
+    offered = _offered(in_month, calls, month, days, settings, contract)
     cells, settings = offered.cells, offered.settings
     rate = cells["calls_per_hour"].to_list()
     handle = settings.handle_seconds + settings.after_call_seconds

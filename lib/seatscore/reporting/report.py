@@ -295,6 +295,7 @@ def title(ctx: ReportContext) -> HTML:
         closed=st if st is not None and st.get("status") == "closed" else None,
         month_open=ctx.month_open,
         public_source=c.kind == "public_source",
+        source=c.data_source,
     )
 
 

@@ -225,7 +225,17 @@ def targets_table(ctx: ReportContext) -> GT:
     public = ctx.contract.kind == "public_source"
     if public and ctx.month_tickets.is_empty():  # only published figures: no rate to compute
         computed = computed.clear()
+    unrecorded = []  # general rates no ticket carries the field for: one line, not a row each
     for r in computed.iter_rows(named=True):
+        if (
+            r["value"] is None
+            and r["target_id"] is None
+            and not r["denominator"]
+            and not r["pending"]
+            and r["unmeasured"]
+        ):
+            unrecorded.append(r["name_zh"])
+            continue
         basis = f"{r['numerator']:,}/{r['denominator']:,}" if r["denominator"] else ""
         extra = []
         if r["pending"]:
@@ -284,6 +294,8 @@ def targets_table(ctx: ReportContext) -> GT:
         "时限含端点（“10分钟内”即不超过10分钟）。本月没有适用工单时比率无定义，不按 0 计。"
         "乙方报告取自月度指标台账（公开数据则为其公布值）；差异 = 乙方报告 − 工单计算。"
     )
+    if unrecorded:
+        note += f"工单未记录所需字段、无从计算（无定义，不是 0）：{'、'.join(unrecorded)}。"
     return gt_table(frame, f"服务指标（{month_zh(ctx.month)}）", note)
 
 
@@ -436,6 +448,9 @@ def repeats(ctx: ReportContext, limit: int = 10) -> GT | HTML:
     )
     not_prompted = episodes.filter(pl.col("prompted").not_()).height
     note = f"共 {episodes.height} 处（显示 {shown.height} 处），其中未提示 {not_prompted} 处。{basis}。"
+    if episodes["prompted"].is_null().all():  # the tickets do not record prompts at all
+        frame = frame.drop("即时提示")
+        note = f"共 {episodes.height} 处（显示 {shown.height} 处）；工单未记录即时提示。{basis}。"
     return gt_table(frame, f"重复举报点位（{month_zh(ctx.month)}）", note)
 
 
@@ -443,6 +458,13 @@ def adequacy(ctx: ReportContext) -> list:
     """Erlang C seats needed per interval of the week from the month's calls (a lower bound:
     :mod:`seatscore.compute.workload`), against the seats the contract's headcount keeps on duty
     on average; the inputs with their sources, and the sensitivity to the handle time."""
+    source = ctx.contract.data_source
+    if source is not None and source.sample is not None:
+        return [
+            paragraph(
+                f"数据为样本（{source.sample.covers_zh}），不是整月的来电，不据以估算座席需求。"
+            )
+        ]
     settings = sl.load_analysis_settings().staffing_adequacy
     result = staffing_adequacy(ctx.contract, ctx.tickets, ctx.month, settings, ctx.calls)
     if not result.calls:

@@ -52,6 +52,41 @@ class ServicePeriod(Model):
         return self
 
 
+class SampleCoverage(Model):
+    """What part of its source's data a public dataset holds, when it is a sample."""
+
+    covers_zh: str = Field(description="what the sample covers, in Chinese (期间、方式)")
+    share: Decimal | None = Field(
+        default=None, ge=0, le=1, description="its share of all the records (0–1), if known"
+    )
+
+
+class DataSource(Model):
+    """How a public dataset's records are to be read (``kind: public_source`` only).
+
+    ``call_channels``: the ``channel`` values that are telephone calls, for workload and Erlang C
+    (instead of ``params/analysis.yaml``'s, which name a Chinese hotline's channels).
+    ``timezone``: the IANA zone its times are written in; reports say so (default Beijing).
+    ``sample``: set when the dataset is a sample: figures that assume a whole month (volumes,
+    seats needed) are then labelled as the sample's or not shown."""
+
+    call_channels: list[str] | None = None
+    timezone: str = "Asia/Shanghai"
+    sample: SampleCoverage | None = None
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> DataSource:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"timezone {self.timezone!r} is not an IANA time zone (e.g. America/New_York)"
+            ) from exc
+        return self
+
+
 class SigningDate(Model):
     date: date | None
     clause: Clause
@@ -469,6 +504,7 @@ class Contract(Model):
     termination_cases: list[TerminationCase] = []
     service_level_targets: list[ServiceLevelTarget]
     nominal_fee: NominalFee | None = None
+    data_source: DataSource | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Contract:
@@ -503,6 +539,8 @@ class Contract(Model):
         rule_ids = [s.rule_id for s in self.staffing_penalties]
         if len(set(rule_ids)) != len(rule_ids):
             raise ValueError("staffing_penalties: give each rule its own rule_id")
+        if self.data_source is not None and self.kind != "public_source":
+            raise ValueError("data_source describes a public dataset: set kind: public_source")
         if self.nominal_fee is not None and amount is None:
             raise ValueError("nominal_fee needs a stated amount_cny")
         if self.fee_formula.kind != "none" and not self.assessment.stated:
