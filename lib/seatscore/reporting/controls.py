@@ -48,6 +48,93 @@ def month_options(
     return [(f"{m[:4]}年{int(m[5:])}月", m) for m in reversed(months)]
 
 
+class _Panel:
+    """The widgets being built, the note under them, and where choices are written."""
+
+    def __init__(self, namespace: MutableMapping[str, object]) -> None:
+        import ipywidgets as widgets
+
+        self.widgets = widgets
+        self.namespace = namespace
+        self.note = widgets.HTML()
+        self.rows: list = []
+        self.shown: dict[str, str] = {}  # what the note says is chosen, by parameter
+
+    def changed(self, name: str, value: object, label: str) -> None:
+        self.namespace[name] = value
+        self.shown[name] = label
+        self.note.value = _RERUN.format(chosen="，".join(self.shown.values()))
+
+    def one_contract(
+        self, db_path: str | Path, contract_id: str, month: str | None, today: dt.date | None
+    ) -> None:
+        widgets = self.widgets
+        options = contract_options(db_path)
+        known = contract_id in {cid for _, cid in options}
+        picked = widgets.Dropdown(
+            options=options, value=contract_id if known else None, description="合同", **_WIDE
+        )
+        if not known:
+            self.note.value = f"参数中的合同 {contract_id} 不在数据库中，请从列表选择。"
+        months = widgets.Dropdown(description="月份", **_WIDE)
+
+        def fill_months(selected: str, keep: str | None) -> None:
+            options = month_options(db_path, selected, today)
+            if keep == LATEST:
+                options = [("最近有数据的月份", LATEST), *options]
+            values = [v for _, v in options]
+            months.options = options
+            months.value = keep if keep in values else (values[0] if values else None)
+
+        if known:
+            fill_months(contract_id, month)
+
+        def on_contract(change) -> None:
+            self.changed("contract_id", change["new"], f"合同 {_label(picked)}")
+            fill_months(change["new"], months.value)
+
+        picked.observe(on_contract, names="value")
+        self.rows.append(picked)
+        if month is not None:
+            months.observe(
+                lambda change: self.changed("month", change["new"], f"月份 {_label(months)}"),
+                names="value",
+            )
+            self.rows.append(months)
+
+    def several(self, db_path: str | Path, contract_ids: Sequence[str]) -> None:
+        options = contract_options(db_path)
+        several = self.widgets.SelectMultiple(
+            options=options,
+            value=tuple(c for c in contract_ids if c in {cid for _, cid in options}),
+            description="合同",
+            rows=min(len(options), 8) or 1,
+            **_WIDE,
+        )
+        several.observe(
+            lambda change: self.changed(
+                "contract_ids", list(change["new"]), f"合同 {len(change['new']) or '全部'} 份"
+            ),
+            "value",
+        )
+        self.rows.append(several)
+        self.rows.append(self.widgets.HTML("<small>不选 = 全部合同；按住 Ctrl 或 ⌘ 多选。</small>"))
+
+    def grouping(self, value: str, groupings: Mapping[str, str], name: str) -> None:
+        buttons = self.widgets.ToggleButtons(
+            options=[(label, key) for key, label in groupings.items()], value=value
+        )
+        buttons.observe(
+            lambda change: self.changed(name, change["new"], groupings[change["new"]]),
+            names="value",
+        )
+        self.rows.append(buttons)
+
+
+def _label(widget) -> str:
+    return str(widget.label) if widget.label is not None else "—"
+
+
 def parameters(
     db_path: str | Path,
     namespace: MutableMapping[str, object] | None = None,
@@ -67,81 +154,15 @@ def parameters(
 
     ``namespace`` is where the chosen values are written: the notebook's variables (default:
     the running IPython's user namespace). Returns an ``ipywidgets.VBox``."""
-    import ipywidgets as widgets
-
     if namespace is None:
         from IPython import get_ipython
 
         namespace = get_ipython().user_ns
-    note = widgets.HTML()
-    rows: list = []
-    shown: dict[str, str] = {}  # what the note says is chosen, by parameter
-
-    def changed(name: str, value: object, label: str) -> None:
-        namespace[name] = value
-        shown[name] = label
-        note.value = _RERUN.format(chosen="，".join(shown.values()))
-
-    def label_of(widget) -> str:
-        return str(widget.label) if widget.label is not None else "—"
-
+    panel = _Panel(namespace)
     if contract_id is not None:
-        options = contract_options(db_path)
-        known = contract_id in {cid for _, cid in options}
-        picked = widgets.Dropdown(
-            options=options, value=contract_id if known else None, description="合同", **_WIDE
-        )
-        if not known:
-            note.value = f"参数中的合同 {contract_id} 不在数据库中，请从列表选择。"
-        months = widgets.Dropdown(description="月份", **_WIDE)
-
-        def fill_months(selected: str, keep: str | None) -> None:
-            options = month_options(db_path, selected, today)
-            if keep == LATEST:
-                options = [("最近有数据的月份", LATEST), *options]
-            values = [v for _, v in options]
-            months.options = options
-            months.value = keep if keep in values else (values[0] if values else None)
-
-        if known:
-            fill_months(contract_id, month)
-
-        def on_contract(change) -> None:
-            changed("contract_id", change["new"], f"合同 {label_of(picked)}")
-            fill_months(change["new"], months.value)
-
-        picked.observe(on_contract, names="value")
-        rows.append(picked)
-        if month is not None:
-            months.observe(
-                lambda change: changed("month", change["new"], f"月份 {label_of(months)}"),
-                names="value",
-            )
-            rows.append(months)
+        panel.one_contract(db_path, contract_id, month, today)
     if contract_ids is not None:
-        options = contract_options(db_path)
-        several = widgets.SelectMultiple(
-            options=options,
-            value=tuple(c for c in contract_ids if c in {cid for _, cid in options}),
-            description="合同",
-            rows=min(len(options), 8) or 1,
-            **_WIDE,
-        )
-        several.observe(
-            lambda change: changed(
-                "contract_ids", list(change["new"]), f"合同 {len(change['new']) or '全部'} 份"
-            ),
-            "value",
-        )
-        rows.append(several)
-        rows.append(widgets.HTML("<small>不选 = 全部合同；按住 Ctrl 或 ⌘ 多选。</small>"))
+        panel.several(db_path, contract_ids)
     if grouping is not None and groupings:
-        buttons = widgets.ToggleButtons(
-            options=[(label, key) for key, label in groupings.items()], value=grouping
-        )
-        buttons.observe(
-            lambda change: changed(grouping_name, change["new"], f"{groupings[change['new']]}"),
-            names="value",
-        )
-        rows.append(buttons)
-    return widgets.VBox([*rows, note])
+        panel.grouping(grouping, groupings, grouping_name)
+    return panel.widgets.VBox([*panel.rows, panel.note])

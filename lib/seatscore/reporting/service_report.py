@@ -24,7 +24,7 @@ from IPython.display import HTML
 
 from seatscore.compute import findings
 from seatscore.compute import service_levels as sl
-from seatscore.compute.workload import staffing_adequacy
+from seatscore.compute.workload import Adequacy, staffing_adequacy
 from seatscore.core.errors import SeatscoreError
 from seatscore.core.privacy import mask_personal
 from seatscore.ledgers import store as db
@@ -227,13 +227,7 @@ def targets_table(ctx: ReportContext) -> GT:
         computed = computed.clear()
     unrecorded = []  # general rates no ticket carries the field for: one line, not a row each
     for r in computed.iter_rows(named=True):
-        if (
-            r["value"] is None
-            and r["target_id"] is None
-            and not r["denominator"]
-            and not r["pending"]
-            and r["unmeasured"]
-        ):
+        if _unrecorded(r):
             unrecorded.append(r["name_zh"])
             continue
         basis = f"{r['numerator']:,}/{r['denominator']:,}" if r["denominator"] else ""
@@ -258,23 +252,7 @@ def targets_table(ctx: ReportContext) -> GT:
                 r["clause"] or "通用口径",
             )
         )
-    # Figures only the KPI ledger gives (SF311's calls answered, ASA …): listed with their source.
-    computed_keys = set(computed["key"].to_list())
-    for r in table.filter(
-        pl.col("source") == "ledger", ~pl.col("key").is_in(sorted(computed_keys))
-    ).iter_rows(named=True):
-        rows.append(
-            (
-                r["name_zh"],
-                "—（工单不含此项）",
-                f"{r['denominator']:,}" if r["denominator"] else "",
-                findings.limit_text(measures[r["key"]]) if r["key"] in measures else "—",
-                {True: "✓ 达标", False: "✗ 未达标", None: "—"}[r["met_target"]],
-                unit_value(r["value"], r["unit"]),
-                "",
-                r["clause"] or "月度指标台账",
-            )
-        )
+    rows += _ledger_only_rows(table, set(computed["key"].to_list()), measures)
     frame = pl.DataFrame(
         rows,
         schema=[
@@ -297,6 +275,36 @@ def targets_table(ctx: ReportContext) -> GT:
     if unrecorded:
         note += f"工单未记录所需字段、无从计算（无定义，不是 0）：{'、'.join(unrecorded)}。"
     return gt_table(frame, f"服务指标（{month_zh(ctx.month)}）", note)
+
+
+def _unrecorded(r: dict) -> bool:
+    """A general rate (no target of the contract's) that no ticket has the field for."""
+    return (
+        r["value"] is None
+        and r["target_id"] is None
+        and not r["denominator"]
+        and not r["pending"]
+        and bool(r["unmeasured"])
+    )
+
+
+def _ledger_only_rows(table: pl.DataFrame, computed: set[str], measures: dict) -> list[tuple]:
+    """Figures only the KPI ledger gives (SF311's calls answered, ASA …), with their source."""
+    return [
+        (
+            r["name_zh"],
+            "—（工单不含此项）",
+            f"{r['denominator']:,}" if r["denominator"] else "",
+            findings.limit_text(measures[r["key"]]) if r["key"] in measures else "—",
+            {True: "✓ 达标", False: "✗ 未达标", None: "—"}[r["met_target"]],
+            unit_value(r["value"], r["unit"]),
+            "",
+            r["clause"] or "月度指标台账",
+        )
+        for r in table.filter(
+            pl.col("source") == "ledger", ~pl.col("key").is_in(sorted(computed))
+        ).iter_rows(named=True)
+    ]
 
 
 def definitions(ctx: ReportContext) -> GT:
@@ -518,6 +526,12 @@ def adequacy(ctx: ReportContext) -> list:
             + "）与合同人数折算的平均在岗座席（红虚线）",
         )
     )
+    return [chart, paragraph(_adequacy_summary(result))]
+
+
+def _adequacy_summary(result: Adequacy) -> str:
+    """The sentence under the Erlang C chart: the calls, seat-hours (with the handle-time
+    sensitivity), the peak, and the contract's person-hours against them."""
     low, high = (result.sensitivity[f] for f in (0.8, 1.2))
     summary = (
         f"{result.basis_zh}。本月 {result.calls:,} 张来电工单"
@@ -537,7 +551,7 @@ def adequacy(ctx: ReportContext) -> list:
             else "没有任何时段所需座席超过平均在岗座席"
         )
     summary += "。合同未规定各岗位的具体班次时段，在岗座席按全周平均。"
-    return [chart, paragraph(summary)]
+    return summary
 
 
 # ---------------------------------------------------------------- the analysts' notebook
