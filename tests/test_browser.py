@@ -301,26 +301,28 @@ def _free_port() -> int:
 
 @pytest.fixture
 def jupyterlab(demo_db, tmp_path):
-    """A JupyterLab server (this interpreter's) on a free port over a copy of explore.ipynb whose
-    parameters read the test's demo database and one contract; yields the notebook's URL."""
+    """A JupyterLab server (this interpreter's) on a free port over copies of explore.ipynb and
+    contract_report.ipynb whose parameters read the test's demo database (explore: one
+    contract); yields the URL the notebooks' names are appended to."""
     import json
     import subprocess
     import sys
     import time
     import urllib.request
 
-    notebook = json.loads(config.EXPLORE_NOTEBOOK.read_text(encoding="utf-8"))
-    for cell in notebook["cells"]:
-        source = "".join(cell["source"])
-        if source.startswith("db_path"):
-            source = source.replace('"../data/seatscore.duckdb"', json.dumps(str(demo_db)))
-            source = source.replace(
-                "contract_ids: list = []", 'contract_ids: list = ["karamay-grid-2024"]'
-            )
-            cell["source"] = source
-    (tmp_path / "explore.ipynb").write_text(
-        json.dumps(notebook, ensure_ascii=False), encoding="utf-8"
-    )
+    for name in (config.EXPLORE_NOTEBOOK, config.REPORT_NOTEBOOK):
+        notebook = json.loads(name.read_text(encoding="utf-8"))
+        for cell in notebook["cells"]:
+            source = "".join(cell["source"])
+            if "parameters" in cell["metadata"].get("tags", []):
+                source = source.replace('"../data/seatscore.duckdb"', json.dumps(str(demo_db)))
+                source = source.replace(
+                    "contract_ids: list = []", 'contract_ids: list = ["karamay-grid-2024"]'
+                )
+                cell["source"] = source
+        (tmp_path / name.name).write_text(
+            json.dumps(notebook, ensure_ascii=False), encoding="utf-8"
+        )
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -347,7 +349,7 @@ def jupyterlab(demo_db, tmp_path):
                 break
             except OSError:
                 time.sleep(0.5)
-        yield f"{base}/lab/tree/explore.ipynb"
+        yield f"{base}/lab/tree/"
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -372,7 +374,7 @@ def test_explore_in_jupyterlab_brush_months_and_the_selected_tickets_follow(brow
     PlaywrightTimeout = pytest.importorskip("playwright.sync_api").TimeoutError
     count = re.compile(r"选中 ([\d,]+) 张工单")
     try:
-        page.goto(jupyterlab)
+        page.goto(jupyterlab + "explore.ipynb")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
         page.wait_for_timeout(2_000)
         page.click("li.lm-MenuBar-item:has-text('Run')")
@@ -414,4 +416,62 @@ def test_explore_in_jupyterlab_brush_months_and_the_selected_tickets_follow(brow
     finally:
         page.close()
     assert 0 < after < before
+    assert outside == [], outside
+
+
+def test_the_report_notebook_in_jupyterlab_takes_another_contract_from_its_widgets(
+    browser, jupyterlab, contracts
+):
+    # As an analyst does it, offline: run contract_report.ipynb (海淀 综合调度, 2026-07), pick
+    # 克拉玛依 in the contract widget (its months follow: 2025年9月 first), run the cells below:
+    # the report is 克拉玛依's, and no code was edited.
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    outside: list[str] = []
+
+    def block(route):
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    page.route("**/*", block)
+    first = contracts["haidian-dispatch-2026"].title_zh
+    other = contracts["karamay-grid-2024"]
+    try:
+        page.goto(jupyterlab + "contract_report.ipynb")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000, state="attached")
+        page.wait_for_timeout(2_000)
+        page.click("li.lm-MenuBar-item:has-text('Run')")
+        page.click("li.lm-Menu-item:has-text('Run All Cells')")
+        page.locator("h1", has_text=first).first.wait_for(timeout=180_000, state="attached")
+        contract = page.locator(".widget-dropdown select").first
+        label = f"{other.title_zh}（{other.buyer.name}）"
+        contract.select_option(label=label)
+        months = page.locator(".widget-dropdown select").nth(1)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.widget-dropdown select')[1]"
+            ".selectedOptions[0]?.text === '2025年9月'",
+            timeout=30_000,
+        )
+        page.get_by_text("已选：合同 " + other.title_zh).first.wait_for(
+            timeout=30_000, state="attached"
+        )
+        page.locator(".jp-Cell:has(.widget-dropdown) .jp-InputPrompt").first.click()
+        page.click("li.lm-MenuBar-item:has-text('Run')")
+        page.click("li.lm-Menu-item:has-text('Run Selected Cell and All Below')")
+        page.locator("h1", has_text=other.title_zh).first.wait_for(
+            timeout=180_000, state="attached"
+        )
+        # The last cell's output (its data sources) is 克拉玛依's too: every cell ran again.
+        page.get_by_text("karamay-grid-2024/tickets.csv").first.wait_for(
+            timeout=180_000, state="attached"
+        )
+        page.locator("h1", has_text=other.title_zh).first.scroll_into_view_if_needed()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-report-widgets.png"))
+        assert months.locator("option").count() == 13  # 2024-09 … 2025-09, all ended
+    finally:
+        page.close()
     assert outside == [], outside
