@@ -472,6 +472,9 @@ def test_the_report_notebook_in_jupyterlab_takes_another_contract_from_its_widge
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-report-widgets.png"))
         assert months.locator("option").count() == 13  # 2024-09 … 2025-09, all ended
+        # The tiles are laid out as in the HTML report (its fragments' stylesheet is shown).
+        tiles = page.locator(".seatscore-tiles").first
+        assert tiles.evaluate("e => getComputedStyle(e).display") == "flex"
     finally:
         page.close()
     assert outside == [], outside

@@ -237,6 +237,12 @@ _FRAGMENTS = jinja2.Environment(
 )
 
 
+FRAGMENT_CSS = (
+    Path(__file__).resolve().parents[1] / "templates" / "nbconvert" / "seatscore" / "fragments.css"
+)
+"""The fragments' styles: one file for the HTML reports and JupyterLab."""
+
+
 def fragment(name: str, **values: object) -> HTML:
     """The report fragment ``templates/report/<name>.html.j2`` filled with ``values`` (escaped;
     styles are the classes of the report's stylesheet, ``templates/nbconvert``)."""
@@ -258,7 +264,11 @@ passes)."""
 def use_renderer(name: str) -> None:
     """Draw the notebook's charts with ``name`` (:data:`CHART_RENDERERS`). Raises ``ValueError``
     for another name, saying which there are (``default`` asks JupyterLab for Vega 5 and fetches
-    the rest from a CDN, which an intranet does not reach)."""
+    the rest from a CDN, which an intranet does not reach).
+
+    With ``jupyter`` the fragments' stylesheet (``templates/nbconvert/seatscore/fragments.css``,
+    which the HTML reports include) is shown once, so the tiles and marks look in JupyterLab as
+    in the report."""
     if name not in CHART_RENDERERS:
         raise ValueError(
             f"chart_renderer {name!r}: use one of {', '.join(CHART_RENDERERS)} "
@@ -269,6 +279,9 @@ def use_renderer(name: str) -> None:
         # A JupyterChart made explicitly (to read its selections) is offline only when the class
         # is: the renderer's option covers the charts it draws itself.
         alt.JupyterChart.enable_offline()
+        from IPython.display import display
+
+        display(HTML(f"<style>{FRAGMENT_CSS.read_text(encoding='utf-8')}</style>"))
     else:
         alt.renderers.enable(name)
 
