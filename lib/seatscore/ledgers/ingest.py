@@ -1630,6 +1630,7 @@ class _Piece:
     length: int
     first_record: int
     records: int = 0
+    line_ends: int = 0  # more than ``records``: some cell holds a line break
 
 
 def _read_piece(data: bytes, names: list[str], first_record: int) -> pl.DataFrame:
@@ -1665,7 +1666,7 @@ def _csv_batches(
             if cut <= 0:  # no record ends in this piece: read on
                 pending = buffer
                 continue
-            piece = _Piece(offset, cut, record)
+            piece = _Piece(offset, cut, record, line_ends=buffer.count(b"\n", 0, cut))
             frame = _read_piece(buffer[:cut], names, record)
             pending, offset = buffer[cut:], offset + cut
             piece.records = frame.height
@@ -1932,11 +1933,18 @@ class _BigLoad:
         """A piece's non-blank rows as text cells, with each row's number and text line.
         Raises :class:`IngestError` for a value under no header."""
         cells = batch.select(self.cell_select)
-        spans = cells.select(
-            pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True) for n in self.names)
-            .fill_null(0)
-            .alias("_extra")
-        )["_extra"]
+        first = batch["_rec"][0]
+        piece = next(p for p in reversed(self.pieces) if p.first_record == first)
+        if piece.line_ends <= piece.records:  # no cell holds a line break: a record a line
+            spans = pl.zeros(batch.height, dtype=pl.Int64, eager=True)
+        else:
+            spans = cells.select(
+                pl.sum_horizontal(
+                    pl.col(n).str.count_matches("\n", literal=True) for n in self.names
+                )
+                .fill_null(0)
+                .alias("_extra")
+            )["_extra"]
         lines = self.line + pl.int_range(batch.height, eager=True) + (spans.cum_sum() - spans)
         self.line += batch.height + int(spans.sum())
         rows = batch["_rec"].cast(pl.Int32) + self.first_row
