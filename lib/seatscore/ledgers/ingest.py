@@ -846,29 +846,30 @@ def _same_key_problems(kind: LedgerKind, typed: pl.DataFrame) -> list[Problem]:
 
 def _remove_load(con: duckdb.DuckDBPyConnection, kind: LedgerKind, load_id: int) -> None:
     """Delete the rows load ``load_id`` brought, except those another active load also holds:
-    those are handed to that load, so a row two files share survives the correction of one."""
-    rows = db.query(
-        con, f"SELECT rowid AS _rid, * FROM {kind.table} WHERE load_id = $id", id=load_id
-    )
-    if rows.is_empty():
-        return
-    others = db.query(
+    those are handed to that load, so a row two files share survives the correction of one.
+
+    In SQL but for the shared rows: a city's year replaced by its correction is one DELETE; only
+    when some row of the load is also held by another is the load read to find which."""
+    shared = db.query(
         con,
         """SELECT r.row_sha1, min(r.load_id) AS other FROM load_rows r JOIN loads l USING (load_id)
            WHERE r.kind = $kind AND r.load_id <> $id AND l.replaced_by IS NULL
+             AND r.row_sha1 IN (SELECT row_sha1 FROM load_rows WHERE load_id = $id)
            GROUP BY r.row_sha1""",
         kind=kind.name,
         id=load_id,
     )
-    shared = dict(others.rows())
-    keep, drop = [], []
-    for rid, sha in zip(rows["_rid"].to_list(), row_sha1(kind, rows), strict=True):
-        (keep if sha in shared else drop).append((rid, shared.get(sha)))
-    for rid, other in keep:
-        con.execute(f"UPDATE {kind.table} SET load_id = ? WHERE rowid = ?", [other, rid])
-    if drop:
-        ids = ", ".join(str(rid) for rid, _ in drop)
-        con.execute(f"DELETE FROM {kind.table} WHERE rowid IN ({ids})")
+    if not shared.is_empty():
+        others = dict(shared.rows())
+        rows = db.query(
+            con, f"SELECT rowid AS _rid, * FROM {kind.table} WHERE load_id = $id", id=load_id
+        )
+        for rid, sha in zip(rows["_rid"].to_list(), row_sha1(kind, rows), strict=True):
+            if sha in others:
+                con.execute(
+                    f"UPDATE {kind.table} SET load_id = ? WHERE rowid = ?", [others[sha], rid]
+                )
+    con.execute(f"DELETE FROM {kind.table} WHERE load_id = ?", [load_id])
 
 
 def _database_key_check(
