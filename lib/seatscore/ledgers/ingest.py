@@ -1517,6 +1517,7 @@ BATCH_MEMORY_LIMIT = "1GB"
 _EXTRA_CELLS = 16
 """Cells read right of the last header in a batched load, so a value there is reported, not cut."""
 _HEAD_BYTES = 1 << 20
+"""The start of a large CSV file read to find its encoding and its header (in the first 20 rows)."""
 
 
 def _batched(path: Path, kind: LedgerKind) -> bool:
@@ -1538,21 +1539,19 @@ class _BigCsv:
     utf8: Path  # what is read: the file itself, or a UTF-8 copy of a GB18030 one
     sha256: str
     ends_with_line_end: bool
-    lines: int  # line breaks, for the progress bar
 
 
 def _scan_big_csv(path: Path, encoding: str | None, folder: Path) -> _BigCsv:
-    """One pass over the bytes: SHA-256 (the load's identity), line breaks, the last byte. A
+    """One pass over the bytes: SHA-256 (the load's identity) and the last byte. A
     file whose start is not UTF-8 (GB18030, as Chinese Excel saves CSV; or the profile's
     ``encoding``) is copied as UTF-8 into ``folder`` for the reader, and removed after."""
-    digest, lines, last = hashlib.sha256(), 0, b""
+    digest, last = hashlib.sha256(), b""
     try:
         with path.open("rb") as f:
             head = f.read(_HEAD_BYTES)
             f.seek(0)
             while chunk := f.read(8 << 20):
                 digest.update(chunk)
-                lines += chunk.count(b"\n")
                 last = chunk[-1:]
     except OSError as exc:
         raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
@@ -1580,7 +1579,7 @@ def _scan_big_csv(path: Path, encoding: str | None, folder: Path) -> _BigCsv:
                 f"{path}: neither UTF-8 nor {source_encoding} text ({exc}); save it as CSV "
                 "UTF-8, or give the encoding in an import profile (encoding: ...)"
             ) from exc
-    return _BigCsv(path, target, digest.hexdigest(), last in (b"\n", b"\r"), lines)
+    return _BigCsv(path, target, digest.hexdigest(), last in (b"\n", b"\r"))
 
 
 def _head_table(big: _BigCsv) -> Table:
