@@ -2002,8 +2002,8 @@ class _BigLoad:
             _bad=pl.int_range(typed.height).is_in(bad),
             _t=row_text(self.kind),
         )
-        if self.kind.name == "tickets":  # each piece in the layout the zone maps need
-            stage = db.with_contract_key(stage).sort(db.CLUSTER_KEY, "received_at", "_row")
+        if self.kind.name == "tickets":
+            stage = db.with_contract_key(stage)
         good = stage.filter(~pl.col("_bad")).select(
             *self.canonical,
             *self.extra,
@@ -2013,6 +2013,8 @@ class _BigLoad:
             pl.col("_row").alias("source_row"),
             pl.lit(self.load_id, dtype=pl.Int64).alias("load_id"),
         )
+        if self.kind.name == "tickets":  # each piece in the layout the zone maps need
+            good = good.sort(db.CLUSTER_KEY, "received_at", "source_row")
         keys = stage.select(*self.key_columns, "_row", "_line", "_bad", "_t")
         # SHA-1 by DuckDB, on a connection of its own: inside the load's transaction each query
         # of a registered frame keeps memory until the commit (130 MB a piece).
