@@ -710,3 +710,48 @@ def test_a_large_gbk_file_cut_mid_row_loads_in_batches(empty_db, tmp_path, monke
         ("T2", "urgent"),
     ]
     assert not list(tmp_path.glob(".gbk.csv.*"))  # the UTF-8 copy is gone
+
+
+def test_a_batched_load_hashes_every_kind_of_value_as_the_whole_file_does():
+    # load_rows identifies a row by the SHA-1 of its values as text (kinds.row_sha1, Polars);
+    # a large load hashes in DuckDB (ingest._row_text_sql). Every column of a ticket filled,
+    # and one with every optional column empty: the same 40 hex digits.
+    import duckdb
+
+    from seatscore.ledgers import ingest as module
+    from seatscore.ledgers.kinds import TICKETS, row_sha1
+    from tests.helpers import ledger, ticket
+
+    full = ticket(
+        K,
+        "T-全",
+        "2024-10-08 09:00",
+        dispatched_at="2024-10-08 09:05",
+        replied_at="2024-10-08 10:00",
+        closed_at="2024-10-09 16:30",
+        due_at="2024-10-11 09:00",
+        arrived_at="2024-10-08 09:40",
+        district="南湖街道",
+        channel="热线",
+        callback_done=True,
+        satisfied=False,
+        dispatch_correct=True,
+        summary='他说"有人在吗"\n第二行',
+        caller_phone="13812345678",
+        location="友谊路 1 号",
+        case_class="city",
+        category_group="6+N",
+        direct_dispatch=False,
+        resolved=True,
+        distance_km=2.0,
+        repeat_prompted=None,
+    )
+    full["received_at"] = full["received_at"].replace(microsecond=250)
+    frame = ledger(
+        "tickets",
+        [full, ticket(K, "T-空", "2024-10-08 10:00"), {**full, "distance_km": 0.30000000000000004}],
+    )
+    con = duckdb.connect()
+    con.register("_batch", module._hash_input(frame, TICKETS))
+    found = con.sql(f"SELECT sha1({module._row_text_sql(TICKETS)}) FROM _batch").fetchall()
+    assert [r[0] for r in found] == row_sha1(TICKETS, frame)

@@ -80,13 +80,13 @@ from seatscore.ledgers.kinds import (
     ROSTER,
     SHARE_METRICS,
     STAFFING,
+    Column,
     LedgerKind,
     Problem,
     key_problems,
     parse_values,
     reference_problems,
     row_sha1,
-    row_text,
     rule_problems,
 )
 from seatscore.terms.contract_files import load_contract
@@ -2000,7 +2000,6 @@ class _BigLoad:
         stage = typed.with_columns(
             _line=lines.cast(pl.Int32),
             _bad=pl.int_range(typed.height).is_in(bad),
-            _t=row_text(self.kind),
         )
         if self.kind.name == "tickets":
             stage = db.with_contract_key(stage)
@@ -2015,15 +2014,14 @@ class _BigLoad:
         )
         if self.kind.name == "tickets":  # each piece in the layout the zone maps need
             good = good.sort(db.CLUSTER_KEY, "received_at", "source_row")
-        keys = stage.select(*self.key_columns, "_row", "_line", "_bad", "_t")
         # SHA-1 by DuckDB, on a connection of its own: inside the load's transaction each query
         # of a registered frame keeps memory until the commit (130 MB a piece).
-        hasher.register("_batch", keys.to_arrow(compat_level=pl.CompatLevel.newest()))
+        hasher.register("_batch", _hash_input(stage, self.kind))
         try:
             keys = db.query(
                 hasher,
                 f"SELECT {', '.join(self.key_columns)}, _row, _line, _bad, "
-                "unhex(sha1(_t)) AS _sha FROM _batch",
+                f"unhex(sha1({_row_text_sql(self.kind)})) AS _sha FROM _batch",
             )
         finally:
             hasher.unregister("_batch")
@@ -2139,6 +2137,33 @@ class _BigLoad:
             "SELECT DISTINCT contract_id FROM _ingest_keys WHERE contract_id IS NOT NULL"
         ).fetchall()
         result.contract_ids = sorted(r[0] for r in found if r[0] in self.contracts)
+
+
+def _as_text_in_polars(column: Column) -> bool:
+    """Whether :func:`_row_text_sql` takes ``column`` as Polars writes it (numbers with a
+    fraction, whose shortest text the two libraries may write differently) rather than cast."""
+    return column.dtype == pl.Float64() or isinstance(column.dtype, pl.Decimal)
+
+
+def _hash_input(stage: pl.DataFrame, kind: LedgerKind):
+    """The staged piece for the hasher: its columns, numbers with a fraction as Polars' text."""
+    return stage.with_columns(
+        pl.col(c.name).cast(pl.String) for c in kind.columns if _as_text_in_polars(c)
+    ).to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _row_text_sql(kind: LedgerKind) -> str:
+    """:func:`seatscore.ledgers.kinds.row_text` in DuckDB SQL, the same text to the byte (times
+    as Polars writes them, ``2025-10-01 08:05:00.000000``): Polars' cast of every column to text
+    was a fifth of a large load; a test checks the two agree."""
+    parts = []
+    for c in kind.columns:
+        if isinstance(c.dtype, pl.Datetime):
+            text = f"strftime({c.name}, '%Y-%m-%d %H:%M:%S.%f')"
+        else:
+            text = f"CAST({c.name} AS VARCHAR)"
+        parts.append(f"coalesce({text}, '\\N')")
+    return f"concat_ws(chr(31), {', '.join(parts)})"
 
 
 def _raw_cells(row: tuple, names: list[str], label: dict[int, str]) -> dict[str, str]:

@@ -1122,7 +1122,8 @@ def row_sha1(kind: LedgerKind | str, frame: pl.DataFrame) -> list[str]:
 
 def row_text(kind: LedgerKind) -> pl.Expr:
     """The text :func:`row_sha1` hashes: the canonical values as text, ``\\N`` for empty, joined
-    by the unit separator (a large load hashes it with DuckDB's ``sha1``, which agrees)."""
+    by the unit separator. A large load writes the same text in DuckDB
+    (:func:`seatscore.ledgers.ingest._row_text_sql`); a test checks they agree."""
     return pl.concat_str(
         [pl.col(c.name).cast(pl.String).fill_null("\\N") for c in kind.columns],
         separator="\x1f",
