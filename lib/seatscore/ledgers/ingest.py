@@ -1513,7 +1513,8 @@ checked and loaded in batches (:func:`_load_batched`), in bounded memory."""
 BATCH_BYTES = 48 * 2**20
 """Bytes of a large CSV file read and checked at a time (about 190,000 tickets)."""
 BATCH_MEMORY_LIMIT = "1GB"
-"""DuckDB's memory during a batched load; beyond it the staged rows spill to disk."""
+"""DuckDB's memory during a batched load (the key checks and the one INSERT over the staged
+Parquet files), beyond which it spills to its temporary folder."""
 _EXTRA_CELLS = 16
 """Cells read right of the last header in a batched load, so a value there is reported, not cut."""
 _HEAD_BYTES = 1 << 20
