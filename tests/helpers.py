@@ -90,3 +90,21 @@ def ticket(cid: str, tid: str, received: str, **fields) -> dict:
 def figure(kpis: pl.DataFrame, period: str, key: str) -> dict:
     """The row of ``key`` for ``period`` in a KPI frame, as a dict."""
     return kpis.filter(pl.col("period") == period, pl.col("key") == key).row(0, named=True)
+
+
+def published_erlang_settings(**changed):
+    """The staffing check set as call-centre staffing tools' published worked example states it
+    (80 % of calls answered in 20 s, 120 s a call, occupancy at most 85 %, shrinkage 30 %),
+    half-hour intervals, 40 hours a person-week; ``changed`` overrides a field."""
+    from seatscore.compute.service_levels import AdequacySettings
+
+    fields = {
+        "handle_seconds": 120,
+        "target_share": 0.8,
+        "answer_within_seconds": 20,
+        "max_occupancy": 0.85,
+        "shrinkage": 0.3,
+        "interval_minutes": 30,
+        "hours_per_person_week": 40,
+    }
+    return AdequacySettings(**(fields | changed))

@@ -355,10 +355,9 @@ def jupyterlab(demo_db, tmp_path):
         server.wait(timeout=30)
 
 
-def test_explore_in_jupyterlab_brush_months_and_the_selected_tickets_follow(browser, jupyterlab):
-    # As an analyst does it: open explore.ipynb in JupyterLab with every outside request blocked,
-    # run all, note the selected tickets (all of them), drag across the months chart, run the
-    # selection cell again: fewer tickets, and not one request left the machine.
+def _lab_page(browser):
+    """A page for the JupyterLab server on this machine with every other request blocked; the
+    list of requests it tried to make elsewhere."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     outside: list[str] = []
 
@@ -371,6 +370,14 @@ def test_explore_in_jupyterlab_brush_months_and_the_selected_tickets_follow(brow
             route.abort()
 
     page.route("**/*", block)
+    return page, outside
+
+
+def test_explore_in_jupyterlab_brush_months_and_the_selected_tickets_follow(browser, jupyterlab):
+    # As an analyst does it: open explore.ipynb in JupyterLab with every outside request blocked,
+    # run all, note the selected tickets (all of them), drag across the months chart, run the
+    # selection cell again: fewer tickets, and not one request left the machine.
+    page, outside = _lab_page(browser)
     PlaywrightTimeout = pytest.importorskip("playwright.sync_api").TimeoutError
     count = re.compile(r"选中 ([\d,]+) 张工单")
     try:
@@ -425,18 +432,7 @@ def test_the_report_notebook_in_jupyterlab_takes_another_contract_from_its_widge
     # As an analyst does it, offline: run contract_report.ipynb (海淀 综合调度, 2026-07), pick
     # 克拉玛依 in the contract widget (its months follow: 2025年9月 first), run the cells below:
     # the report is 克拉玛依's, and no code was edited.
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    outside: list[str] = []
-
-    def block(route):
-        url = route.request.url
-        if url.startswith(("http://127.0.0.1", "data:", "blob:")):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    page.route("**/*", block)
+    page, outside = _lab_page(browser)
     PlaywrightTimeout = pytest.importorskip("playwright.sync_api").TimeoutError
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     first = contracts["haidian-dispatch-2026"].title_zh

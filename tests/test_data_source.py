@@ -14,12 +14,11 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from seatscore.compute import service_levels as sl
 from seatscore.compute import workload
 from seatscore.terms.contract_files import load_contract
 from seatscore.terms.contracts import DataSource
 
-from helpers import ledger, ticket
+from helpers import ledger, published_erlang_settings, ticket
 
 ROOT = Path(__file__).resolve().parents[1]
 NYC = "nyc311-sample"
@@ -45,16 +44,7 @@ def test_the_sources_own_call_channels_choose_the_calls():
         for d in MONDAYS
         for i in range(300)
     ]
-    settings = sl.AdequacySettings(
-        handle_seconds=120,
-        target_share=0.8,
-        answer_within_seconds=20,
-        max_occupancy=0.85,
-        shrinkage=0.3,
-        interval_minutes=30,
-        call_channels=["热线电话"],
-        hours_per_person_week=40,
-    )
+    settings = published_erlang_settings(call_channels=["热线电话"])
     result = workload.staffing_adequacy(nyc(), ledger("tickets", rows), "2024-04", settings)
     assert (result.calls, result.tickets_left_out) == (2500, 1500)
     assert "只计来电渠道（PHONE）的工单" in result.basis_zh

@@ -22,7 +22,7 @@ from seatscore.core.errors import LedgerError
 from seatscore.ledgers.kinds import KPIS, check_references, read_ledger
 from seatscore.terms.contracts import Contract
 
-from helpers import at, figure, ledger, run, ticket
+from helpers import at, figure, ledger, published_erlang_settings, run, ticket
 
 D000, D001, D002, D003 = (
     "haidian-dispatch-2026",
@@ -431,16 +431,7 @@ def test_workload_matches_a_published_staffing_example_half_hour_by_half_hour(co
         for i in range(500)
     ]
     rows += [ticket(D000, "V1", "2026-07-01 10:05", channel="视频巡查")]  # not a call
-    settings = sl.AdequacySettings(
-        handle_seconds=120,
-        target_share=0.8,
-        answer_within_seconds=20,
-        max_occupancy=0.85,
-        shrinkage=0.3,
-        interval_minutes=30,
-        call_channels=["举报电话"],
-        hours_per_person_week=40,
-    )
+    settings = published_erlang_settings(call_channels=["举报电话"])
     result = workload.staffing_adequacy(
         contracts[D000], ledger("tickets", rows), "2026-07", settings
     )
@@ -468,15 +459,10 @@ def test_workload_from_a_calls_ledger_is_the_offered_calls_not_a_lower_bound(con
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     calls = read_ledger(path, "calls")
     assert calls["offered"].sum() == 2500 and calls["interval_minutes"].to_list() == [30] * 5
-    settings = sl.AdequacySettings(
+    settings = published_erlang_settings(
         handle_seconds=150,  # the tickets' assumption: the ledger's own 120 s replaces it
-        target_share=0.8,
-        answer_within_seconds=20,
-        max_occupancy=0.85,
-        shrinkage=0.3,
         interval_minutes=60,
         call_channels=["举报电话"],
-        hours_per_person_week=40,
     )
     result = workload.staffing_adequacy(
         contracts[D000], ledger("tickets"), "2026-07", settings, calls

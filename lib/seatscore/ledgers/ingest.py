@@ -1082,20 +1082,7 @@ def _load_files(
         if _batched(path, r.kind):
             if r.replaces is not None and results:
                 raise IngestError(_ONE_FILE)
-            results.append(
-                _load_batched(
-                    con,
-                    folder,
-                    path,
-                    r.kind,
-                    r.profile,
-                    r.contract_id,
-                    contracts,
-                    r.profile_file,
-                    r.profile_sha,
-                    r.replaces,
-                )
-            )
+            results.append(_load_batched(con, folder, path, r, contracts))
             continue
         profile = r.profile
         for table in read_tables(
@@ -1752,13 +1739,8 @@ def _load_batched(
     con: duckdb.DuckDBPyConnection,
     folder: Path,
     path: Path,
-    kind: LedgerKind,
-    profile: Profile | None,
-    contract_id: str | None,
+    r: _Request,
     contracts: dict[str, Contract],
-    profile_file: Path | None,
-    profile_sha: str | None,
-    replaces: int | None,
 ) -> TableResult:
     """Load one large CSV file (inside the caller's transaction) in pieces of about
     :data:`BATCH_BYTES`, with the same checks as a whole file and in bounded memory. Each piece
@@ -1774,21 +1756,10 @@ def _load_batched(
     What differs from a whole-file load: a row with fewer cells than the header reads as a row
     with those cells empty (then checked as any row: a required one empty is rejected), and a
     ticket file is ordered by contract and receipt time within each piece, not across them."""
-    big = _scan_big_csv(path, profile.encoding if profile else None, folder)
+    big = _scan_big_csv(path, r.profile.encoding if r.profile else None, folder)
     scratch = Path(tempfile.mkdtemp(prefix=".seatscore-ingest-", dir=folder))
     try:
-        return _load_big_csv(
-            con,
-            big,
-            scratch,
-            kind,
-            profile,
-            contract_id,
-            contracts,
-            profile_file,
-            profile_sha,
-            replaces,
-        )
+        return _load_big_csv(con, big, scratch, r, contracts)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if big.utf8 != big.path:
@@ -1799,14 +1770,11 @@ def _load_big_csv(
     con: duckdb.DuckDBPyConnection,
     big: _BigCsv,
     scratch: Path,
-    kind: LedgerKind,
-    profile: Profile | None,
-    contract_id: str | None,
+    r: _Request,
     contracts: dict[str, Contract],
-    profile_file: Path | None,
-    profile_sha: str | None,
-    replaces: int | None,
 ) -> TableResult:
+    kind, profile, contract_id, replaces = r.kind, r.profile, r.contract_id, r.replaces
+    profile_file, profile_sha = r.profile_file, r.profile_sha
     head = _head_table(big)
     same = _same_load(con, kind, head, profile_sha, contract_id)
     if same is not None:
@@ -1862,12 +1830,8 @@ class _BigLoad:
         head: Table,
     ) -> None:
         self.con, self.big, self.scratch, self.kind = con, big, scratch, kind
-        self.profile, self.contract_id, self.contracts, self.head = (
-            profile,
-            contract_id,
-            contracts,
-            head,
-        )
+        self.profile, self.contract_id = profile, contract_id
+        self.contracts, self.head = contracts, head
         self.mapping = _split_header(head, kind, profile)
         headers = self.mapping.headers
         self.names = [f"_c{i}" for i in range(len(headers) + _EXTRA_CELLS)]
@@ -2363,58 +2327,6 @@ def _database_key_sql(
             FROM _found WHERE NOT same"""
     )
     con.execute("DROP TABLE _found")
-
-
-def _key_text_sql(kind: LedgerKind, prefix: str) -> str:
-    """SQL for :func:`_row_key` of a staged row: its natural key without the contract id."""
-    parts = [
-        f"coalesce(CAST({prefix}{k} AS VARCHAR), '')"
-        for k in kind.natural_key
-        if k != "contract_id"
-    ]
-    return " || ' / ' || ".join(parts) if parts else "NULL"
-
-
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _key_problems_sql(
-    con: duckdb.DuckDBPyConnection, kind: LedgerKind, headers: dict[str, str]
-) -> None:
-    """:func:`_same_key_problems` over every staged row in SQL: a row repeating an earlier
-    identical one is a ``duplicate``; rows sharing a key with other values are all ``conflict``."""
-    if not kind.natural_key:
-        return
-    key = list(kind.natural_key)
-    last = key[-1]
-    described = ", ".join(key)
-    complete = " AND ".join(f"{k} IS NOT NULL" for k in key)
-    on = " AND ".join(f"s.{k} = g.{k}" for k in key)
-    seq = 4000 + [c.name for c in kind.columns].index(last)
-    key_text = _key_text_sql(kind, "s.")
-    con.execute(
-        f"""INSERT INTO _problems
-            WITH repeated AS (
-                SELECT {", ".join(key)} FROM _ingest_keys WHERE {complete}
-                GROUP BY {", ".join(key)} HAVING count(*) > 1),
-            g AS (
-                SELECT {", ".join(key)}, count(DISTINCT _sha) AS variants, min(_row) AS first,
-                       list(_row ORDER BY _row) AS rows
-                FROM _ingest_keys SEMI JOIN repeated USING ({", ".join(key)})
-                GROUP BY {", ".join(key)})
-            SELECT s._row, s._line, {seq},
-                   CASE WHEN g.variants = 1 THEN 'duplicate' ELSE 'conflict' END,
-                   {_sql_literal(headers.get(last, last))}, CAST(s.{last} AS VARCHAR),
-                   CASE WHEN g.variants = 1
-                        THEN 'repeats row ' || g.first || ' ({described})'
-                        ELSE 'row(s) ' || array_to_string(list_filter(g.rows, lambda x: x <> s._row), ', ')
-                             || ' give other values for the same {described}; none is loaded '
-                             || 'until one is removed' END,
-                   NULL, {key_text}
-            FROM _ingest_keys s JOIN g ON {on}
-            WHERE g.variants > 1 OR s._row <> g.first"""
-    )
 
 
 def read_with_profile(

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from seatscore.core.config import TIMEZONE
 from seatscore.terms.fields import (
     Clause,
     Identifier,
@@ -71,8 +72,13 @@ class DataSource(Model):
     seats needed) are then labelled as the sample's or not shown."""
 
     call_channels: list[str] | None = None
-    timezone: str = "Asia/Shanghai"
+    timezone: str = TIMEZONE.key
     sample: SampleCoverage | None = None
+
+    @property
+    def local_zone(self) -> str | None:
+        """The zone its times are written in when that is not Beijing time, else None."""
+        return self.timezone if self.timezone != TIMEZONE.key else None
 
     @model_validator(mode="after")
     def _known_zone(self) -> DataSource:
