@@ -86,6 +86,7 @@ def test_the_explore_notebook_executes_headless(demo_db, tmp_path):
         cwd=str(config.NOTEBOOKS_DIR),
         progress_bar=False,
         kernel_name="python3",
+        execution_timeout=300,  # a cell that hangs fails the test instead of stalling the run
     )
     cells = json.loads(out.read_text(encoding="utf-8"))["cells"]
     outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]

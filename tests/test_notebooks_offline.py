@@ -35,6 +35,7 @@ def run(name: str, tmp_path: Path, **parameters) -> list[dict]:
         cwd=str(config.NOTEBOOKS_DIR),
         progress_bar=False,
         kernel_name="python3",
+        execution_timeout=300,  # a cell that hangs fails the test instead of stalling the run
     )
     cells = json.loads(out.read_text(encoding="utf-8"))["cells"]
     return [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
