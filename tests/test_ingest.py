@@ -454,15 +454,25 @@ NYC311 = REAL / "nyc311_sample_1000_2024-04-15.csv"
 @pytest.mark.skipif(not NYC311.exists(), reason=f"real data not present at {REAL}")
 def test_a_real_nyc_311_export_from_a_fresh_database_reads_as_the_sample_it_is(tmp_path, capsys):
     # The NYC Open Data export as downloaded, through params/profiles/nyc311-requests.yaml, into
-    # a database that does not exist yet; no code changed for it. 1,000 requests, 292 closed.
+    # a database that does not exist yet; no code changed for it. 1,000 requests, 292 closed;
+    # 70 whose resolution text calls them a duplicate (64 still Open, 6 Closed at once).
     fresh = tmp_path / "fresh.duckdb"
     profile = str(config.PROFILES_DIR / "nyc311-requests.yaml")
     assert main(["ingest", str(NYC311), "--profile", profile, "--db", str(fresh)]) == 0
     assert rows(fresh, "SELECT count(*), count(closed_at) FROM tickets") == [(1000, 292)]
+    assert rows(
+        fresh, "SELECT status, count(*), count(closed_at) FROM tickets GROUP BY 1 ORDER BY 1"
+    ) == [("closed", 287, 286), ("duplicate", 70, 6), ("open", 643, 0)]
     capsys.readouterr()
     assert main(["kpis", "nyc311-sample", "--month", "2024-04", "--db", str(fresh), "--json"]) == 0
     figures = {r["key"]: r for r in json.loads(capsys.readouterr().out)["metrics"]}
-    assert figures["processing_rate"]["value"] == pytest.approx(0.292)  # 292 / 1,000
+    assert figures["set_aside"]["value"] == 70
+    # Replied or closed ÷ requests not set aside: (292 − 6) / (1,000 − 70) = 286 / 930.
+    assert (figures["processing_rate"]["numerator"], figures["processing_rate"]["tickets"]) == (
+        286,
+        930,
+    )
+    assert figures["close_hours_median"]["tickets"] == 286
     assert figures["response_rate"]["value"] is None  # no reply column: undefined, not 0
     out = tmp_path / "reports"
     render = ["render", "--db", str(fresh), "--contract", "nyc311-sample", "--month", "2024-04"]
@@ -475,6 +485,7 @@ def test_a_real_nyc_311_export_from_a_fresh_database_reads_as_the_sample_it_is(t
     # Rates no request can yield are one line, not five rows; no column of 000's prompts.
     assert "无从计算（无定义，不是 0）：响应率、解决率、满意率、回访率、派单准确率" in page
     assert "工单未记录即时提示" in page and ">即时提示<" not in page
+    assert "1,000 张工单中 70 张标为重复、转出或撤销（重复 70 张）" in page
 
 
 def test_quarantine_names_the_text_line_and_the_ticket_when_a_cell_holds_line_breaks(
@@ -745,6 +756,7 @@ def test_a_batched_load_hashes_every_kind_of_value_as_the_whole_file_does():
         resolved=True,
         distance_km=2.0,
         repeat_prompted=None,
+        status="duplicate",
     )
     full["received_at"] = full["received_at"].replace(microsecond=250)
     frame = ledger(
@@ -755,3 +767,17 @@ def test_a_batched_load_hashes_every_kind_of_value_as_the_whole_file_does():
     con.register("_batch", module._hash_input(frame, TICKETS))
     found = con.sql(f"SELECT sha1({module._row_text_sql(TICKETS)}) FROM _batch").fetchall()
     assert [r[0] for r in found] == row_sha1(TICKETS, frame)
+
+
+def test_a_ticket_without_a_status_keeps_the_hash_it_had_before_statuses():
+    # status came after databases held hashed tickets (load_rows, closed_rows): it is joined to
+    # the hashed text only when set. This ticket's SHA-1 as Seatscore wrote it before status
+    # existed (commit a1febeb); with a status the hash differs, as a changed row's should.
+    from seatscore.ledgers.kinds import TICKETS, row_sha1
+    from tests.helpers import ledger, ticket
+
+    bare = ticket(K, "T-空", "2024-10-08 10:00")
+    frame = ledger("tickets", [bare, {**bare, "status": "duplicate"}])
+    before, with_status = row_sha1(TICKETS, frame)
+    assert before == "9c9a18d78c36239d62eecef678beab5ec2f0b64a"
+    assert with_status != before

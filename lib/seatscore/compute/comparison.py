@@ -18,7 +18,8 @@ contract's own service months, tax as its params file says) unless a price index
 - ``cost_per_staffed_seat_day_cny`` = nominal fees of the months with attendance rows ÷ person-days
   present (实到人数) in them.
 - ``cost_per_ticket_handled_cny`` / ``cost_per_ticket_resolved_cny`` = nominal fees of the months
-  with tickets ÷ tickets received / tickets closed (办结, ``closed_at`` recorded) in those months.
+  with tickets ÷ tickets received / tickets closed (办结, ``closed_at`` recorded; a duplicate,
+  transferred or cancelled ticket is not a resolved one) in those months.
 - ``payable_cny`` against ``nominal_cny`` over the months with data: ``recovered_cny`` is what
   deductions and penalties took off, ``recovered_share`` its share (0–1) of the nominal fees.
 - ``all_targets_met_share`` = months that met every target with a verdict ÷ months with one,
@@ -43,6 +44,7 @@ from pathlib import Path
 import polars as pl
 
 from seatscore.compute.metrics import HOURS_PER_SEAT_WEEK, MonthlyMetrics, seat_basis
+from seatscore.compute.service_levels import set_aside
 from seatscore.core.errors import SeatscoreError
 from seatscore.core.money import MONEY, POINTS, to_fen
 from seatscore.terms.contracts import Contract
@@ -360,7 +362,7 @@ def _workload(
         "present": present,
         "staffed_fees": fees_of(staffing),
         "handled": handled,
-        "resolved": int(tickets["closed_at"].is_not_null().sum()) if handled else 0,
+        "resolved": int(tickets.filter(pl.col("closed_at").is_not_null(), ~set_aside()).height),
         "ticket_fees": fees_of(tickets),
     }
 

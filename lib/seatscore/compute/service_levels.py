@@ -13,7 +13,10 @@ How a ticket counts for a measure (its *state*):
   event has not happened yet — not counted.
 - ``unmeasured``: the ledger lacks the field the measure needs (no dispatch time: the ticket was
   not dispatched, e.g. answered directly; no callback verdict) — not counted, but reported.
-- ``out``: outside the measure's scope (another priority, case class, channel, distance band).
+- ``out``: outside the measure's scope (another priority, case class, channel, distance band),
+  or set aside: a duplicate, transferred or cancelled ticket (``status``,
+  :data:`~seatscore.terms.measures.SET_ASIDE_STATUSES`) counts as received but is held to no
+  measure, nor in the dispatch and close times; how many there were is the ``set_aside`` figure.
 
 Time limits are inclusive ("within 10 minutes" = at most 10 minutes after receipt).
 """
@@ -36,6 +39,7 @@ from seatscore.terms.contracts import Contract, ServiceLevelTarget, TicketScope
 from seatscore.terms.measures import (
     GENERAL,
     METRICS,
+    SET_ASIDE_STATUSES,
     STATE_COLUMNS,
     THREE_RATES,
     TIME_COLUMNS,
@@ -185,6 +189,12 @@ def _scope_expr(m: Measure) -> pl.Expr:
     return cond
 
 
+def set_aside() -> pl.Expr:
+    """Whether a ticket is set aside (duplicate, transferred or cancelled): false without a
+    status."""
+    return pl.col("status").is_in(SET_ASIDE_STATUSES).fill_null(False)
+
+
 def _state(name: str) -> pl.Expr:
     return pl.lit(name, dtype=STATE)
 
@@ -288,7 +298,7 @@ def state_expr(m: Measure, as_of: AsOf) -> pl.Expr:
         )
     else:
         raise ValueError(f"{metric!r} is not computed from tickets")
-    return pl.when(_scope_expr(m)).then(inner).otherwise(_state("out"))
+    return pl.when(_scope_expr(m) & ~set_aside()).then(inner).otherwise(_state("out"))
 
 
 def _latest_time() -> pl.Expr:
@@ -348,15 +358,20 @@ or a value; ``source``: ``tickets`` or ``ledger``; ``note``: why a value is miss
 def _state_counts(
     tickets: pl.LazyFrame, measures: list[Measure], as_of: AsOf, grain: Grain, by: list[str]
 ) -> pl.DataFrame:
-    """One row per ``by`` + period with: ``tickets``, ``dispatched``, the dispatch-time median
-    and 90th percentile (minutes), and ``<key>|<state>`` counts for every measure.
+    """One row per ``by`` + period with: ``tickets``, ``set_aside`` and ``with_status``
+    (tickets set aside; tickets with any status), ``dispatched``, the dispatch-time median and
+    90th percentile (minutes), ``closed`` and the close-time median and 90th percentile (hours),
+    of tickets not set aside, and ``<key>|<state>`` counts for every measure.
 
     The period is grouped on the truncated receipt time (cheap) and labelled afterwards."""
     period_start = pl.col("received_at").dt.truncate(_TRUNCATE[grain]).alias("_period_start")
-    dispatch = _minutes("dispatched_at").alias("_dispatch_min")
-    close = (_minutes("closed_at") / 60).alias("_close_hours")
+    held = ~set_aside()
+    dispatch = pl.when(held).then(_minutes("dispatched_at")).alias("_dispatch_min")
+    close = pl.when(held).then(_minutes("closed_at") / 60).alias("_close_hours")
     aggs: list[pl.Expr] = [
         pl.len().alias("tickets"),
+        set_aside().sum().alias("set_aside"),
+        pl.col("status").count().alias("with_status"),
         pl.col("_dispatch_min").count().alias("dispatched"),
         pl.col("_dispatch_min").median().alias("dispatch_minutes_median"),
         pl.col("_dispatch_min").quantile(0.9, interpolation="linear").alias("dispatch_minutes_p90"),
@@ -395,6 +410,13 @@ def _kpi_rows(contract: Contract, grain: Grain, grouped: pl.DataFrame) -> list[d
         r = by_period.get(period, {})
         n = r.get("tickets", 0)
         rows.append(_plain(period, "tickets", n, n))
+        aside = _plain(period, "set_aside", r.get("set_aside", 0), n)
+        if n and not r.get("with_status"):  # no status recorded: unknown, not none
+            aside |= {
+                "value": None,
+                "note": "台账未记录工单状态，无从判断是否有重复、转出或撤销的工单",
+            }
+        rows.append(aside)
         for key in ("dispatch_minutes_median", "dispatch_minutes_p90"):
             rows.append(_plain(period, key, r.get(key), r.get("dispatched", 0)))
         for key in ("close_hours_median", "close_hours_p90"):
@@ -709,8 +731,9 @@ def elapsed_distribution(
     """Tickets by time from receipt to ``column`` in bins (0, e1], (e1, e2] … (en, ∞) minutes:
     ``bin`` (label, e.g. ``5分钟–10分钟``), ``lower_minutes``, ``upper_minutes`` (null for the
     open last bin), ``tickets``, ``share`` (0–1 of tickets with that time; null when none).
-    Tickets without the time are left out."""
-    minutes = tickets.select(_minutes(column).alias("m")).drop_nulls()["m"]
+    Tickets without the time are left out, and so are tickets set aside (:func:`set_aside`), as
+    in the medians of :func:`ticket_kpis`."""
+    minutes = tickets.filter(~set_aside()).select(_minutes(column).alias("m")).drop_nulls()["m"]
     lows = [0.0, *edges]
     rows = []
     for low, high in zip(lows, [*edges, None], strict=True):

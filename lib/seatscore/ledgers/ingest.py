@@ -107,7 +107,10 @@ _HEADER_SEARCH_ROWS = 20
 
 
 class Extract(Model):
-    """A canonical column taken from part of a source column: the first group of ``pattern``."""
+    """A canonical column taken from part of a source column: the first group of ``pattern``.
+    Where the column is also mapped from a header of its own, the extract fills it only on the
+    rows the pattern matches (a status ``duplicate`` read from a resolution text, the status
+    column elsewhere)."""
 
     source: str
     pattern: str
@@ -213,6 +216,14 @@ def load_profile(path: Path | str) -> tuple[Profile, Path]:
     ]
     if profile.categories and kind.name != "tickets":
         problems.append("categories: only a tickets profile reads a category tree")
+    read = [*profile.rename, *profile.metrics, *(e.source for e in profile.extract.values())]
+    read += [profile.categories.source] if profile.categories else []
+    ignored = {_normal_header(h) for h in profile.ignore}
+    problems += [
+        f"ignore: {h!r} is read (rename, metrics, extract or categories), so it cannot be ignored"
+        for h in dict.fromkeys(read)
+        if _normal_header(h) in ignored
+    ]
     if problems:
         raise IngestError(
             f"{path}: "
@@ -575,8 +586,13 @@ def _apply_profile(
             raise IngestError(
                 f"{_where(table)}: extract {name} reads {extract.source!r}, not found"
             )
-        frame = frame.with_columns(source[src].str.extract(extract.pattern).alias(name))
-        named[name] = extract.source
+        found = source[src].str.extract(extract.pattern)
+        if name in frame.columns:
+            found = found.fill_null(frame[name])
+            named[name] = f"{named[name]} / {extract.source}"
+        else:
+            named[name] = extract.source
+        frame = frame.with_columns(found.alias(name))
     if profile.categories is not None:
         frame = frame.with_columns(_categories(table, profile.categories, source))
         named["category"] = profile.categories.source
@@ -2121,14 +2137,17 @@ def _row_text_sql(kind: LedgerKind) -> str:
     """:func:`seatscore.ledgers.kinds.row_text` in DuckDB SQL, the same text to the byte (times
     as Polars writes them, ``2025-10-01 08:05:00.000000``): Polars' cast of every column to text
     was a fifth of a large load; a test checks the two agree."""
-    parts = []
+    parts, later = [], []
     for c in kind.columns:
         if isinstance(c.dtype, pl.Datetime):
             text = f"strftime({c.name}, '%Y-%m-%d %H:%M:%S.%f')"
         else:
             text = f"CAST({c.name} AS VARCHAR)"
-        parts.append(f"coalesce({text}, '\\N')")
-    return f"concat_ws(chr(31), {', '.join(parts)})"
+        if c.hashed_when_set:  # appended only when set, as name=value
+            later.append(f" || coalesce(chr(31) || '{c.name}=' || {text}, '')")
+        else:
+            parts.append(f"coalesce({text}, '\\N')")
+    return f"concat_ws(chr(31), {', '.join(parts)}){''.join(later)}"
 
 
 def _raw_cells(row: tuple, names: list[str], label: dict[int, str]) -> dict[str, str]:

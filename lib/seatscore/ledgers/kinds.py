@@ -25,7 +25,7 @@ from seatscore.core import config
 from seatscore.core.errors import LedgerError
 from seatscore.core.money import MONEY, POINTS
 from seatscore.terms.contracts import Contract
-from seatscore.terms.measures import METRICS, known_metric
+from seatscore.terms.measures import METRICS, TICKET_STATUSES, known_metric
 from seatscore.terms.rule_kinds import rule_kind
 
 
@@ -41,6 +41,10 @@ class Column:
     doc: str
     aliases: tuple[str, ...] = ()
     personal: bool = False
+    hashed_when_set: bool = False
+    """Added after rows were first hashed: joined to the text a row's hash is taken of
+    (:func:`row_text`) only when the row has a value, so every row without one keeps its hash
+    (what ties a row to its load and to a closed month)."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,12 @@ def _tickets_checks() -> list[Check]:
         (pl.col("arrived_at") < pl.col("received_at"), "arrived_at", "is before received_at"),
         (pl.col("due_at") < pl.col("received_at"), "due_at", "is before received_at"),
         (pl.col("distance_km") < 0, "distance_km", "must not be negative"),
+        (
+            pl.col("status").is_not_null() & ~pl.col("status").is_in(TICKET_STATUSES),
+            "status",
+            f"must be one of {', '.join(TICKET_STATUSES)} (办理中、已办结、已解决、重复、转出、撤销 "
+            "and the English words are read as such; map others in an import profile's values:)",
+        ),
     ]
 
 
@@ -486,6 +496,16 @@ TICKETS = LedgerKind(
             "a repeated report here was prompted to the unit on the ground (000)",
             ("即时提示",),
         ),
+        Column(
+            "status",
+            pl.String(),
+            False,
+            "open, closed, resolved, duplicate, transferred (out of this service) or cancelled; "
+            "duplicate, transferred and cancelled tickets count as received but not in the "
+            "service rates and times (seatscore.terms.measures.SET_ASIDE_STATUSES)",
+            ("工单状态", "办理状态", "状态"),
+            hashed_when_set=True,
+        ),
     ),
     checks=_tickets_checks,
     date_column="received_at",
@@ -623,8 +643,21 @@ _VALUES = {
     "resolved": {"已解决": "true", "未解决": "false", "解决": "true"},
     "callback_done": {"已回访": "true", "未回访": "false"},
     "dispatch_correct": {"准确": "true", "不准确": "false"},
+    "status": {
+        **dict.fromkeys(("办理中", "处理中", "待处理", "待办理", "未办结", "已受理"), "open"),
+        **dict.fromkeys(("in progress", "assigned", "pending", "started"), "open"),
+        **dict.fromkeys(("已办结", "办结", "已结案", "结案", "已关闭", "已完成"), "closed"),
+        "已解决": "resolved",
+        **dict.fromkeys(("重复", "重复件", "重复工单", "重复诉求"), "duplicate"),
+        **dict.fromkeys(("转出", "已转出", "移交", "已移交"), "transferred"),
+        **dict.fromkeys(
+            ("撤销", "已撤销", "撤单", "作废", "已作废", "取消", "已取消"), "cancelled"
+        ),
+        "canceled": "cancelled",
+    },
 }
-"""Chinese values read as the canonical ones, per column (an import profile can add more)."""
+"""Chinese values read as the canonical ones, per column (an import profile can add more). A
+text column's values are also read whatever their case (``Closed``, ``URGENT``)."""
 _CANONICAL_TIME = "%Y-%m-%d %H:%M:%S"
 """How most exports write a time: parsed first, in one vectorised pass; only the values it does
 not read go through the slower normalisation (:func:`_cast`), which gives the same for these."""
@@ -702,8 +735,8 @@ def _cast_text(column: Column, text: pl.Expr) -> pl.Expr:
                 .otherwise(number)
             )
         return number.cast(column.dtype, strict=False)
-    if column.name in _VALUES:
-        return text.replace(_VALUES[column.name])
+    if column.name in _VALUES:  # a closed set of words: case does not matter
+        return text.str.to_lowercase().replace(_VALUES[column.name])
     return text
 
 
@@ -1122,12 +1155,22 @@ def row_sha1(kind: LedgerKind | str, frame: pl.DataFrame) -> list[str]:
 
 def row_text(kind: LedgerKind) -> pl.Expr:
     """The text :func:`row_sha1` hashes: the canonical values as text, ``\\N`` for empty, joined
-    by the unit separator. A large load writes the same text in DuckDB
+    by the unit separator; then each column added later (:attr:`Column.hashed_when_set`) as
+    ``<unit separator>name=value`` where the row has a value. A large load writes the same text in DuckDB
     (:func:`seatscore.ledgers.ingest._row_text_sql`); a test checks they agree."""
-    return pl.concat_str(
-        [pl.col(c.name).cast(pl.String).fill_null("\\N") for c in kind.columns],
+    text = pl.concat_str(
+        [
+            pl.col(c.name).cast(pl.String).fill_null("\\N")
+            for c in kind.columns
+            if not c.hashed_when_set
+        ],
         separator="\x1f",
     )
+    for c in kind.columns:
+        if c.hashed_when_set:  # only when set: rows without it hash as before it existed
+            value = pl.lit(f"\x1f{c.name}=") + pl.col(c.name).cast(pl.String)
+            text = text + value.fill_null("")
+    return text
 
 
 def as_of(kind: LedgerKind | str, frame: pl.DataFrame, cutoff: dt.date) -> pl.DataFrame:
@@ -1139,7 +1182,9 @@ def as_of(kind: LedgerKind | str, frame: pl.DataFrame, cutoff: dt.date) -> pl.Da
       end date after it is not known yet (empty), and the list is taken as true through
       ``cutoff`` at the latest (``listed_on``);
     - tickets: received on or before it; a dispatch, reply, close or arrival after it has not
-      happened yet (empty), nor has a callback of a ticket closed after it;
+      happened yet (empty), nor has a callback of a ticket closed after it, nor is its status
+      known (a ticket set aside without a close time, withdrawn or a duplicate left open, is
+      taken as set aside from receipt);
     - KPIs: months that ended by ``cutoff``; payments: paid on or before it; calls: intervals
       that started by its end.
 
@@ -1174,7 +1219,7 @@ def as_of(kind: LedgerKind | str, frame: pl.DataFrame, cutoff: dt.date) -> pl.Da
             *(pl.when(pl.col(c) >= end).then(None).otherwise(pl.col(c)).alias(c) for c in later),
             *(
                 pl.when(closed_later).then(None).otherwise(pl.col(c)).alias(c)
-                for c in ("callback_done", "satisfied", "resolved")
+                for c in ("callback_done", "satisfied", "resolved", "status")
             ),
         )
     if kind is CALLS:

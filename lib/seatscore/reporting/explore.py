@@ -22,7 +22,7 @@ from seatscore.core.config import TIMEZONE
 from seatscore.core.privacy import mask_personal
 from seatscore.ledgers import store as db
 from seatscore.reporting.report import BLUE, FONT, gt_table
-from seatscore.terms.measures import METRICS
+from seatscore.terms.measures import METRICS, SET_ASIDE_STATUSES
 from seatscore.terms.periods import month_key, parse_month, shift_month
 
 DISTRICT_SQL = "coalesce(nullif(trim(district), ''), '未填')"
@@ -287,27 +287,33 @@ def measures(
     of minutes to dispatch and hours to close; shares 0–1 of closed by the ticket's own deadline
     (closed at or before it ÷ closed or past it, judged at the data's last receipt), replied ÷
     received, said resolved and said satisfied ÷ those with a verdict. Medians rounded to 0.1,
-    shares to 0.0001. A share with no ticket to count is null (undefined, not zero). Columns in
+    shares to 0.0001. A share with no ticket to count is null (undefined, not zero). Tickets set
+    aside (duplicate, transferred, cancelled) count in ``tickets`` only. Columns in
     Chinese (the metrics' names); raises ``ValueError`` for another grouping."""
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
     columns = ["contract_id", "received_at", "dispatched_at", "replied_at", "closed_at", "due_at"]
-    columns += ["category", "district", "resolved", "satisfied"]
+    columns += ["category", "district", "resolved", "satisfied", "status"]
     sql, params = _selected(con, selections, contract_ids, columns)
     judged = "(closed_at IS NOT NULL OR due_at < (SELECT max(received_at) FROM tickets))"
+    aside = ", ".join(f"'{s}'" for s in SET_ASIDE_STATUSES)
+    held = f"coalesce(status NOT IN ({aside}), true)"  # duplicates … are received, not served
     frame = db.query(
         con,
         f"""SELECT {GROUPINGS[by]} AS group_key,
                    count(*) AS tickets,
-                   round(median(epoch(dispatched_at - received_at) / 60), 1)
+                   round(median(epoch(dispatched_at - received_at) / 60) FILTER ({held}), 1)
                      AS dispatch_minutes_median,
-                   round(median(epoch(closed_at - received_at) / 3600), 1) AS close_hours_median,
-                   round(count(*) FILTER (WHERE closed_at <= due_at)
-                     / nullif(count(*) FILTER (WHERE due_at IS NOT NULL AND {judged}), 0), 4)
+                   round(median(epoch(closed_at - received_at) / 3600) FILTER ({held}), 1)
+                     AS close_hours_median,
+                   round(count(*) FILTER (WHERE {held} AND closed_at <= due_at)
+                     / nullif(count(*) FILTER (
+                         WHERE {held} AND due_at IS NOT NULL AND {judged}), 0), 4)
                      AS closed_by_due_share,
-                   round(count(replied_at) / count(*), 4) AS response_rate,
-                   round(avg(resolved::INTEGER), 4) AS resolution_rate,
-                   round(avg(satisfied::INTEGER), 4) AS satisfaction_rate
+                   round(count(replied_at) FILTER ({held})
+                     / nullif(count(*) FILTER ({held}), 0), 4) AS response_rate,
+                   round(avg(resolved::INTEGER) FILTER ({held}), 4) AS resolution_rate,
+                   round(avg(satisfied::INTEGER) FILTER ({held}), 4) AS satisfaction_rate
             FROM ({sql}) GROUP BY group_key ORDER BY group_key""",
         **params,
     )

@@ -274,7 +274,28 @@ def targets_table(ctx: ReportContext) -> GT:
     )
     if unrecorded:
         note += f"工单未记录所需字段、无从计算（无定义，不是 0）：{'、'.join(unrecorded)}。"
+    note += set_aside_note(ctx)
     return gt_table(frame, f"服务指标（{month_zh(ctx.month)}）", note)
+
+
+STATUS_ZH = {"duplicate": "重复", "transferred": "转出", "cancelled": "撤销"}
+"""How the report names the statuses of tickets set aside."""
+
+
+def set_aside_note(ctx: ReportContext) -> str:
+    """The sentence saying how many of the month's tickets were set aside (duplicate,
+    transferred, cancelled: counted as received, not in the rates and times), by status; empty
+    when none was."""
+    aside = ctx.month_tickets.filter(sl.set_aside())
+    if aside.is_empty():
+        return ""
+    counts = aside.group_by("status").len().rows()
+    counts.sort(key=lambda r: (-r[1], list(STATUS_ZH).index(r[0])))  # most first
+    parts = "、".join(f"{STATUS_ZH[s]} {n:,} 张" for s, n in counts)
+    return (
+        f"本月受理的 {ctx.month_tickets.height:,} 张工单中 {aside.height:,} 张标为重复、转出或撤销"
+        f"（{parts}），计入受理量与话务量，不计入上列比率和派发、办结用时。"
+    )
 
 
 def _unrecorded(r: dict) -> bool:

@@ -407,7 +407,7 @@ def _ticket_derived_events(
     present = {k: v for k, v in _TICKET_DERIVED_ITEMS.items() if k in item_ids}
     if not present:
         return set(), pl.DataFrame(schema=schema)
-    flags = tickets.select(
+    flags = TICKETS.conform(tickets).select(  # the columns the measures read, details empty
         "ticket_id",
         pl.col("received_at").dt.date().alias("event_date"),
         missed(contract, "dispatch_minutes").alias("late"),

@@ -36,6 +36,13 @@ METRICS: dict[str, MetricInfo] = {
     for m in (
         MetricInfo("tickets", "受理工单数", "count", "本期受理（按受理时间）的工单数"),
         MetricInfo(
+            "set_aside",
+            "不计入服务指标的工单数",
+            "count",
+            "本期受理、状态为重复、转出或撤销的工单数：计入受理工单数和话务量，"
+            "不计入各项服务比率与派发、办结用时",
+        ),
+        MetricInfo(
             "dispatch_minutes",
             "限时派发率",
             "share",
@@ -198,6 +205,16 @@ def known_metric(metric: str) -> bool:
     return split_metric(metric)[0] in METRICS
 
 
+TICKET_STATUSES = ("open", "closed", "resolved", "duplicate", "transferred", "cancelled")
+"""What a ticket's ``status`` may say: still open (办理中), closed (已办结), resolved (已解决), a
+duplicate of another ticket (重复), transferred out of this service to another hotline or agency
+(转出, not 12345's 转办 to a unit, which is its dispatch) or cancelled (撤销)."""
+SET_ASIDE_STATUSES = ("duplicate", "transferred", "cancelled")
+"""Statuses of tickets that are no service of their own: counted as received (volumes, workload:
+a duplicate call is still a call) but left out of every service rate and time, and counted apart
+(``set_aside``). 311 systems close a duplicate at once, which would flatter the time to close
+and count it as resolved."""
+
 TIME_COLUMNS = ("received_at", "dispatched_at", "replied_at", "closed_at", "arrived_at")
 """The times something happened to a ticket: the latest of them is when the data were cut."""
 STATE_COLUMNS = (
@@ -214,6 +231,7 @@ STATE_COLUMNS = (
     "dispatch_correct",
     "resolved",
     "satisfied",
+    "status",
 )
 """The ticket columns the measures read: all :func:`ticket_kpis` and :func:`portfolio_kpis`
 need from a (possibly very large) tickets table."""
