@@ -663,6 +663,75 @@ def test_a_large_file_in_batches_loads_and_rejects_exactly_as_a_whole_file(tmp_p
     assert rows(tmp_path / "True.duckdb", held) == rows(tmp_path / "False.duckdb", held)
 
 
+def test_a_large_sheet_in_batches_loads_and_rejects_exactly_as_a_whole_sheet(tmp_path, monkeypatch):
+    # The rows of BATCH_TEXT kept in Excel: the title merged over A1:G1, the header in row 2,
+    # G3's receipt a real Excel time, 问题类别 merged down over rows 10–12 (G3, B2, G4: two cells
+    # filled), G2's summary with a line break (a sheet's line is its row: B1 is on line 6).
+    # In batches of 2 rows every figure is the same as the whole sheet's.
+    import csv
+    import io
+
+    from seatscore.ledgers import ingest as module
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "工单"
+    for i, record in enumerate(csv.reader(io.StringIO(BATCH_TEXT.lstrip("\ufeff")))):
+        for j, value in enumerate(record):
+            sheet.cell(i + 1, j + 1, value or None)
+    sheet["B10"] = dt.datetime(2024, 10, 9, 9, 0)
+    sheet["E11"] = sheet["E12"] = None
+    sheet.merge_cells("A1:G1")
+    sheet.merge_cells("E10:E12")
+    path = tmp_path / "工单.xlsx"
+    book.save(path)
+    results = {}
+    for batched in (False, True):
+        target = tmp_path / f"{batched}.duckdb"
+        db.build(target, load_contracts(), demo_dir=None)
+        monkeypatch.setattr(module, "BATCH_SHEET_ROWS", 2 if batched else 10**9)
+        [results[batched]] = ingest([path], target, kind="tickets")
+    whole, batches = results[False], results[True]
+    for r in (whole, batches):
+        assert (r.rows_read, r.loaded, r.rejected, r.blank_rows) == (9, 4, 5, 1)
+        assert (r.sheet, r.merged_cells) == ("工单", 8)  # 6 of the title, 2 of the category
+    assert (
+        batches.reasons
+        == whole.reasons
+        == {
+            "unreadable": 1,
+            "duplicate": 1,
+            "conflict": 2,
+            "rule": 1,
+        }
+    )
+    quarantine = """SELECT sheet, source_row, source_line, row_key, column_name, value, code,
+                           reason, row_json FROM quarantine ORDER BY source_row, column_name"""
+    found = rows(tmp_path / "True.duckdb", quarantine)
+    assert found == rows(tmp_path / "False.duckdb", quarantine)
+    assert [r[:7] for r in found] == [
+        ("工单", 6, 6, "B1", "受理时间", "2024-13-45 09:00", "unreadable"),
+        ("工单", 7, 7, "G1", "工单编号", "G1", "duplicate"),
+        ("工单", 8, 8, "D1", "工单编号", "D1", "conflict"),
+        ("工单", 9, 9, "D1", "工单编号", "D1", "conflict"),
+        ("工单", 11, 11, "B2", "办结时间", "2024-10-07 09:00:00", "rule"),
+    ]
+    assert json.loads(found[3][8])["问题类别"] == "供水"  # the row as written, read again
+    tickets = "SELECT * EXCLUDE (load_id) FROM tickets ORDER BY source_row"
+    loaded = rows(tmp_path / "True.duckdb", tickets)
+    assert loaded == rows(tmp_path / "False.duckdb", tickets)
+    assert [(r[1], r[2], r[8]) for r in loaded] == [
+        ("G1", dt.datetime(2024, 10, 8, 9, 0), "供水"),
+        ("G2", dt.datetime(2024, 10, 8, 9, 30), "供水"),
+        ("G3", dt.datetime(2024, 10, 9, 9, 0), "供水"),
+        ("G4", dt.datetime(2024, 10, 9, 10, 0), "供水"),  # from the merged E10
+    ]
+    held = "SELECT row_sha1 FROM load_rows ORDER BY 1"
+    assert rows(tmp_path / "True.duckdb", held) == rows(tmp_path / "False.duckdb", held)
+    loads = "SELECT sheet, sha256, rows_read, rows_rejected FROM loads"
+    assert rows(tmp_path / "True.duckdb", loads) == rows(tmp_path / "False.duckdb", loads)
+
+
 def test_a_batched_load_checks_keys_against_the_database_and_is_all_or_nothing(
     empty_db, tmp_path, monkeypatch
 ):

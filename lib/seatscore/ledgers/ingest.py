@@ -49,6 +49,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import queue
 import re
@@ -60,7 +61,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import polars as pl
@@ -320,6 +321,74 @@ def _cut_rows(text: str, grid: list[list[str | None]]) -> dict[int, str]:
     return cut
 
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+
+@dataclass
+class Workbook:
+    """The sheets of a workbook to load: ``sheets`` as (name, python-calamine sheet, whose
+    cells calamine holds in memory: about 1.3 KB a row of 15 columns), the hidden ones left
+    out unless named."""
+
+    path: Path
+    sha256: str
+    sheets: list[tuple[str, Any]]
+    hidden_skipped: list[str]
+
+
+def open_workbook(path: Path, sheet: str | None = None) -> Workbook:
+    """A workbook's visible sheets (or the one named ``sheet``, hidden or not), read by
+    python-calamine. Raises :class:`IngestError` for a file it cannot read or an unknown sheet."""
+    import python_calamine
+
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for every format problem
+        raise IngestError(f"{path}: cannot read the workbook: {exc}") from exc
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(8 << 20):
+            digest.update(chunk)
+    names = book.sheet_names
+    if sheet is not None and sheet not in names:
+        raise IngestError(f"{path}: no sheet {sheet!r}; the workbook has {', '.join(names)}")
+    hidden = [
+        m.name for m in book.sheets_metadata if str(m.visible).lower().split(".")[-1] != "visible"
+    ]
+    skipped = [n for n in names if n in hidden] if sheet is None else []
+    chosen = [sheet] if sheet is not None else [n for n in names if n not in hidden]
+    return Workbook(
+        path,
+        digest.hexdigest(),
+        [(name, book.get_sheet_by_name(name)) for name in chosen],
+        skipped,
+    )
+
+
+def _merged_filled(found: Any, grid: list[list]) -> int:
+    """Fill each merged range's cells in ``grid`` (the sheet from A1) with its top-left value
+    (a date merged down over several posts belongs to each); the number of cells filled."""
+    merged = 0
+    for (r0, c0), (r1, c1) in found.merged_cell_ranges or []:
+        for r in range(r0, min(r1, len(grid) - 1) + 1):
+            for c in range(c0, min(c1, len(grid[r]) - 1) + 1):
+                if (r, c) != (r0, c0) and grid[r][c] in ("", None):
+                    grid[r][c] = grid[r0][c0]
+                    merged += 1
+    return merged
+
+
+def _sheet_table(book: Workbook, name: str, found: Any) -> Table | None:
+    """One sheet as a :class:`Table` (rows numbered from A1, merged cells filled); None for an
+    empty sheet."""
+    grid = found.to_python(skip_empty_area=False)
+    merged = _merged_filled(found, grid)
+    text = [[_cell_text(v) for v in row] for row in grid]
+    if not any(c is not None for row in text for c in row):  # an empty sheet is no table
+        return None
+    return Table(book.path, name, book.sha256, text, merged_cells=merged)
+
+
 def read_tables(path: Path, sheet: str | None = None, encoding: str | None = None) -> list[Table]:
     """The tables of a CSV or XLSX file, every cell as text (header not yet found: see
     :func:`_split_header`). ``sheet`` picks one sheet of a workbook; by default every sheet with
@@ -347,39 +416,11 @@ def read_tables(path: Path, sheet: str | None = None, encoding: str | None = Non
         table.cut = _cut_rows(text, grid)
         table.lines = lines
         return [table]
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        import python_calamine
-
-        try:
-            book = python_calamine.CalamineWorkbook.from_path(str(path))
-        except Exception as exc:  # calamine raises its own error types for every format problem
-            raise IngestError(f"{path}: cannot read the workbook: {exc}") from exc
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        names = book.sheet_names
-        if sheet is not None and sheet not in names:
-            raise IngestError(f"{path}: no sheet {sheet!r}; the workbook has {', '.join(names)}")
-        tables = []
-        hidden = [
-            m.name
-            for m in book.sheets_metadata
-            if str(m.visible).lower().split(".")[-1] != "visible"
-        ]
-        skipped = [n for n in names if n in hidden] if sheet is None else []
-        for name in [sheet] if sheet is not None else [n for n in names if n not in hidden]:
-            found = book.get_sheet_by_name(name)
-            grid = found.to_python(skip_empty_area=False)
-            merged = 0
-            for (r0, c0), (r1, c1) in found.merged_cell_ranges or []:
-                for r in range(r0, min(r1, len(grid) - 1) + 1):
-                    for c in range(c0, min(c1, len(grid[r]) - 1) + 1):
-                        if (r, c) != (r0, c0) and grid[r][c] in ("", None):
-                            grid[r][c] = grid[r0][c0]
-                            merged += 1
-            text = [[_cell_text(v) for v in row] for row in grid]
-            if any(c is not None for row in text for c in row):  # an empty sheet is no table
-                tables.append(Table(path, name, sha, text, merged_cells=merged))
+    if suffix in WORKBOOK_SUFFIXES:
+        book = open_workbook(path, sheet)
+        tables = [t for name, found in book.sheets if (t := _sheet_table(book, name, found))]
         for table in tables:
-            table.hidden_skipped = skipped
+            table.hidden_skipped = book.hidden_skipped
         return tables
     raise IngestError(f"{path}: not a CSV or Excel (.xlsx) file")
 
@@ -1094,18 +1135,32 @@ def _load_files(
     """Load every sheet of ``files`` (inside the caller's transaction); a large CSV file in
     batches (:func:`_load_batched`), with its scratch files in ``folder``."""
     results: list[TableResult] = []
+    profile = r.profile
+    encoding = profile.encoding if profile else None
+    sheet = r.sheet or (profile.sheet if profile else None)
     for path in files:
         if _batched(path, r.kind):
             if r.replaces is not None and results:
                 raise IngestError(_ONE_FILE)
-            results.append(_load_batched(con, folder, path, r, contracts))
+            big = _scan_big_csv(path, encoding, folder)
+            results.append(_load_batched(con, folder, big, r, contracts))
             continue
-        profile = r.profile
-        for table in read_tables(
-            path,
-            r.sheet or (profile.sheet if profile else None),
-            profile.encoding if profile else None,
-        ):
+        tables: list[Table] = []
+        if path.suffix.lower() in WORKBOOK_SUFFIXES:
+            book = open_workbook(path, sheet)
+            for name, found in book.sheets:
+                if r.kind is not KPIS and found.height > BATCH_SHEET_ROWS:
+                    if r.replaces is not None and (results or tables):
+                        raise IngestError(_ONE_FILE)
+                    big = _BigSheet(book, name, found)
+                    results.append(_load_batched(con, folder, big, r, contracts))
+                    results[-1].hidden_skipped = book.hidden_skipped
+                elif table := _sheet_table(book, name, found):
+                    table.hidden_skipped = book.hidden_skipped
+                    tables.append(table)
+        else:
+            tables = read_tables(path, sheet, encoding)
+        for table in tables:
             same = _same_load(con, r.kind, table, r.profile_sha, r.contract_id)
             if same is not None:  # the same bytes again: not even parsed
                 results.append(same)
@@ -1537,12 +1592,43 @@ def _batched(path: Path, kind: LedgerKind) -> bool:
 
 @dataclass
 class _BigCsv:
-    """A large CSV file as the batched load reads it."""
+    """A large CSV file as the batched load reads it: a source of :class:`_BigLoad` (as
+    :class:`_BigSheet` is for a sheet)."""
 
     path: Path  # as given
     utf8: Path  # what is read: the file itself, or a UTF-8 copy of a GB18030 one
     sha256: str
     ends_with_line_end: bool
+    sheet = None
+    width = 0  # cells a row may have: the header's, and _EXTRA_CELLS more
+    merged_cells = 0
+
+    def head(self) -> Table:
+        return _head_table(self)
+
+    def batches(self, skip: int, names: list[str], pieces: list[_Piece]) -> Iterator[pl.DataFrame]:
+        """The records after the first ``skip`` (the header and what is above it) in pieces
+        of :data:`BATCH_BYTES` (:func:`_csv_batches`)."""
+        body = _body_offset(self.utf8, skip)
+        return _csv_batches(self.utf8, body, names, BATCH_BYTES, pieces)
+
+    def again(
+        self, pieces: list[_Piece], records: list[int], names: list[str]
+    ) -> Iterator[pl.DataFrame]:
+        """The records ``records`` (indices as :meth:`batches` gave them), read again from the
+        pieces that hold them, a piece at a time."""
+        with self.utf8.open("rb") as f:
+            for piece in pieces:
+                end = piece.first_record + piece.records
+                inside = [r for r in records if piece.first_record <= r < end]
+                if inside:
+                    f.seek(piece.start)
+                    frame = _read_piece(f.read(piece.length), names, piece.first_record)
+                    yield frame.filter(pl.col("_rec").is_in(inside))
+
+    def close(self) -> None:
+        if self.utf8 != self.path:
+            self.utf8.unlink(missing_ok=True)
 
 
 def _scan_big_csv(path: Path, encoding: str | None, folder: Path) -> _BigCsv:
@@ -1584,6 +1670,106 @@ def _scan_big_csv(path: Path, encoding: str | None, folder: Path) -> _BigCsv:
                 "UTF-8, or give the encoding in an import profile (encoding: ...)"
             ) from exc
     return _BigCsv(path, target, digest.hexdigest(), last in (b"\n", b"\r"))
+
+
+BATCH_SHEET_ROWS = 100_000
+"""A sheet with more rows than this (a city's tickets kept in Excel, up to its 1,048,576 rows)
+is checked and loaded in batches of this many rows (:class:`_BigSheet`). python-calamine still
+holds the sheet's cells (about 1.3 KB a row of 15 columns; 1.4 GB at Excel's last row); what is
+bounded is everything Seatscore makes of them: the whole-sheet path made Python text of every
+cell at once (300,000 rows: 2.4 GB)."""
+_SHEET_HEAD_ROWS = 40
+"""The first rows of a large sheet read to find its header (in the first 20)."""
+
+
+@dataclass
+class _BigSheet:
+    """A large sheet as the batched load reads it (a source of :class:`_BigLoad`, as
+    :class:`_BigCsv` is for a CSV file): rows numbered from A1 as the whole-sheet path numbers
+    them, merged cells filled from their top-left cell as they are passed."""
+
+    book: Workbook
+    sheet: str
+    found: Any  # the python-calamine sheet
+    merged_cells: int = 0
+    ends_with_line_end = True  # a sheet is never cut mid-row
+
+    def __post_init__(self) -> None:
+        self.path, self.sha256 = self.book.path, self.book.sha256
+        self.width = self.found.end[1] + 1 if self.found.end else 0
+        # calamine gives the rows from row 1 but the columns from the first one used; count
+        # the rows once rather than rely on where they start.
+        given = sum(1 for _ in self.found.iter_rows())
+        self.first_row = (self.found.end[0] + 1 - given) if self.found.end else 0
+        self.skip = 0
+
+    def _rows(self, count: bool = False) -> Iterator[list[str | None]]:
+        """Every row from A1 as text cells, merged cells filled (counted when ``count``)."""
+        found = self.found
+        left = [None] * (found.start[1] if found.start else 0)
+        pending = sorted(found.merged_cell_ranges or [])
+        active: list = []
+        tops: dict[tuple[int, int], object] = {}
+        for _ in range(self.first_row):
+            yield []
+        for r, values in enumerate(found.iter_rows(), start=self.first_row):
+            row = [*left, *values]
+            while pending and pending[0][0][0] <= r:
+                active.append(pending.pop(0))
+            if active:
+                active = [m for m in active if m[1][0] >= r]
+                for (r0, c0), (_, c1) in active:
+                    if r == r0:
+                        tops[(r0, c0)] = row[c0] if c0 < len(row) else None
+                    for c in range(c0, min(c1, len(row) - 1) + 1):
+                        if (r, c) != (r0, c0) and row[c] in ("", None):
+                            row[c] = tops.get((r0, c0))
+                            self.merged_cells += count
+            yield [_cell_text(v) for v in row]
+
+    def head(self) -> Table:
+        grid = []
+        for row in self._rows():
+            grid.append(row)
+            if len(grid) == _SHEET_HEAD_ROWS:
+                break
+        table = Table(self.path, self.sheet, self.sha256, grid)
+        table.lines = list(range(1, len(grid) + 1))  # a sheet's line is its row
+        return table
+
+    def _frame(self, rows: list[list[str | None]], names: list[str], first: int) -> pl.DataFrame:
+        width = len(names)
+        padded = [row + [None] * (width - len(row)) for row in rows]
+        frame = pl.DataFrame(padded, schema={n: pl.String for n in names}, orient="row")
+        return frame.with_row_index("_rec", offset=first)
+
+    def batches(self, skip: int, names: list[str], pieces: list[_Piece]) -> Iterator[pl.DataFrame]:
+        """The rows after the first ``skip``, :data:`BATCH_SHEET_ROWS` at a time."""
+        self.skip, self.merged_cells = skip, 0
+        rows, record = self._rows(count=True), 0
+        for _ in range(skip):
+            next(rows, None)
+        while chunk := list(itertools.islice(rows, BATCH_SHEET_ROWS)):
+            pieces.append(_Piece(0, 0, record, len(chunk), len(chunk)))
+            yield self._frame(chunk, names, record)
+            record += len(chunk)
+
+    def again(
+        self, pieces: list[_Piece], records: list[int], names: list[str]
+    ) -> Iterator[pl.DataFrame]:
+        """The rows ``records`` (indices as :meth:`batches` gave them), read again."""
+        wanted = set(records)
+        found = [
+            (i - self.skip, row)
+            for i, row in enumerate(self._rows())
+            if i >= self.skip and i - self.skip in wanted
+        ]
+        if found:
+            frame = self._frame([row for _, row in found], names, 0)
+            yield frame.with_columns(pl.Series("_rec", [i for i, _ in found], dtype=pl.UInt32))
+
+    def close(self) -> None:
+        pass
 
 
 def _head_table(big: _BigCsv) -> Table:
@@ -1754,13 +1940,14 @@ def _create_staging(con: duckdb.DuckDBPyConnection, name: str, columns: str) -> 
 def _load_batched(
     con: duckdb.DuckDBPyConnection,
     folder: Path,
-    path: Path,
+    source: _BigCsv | _BigSheet,
     r: _Request,
     contracts: dict[str, Contract],
 ) -> TableResult:
-    """Load one large CSV file (inside the caller's transaction) in pieces of about
-    :data:`BATCH_BYTES`, with the same checks as a whole file and in bounded memory. Each piece
-    is read by Polars (every cell as text; the next piece in a thread), shaped, parsed and
+    """Load one large CSV file or sheet (inside the caller's transaction) in pieces (of about
+    :data:`BATCH_BYTES` of a CSV file, :data:`BATCH_SHEET_ROWS` rows of a sheet), with the same
+    checks as a whole file and in bounded memory. Each piece is read (every cell as text; the
+    next piece in a thread), shaped, parsed and
     checked against the rules and the contracts; its accepted rows and its keys (with each
     row's SHA-1) go to Parquet files in a scratch folder beside the database, its problems to a
     small table. Then the keys are checked across the whole file and against the database in
@@ -1772,31 +1959,29 @@ def _load_batched(
     What differs from a whole-file load: a row with fewer cells than the header reads as a row
     with those cells empty (then checked as any row: a required one empty is rejected), and a
     ticket file is ordered by contract and receipt time within each piece, not across them."""
-    big = _scan_big_csv(path, r.profile.encoding if r.profile else None, folder)
     scratch = Path(tempfile.mkdtemp(prefix=".seatscore-ingest-", dir=folder))
     try:
-        return _load_big_csv(con, big, scratch, r, contracts)
+        return _load_big(con, source, scratch, r, contracts)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        if big.utf8 != big.path:
-            big.utf8.unlink(missing_ok=True)
+        source.close()
 
 
-def _load_big_csv(
+def _load_big(
     con: duckdb.DuckDBPyConnection,
-    big: _BigCsv,
+    source: _BigCsv | _BigSheet,
     scratch: Path,
     r: _Request,
     contracts: dict[str, Contract],
 ) -> TableResult:
     kind, profile, contract_id, replaces = r.kind, r.profile, r.contract_id, r.replaces
     profile_file, profile_sha = r.profile_file, r.profile_sha
-    head = _head_table(big)
+    head = source.head()
     same = _same_load(con, kind, head, profile_sha, contract_id)
     if same is not None:
         return same
     lines = list(head.lines)
-    load = _BigLoad(con, big, scratch, kind, profile, contract_id, contracts, head)
+    load = _BigLoad(con, source, scratch, kind, profile, contract_id, contracts, head)
     if replaces is not None:
         load.result.status, load.result.replaced_load = "replaced", replaces
         _remove_load(con, kind, replaces)
@@ -1807,16 +1992,16 @@ def _load_big_csv(
     con.execute(f"SET memory_limit = '{BATCH_MEMORY_LIMIT}'")
     at = load.mapping.header_at
     load.line = lines[at + 1] if len(lines) > at + 1 else (lines[at] if lines else 1) + 1
-    load.stage_all(_body_offset(big.utf8, at + 1))
+    load.stage_all(at + 1)
     load.finish()
     con.execute("RESET memory_limit")
     db.record_load(
         con,
         load_id=load.load_id,
         path=load.result.path,
-        sheet=None,
+        sheet=source.sheet,
         kind=kind.name,
-        sha256=big.sha256,
+        sha256=source.sha256,
         profile=db.display_path(profile_file) if profile_file else None,
         profile_sha256=profile_sha,
         contract_ids=load.result.contract_ids,
@@ -1837,7 +2022,7 @@ class _BigLoad:
     def __init__(
         self,
         con: duckdb.DuckDBPyConnection,
-        big: _BigCsv,
+        source: _BigCsv | _BigSheet,
         scratch: Path,
         kind: LedgerKind,
         profile: Profile | None,
@@ -1845,12 +2030,13 @@ class _BigLoad:
         contracts: dict[str, Contract],
         head: Table,
     ) -> None:
-        self.con, self.big, self.scratch, self.kind = con, big, scratch, kind
+        self.con, self.source, self.scratch, self.kind = con, source, scratch, kind
         self.profile, self.contract_id = profile, contract_id
         self.contracts, self.head = contracts, head
         self.mapping = _split_header(head, kind, profile)
         headers = self.mapping.headers
-        self.names = [f"_c{i}" for i in range(len(headers) + _EXTRA_CELLS)]
+        width = max(len(headers) + _EXTRA_CELLS, source.width)
+        self.names = [f"_c{i}" for i in range(width)]
         self.headerless = [i for i, h in enumerate(headers) if not _normal_header(h)]
         self.headerless += range(len(headers), len(self.names))
         # Cells the load reads: only spaces is empty there, as in a whole-file load. Elsewhere a
@@ -1861,7 +2047,9 @@ class _BigLoad:
         ]
         self.label = {i: (h or _column_letter(i)) for i, h in enumerate(headers)}
         self.label.update({i: _column_letter(i) for i in range(len(headers), len(self.names))})
-        self.result = TableResult(path=db.display_path(big.path), sheet=None, kind=kind.name)
+        self.result = TableResult(
+            path=db.display_path(source.path), sheet=source.sheet, kind=kind.name
+        )
         self.load_id = self.result.load_id = db.next_load_id(con)
         self.now = dt.datetime.now(config.TIMEZONE).replace(tzinfo=None)
         self.first_row = self.mapping.header_at + 2
@@ -1875,14 +2063,12 @@ class _BigLoad:
         self.extra = [db.CLUSTER_KEY] if kind.name == "tickets" else []
         self.key_columns = [*dict.fromkeys(["contract_id", *kind.natural_key, *self.extra])]
 
-    def stage_all(self, body: int) -> None:
-        """Read, check and stage every piece from byte ``body``; the problems into
-        ``_problems`` (made even when there are none)."""
-        progress = tqdm(desc=self.big.path.name, unit="行")
+    def stage_all(self, skip: int) -> None:
+        """Read, check and stage every piece after the first ``skip`` records (the header and
+        what is above it); the problems into ``_problems`` (made even when there are none)."""
+        progress = tqdm(desc=self.source.path.name, unit="行")
         hasher = duckdb.connect()
-        reading = _read_ahead(
-            _csv_batches(self.big.utf8, body, self.names, BATCH_BYTES, self.pieces)
-        )
+        reading = _read_ahead(self.source.batches(skip, self.names, self.pieces))
         try:
             while True:
                 try:
@@ -1892,7 +2078,7 @@ class _BigLoad:
                 except pl.exceptions.PolarsError as exc:
                     last = self.first_row + self.result.rows_read + self.result.blank_rows - 1
                     raise IngestError(
-                        f"{self.big.path}: cannot read past row {last}: "
+                        f"{self.source.path}: cannot read past row {last}: "
                         f"{str(exc).splitlines()[0]}. A row may have more than "
                         f"{len(self.names)} cells, or the file is not UTF-8 throughout; "
                         "nothing was loaded."
@@ -1906,8 +2092,9 @@ class _BigLoad:
         if not self.problems_made:
             self.add_problems(_problem_records(self.kind, {}, None, None, [], {}))
         if not self.batches:
-            raise IngestError(f"{self.big.path}: no rows under the header; nothing was loaded")
-        if not self.big.ends_with_line_end and self.last is not None:
+            raise IngestError(f"{self.source.path}: no rows under the header; nothing was loaded")
+        self.result.merged_cells = self.source.merged_cells
+        if not self.source.ends_with_line_end and self.last is not None:
             self.add_problems(self.cut_record())
 
     def cells(self, batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series, pl.Series]:
@@ -1936,7 +2123,7 @@ class _BigLoad:
         if stray:
             row = rows.filter(cells[self.names[stray[0]]].is_not_null())[0]
             raise IngestError(
-                f"{self.big.path}: row {row} has a value in column {_column_letter(stray[0])}, "
+                f"{_where(self.head)}: row {row} has a value in column {_column_letter(stray[0])}, "
                 "which has no header. Give it a header (and map it), or remove it; nothing was "
                 "loaded."
             )
@@ -1989,7 +2176,7 @@ class _BigLoad:
             *self.extra,
             pl.lit(db.INGEST_SOURCE).alias("source"),
             pl.lit(self.result.path).alias("source_file"),
-            pl.lit(None, dtype=pl.String).alias("source_sheet"),
+            pl.lit(self.source.sheet, dtype=pl.String).alias("source_sheet"),
             pl.col("_row").alias("source_row"),
             pl.lit(self.load_id, dtype=pl.Int64).alias("load_id"),
         )
@@ -2065,7 +2252,7 @@ class _BigLoad:
         _database_key_sql(con, kind, self.headers)
         _fill_row_json(
             con,
-            self.big.utf8,
+            self.source,
             self.pieces,
             self.cell_select,
             self.first_row,
@@ -2089,10 +2276,10 @@ class _BigLoad:
         con.execute(
             """INSERT INTO quarantine (load_id, path, sheet, source_row, source_line, row_key,
                                        column_name, value, code, reason, row_json)
-               SELECT $load, $path, NULL, _row, _line, row_key, column_name, value, code,
+               SELECT $load, $path, $sheet, _row, _line, row_key, column_name, value, code,
                       reason, row_json
                FROM _problems ORDER BY _row, _seq""",
-            {k: loaded[k] for k in ("load", "path")},
+            {"load": self.load_id, "path": result.path, "sheet": self.source.sheet},
         )
         self.count()
         for name in ("_problems", "_identical"):
@@ -2207,7 +2394,7 @@ def _problem_records(
 
 def _fill_row_json(
     con: duckdb.DuckDBPyConnection,
-    path: Path,
+    source: _BigCsv | _BigSheet,
     pieces: list[_Piece],
     cell_select: list[pl.Expr],
     first_row: int,
@@ -2215,7 +2402,7 @@ def _fill_row_json(
     label: dict[int, str],
 ) -> None:
     """The whole row as written, for rows rejected once every batch was staged (a key repeated
-    in the file or held by the database): read again from the file, those rows only."""
+    in the file or held by the database): read again from the source, those rows only."""
     wanted = [
         r[0]
         for r in con.execute(
@@ -2226,21 +2413,11 @@ def _fill_row_json(
         return
     records = sorted(r - first_row for r in wanted)
     rows, texts = [], []
-    with path.open("rb") as f:
-        for piece in pieces:
-            inside = [
-                r for r in records if piece.first_record <= r < piece.first_record + piece.records
-            ]
-            if not inside:
-                continue
-            f.seek(piece.start)
-            frame = _read_piece(f.read(piece.length), names, piece.first_record)
-            # Into Python text now: a filtered frame keeps the whole piece's text alive.
-            for row in (
-                frame.filter(pl.col("_rec").is_in(inside)).select("_rec", *cell_select).iter_rows()
-            ):
-                rows.append(row[0] + first_row)
-                texts.append(json.dumps(_raw_cells(row[1:], names, label), ensure_ascii=False))
+    for frame in source.again(pieces, records, names):
+        # Into Python text now: a filtered frame keeps the whole piece's text alive.
+        for row in frame.select("_rec", *cell_select).iter_rows():
+            rows.append(row[0] + first_row)
+            texts.append(json.dumps(_raw_cells(row[1:], names, label), ensure_ascii=False))
     filled = pl.DataFrame(
         {"_row": rows, "row_json": texts}, schema={"_row": pl.Int32, "row_json": pl.String}
     )
