@@ -774,6 +774,28 @@ def test_a_batched_load_checks_keys_against_the_database_and_is_all_or_nothing(
     assert snapshot(empty_db) == before
 
 
+def test_a_large_file_hashed_as_it_is_read_is_unchanged_the_second_time(
+    empty_db, tmp_path, monkeypatch
+):
+    # Into a database with no load it could equal, a large file is hashed piece by piece as it
+    # is read (a pass over 2.5 GB saved); the next time it is hashed first and found unchanged:
+    # the two SHA-256s agree, and agree with hashlib's of the whole file.
+    import hashlib
+
+    path = write_csv(tmp_path / "tickets.csv", BATCH_TEXT)
+    [first] = _load(path, empty_db, monkeypatch, True, tmp_path)
+    [again] = _load(path, empty_db, monkeypatch, True, tmp_path)
+    assert (first.status, first.loaded, again.status, again.same_as_load) == (
+        "loaded",
+        4,
+        "unchanged",
+        first.load_id,
+    )
+    assert rows(empty_db, "SELECT sha256 FROM loads") == [
+        (hashlib.sha256(path.read_bytes()).hexdigest(),)
+    ]
+
+
 def test_a_large_gbk_file_cut_mid_row_loads_in_batches(empty_db, tmp_path, monkeypatch):
     # As Chinese Excel saves CSV (GB18030), and cut off: the last row has no line end.
     text = (

@@ -58,12 +58,14 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 from tqdm import tqdm  # the terminal bar: tqdm.auto warns in a kernel without ipywidgets
@@ -1125,6 +1127,19 @@ class _Request:
     replaces: int | None
 
 
+def _could_be_unchanged(con: duckdb.DuckDBPyConnection, r: _Request) -> bool:
+    """Whether an active load of a CSV file could be the same bytes read the same way (same
+    profile and ``--contract``): only then must a large file be hashed before it is read."""
+    return not (
+        _active_loads(con, r.kind, None)
+        .filter(
+            pl.col("profile_sha256").eq_missing(pl.lit(r.profile_sha, dtype=pl.String)),
+            pl.col("contract_option").eq_missing(pl.lit(r.contract_id, dtype=pl.String)),
+        )
+        .is_empty()
+    )
+
+
 def _load_files(
     con: duckdb.DuckDBPyConnection,
     files: list[Path],
@@ -1142,7 +1157,7 @@ def _load_files(
         if _batched(path, r.kind):
             if r.replaces is not None and results:
                 raise IngestError(_ONE_FILE)
-            big = _scan_big_csv(path, encoding, folder)
+            big = _scan_big_csv(path, encoding, folder, _could_be_unchanged(con, r))
             results.append(_load_batched(con, folder, big, r, contracts))
             continue
         tables: list[Table] = []
@@ -1597,20 +1612,32 @@ class _BigCsv:
 
     path: Path  # as given
     utf8: Path  # what is read: the file itself, or a UTF-8 copy of a GB18030 one
-    sha256: str
+    digest: Any  # hashlib's SHA-256 of the file: complete, or fed as the pieces are read
     ends_with_line_end: bool
+    hashed: bool = True  # the digest is complete before the load (else: once it is read)
     sheet = None
     width = 0  # cells a row may have: the header's, and _EXTRA_CELLS more
     merged_cells = 0
 
+    @property
+    def sha256(self) -> str:
+        return self.digest.hexdigest()
+
     def head(self) -> Table:
         return _head_table(self)
 
-    def batches(self, skip: int, names: list[str], pieces: list[_Piece]) -> Iterator[pl.DataFrame]:
+    def batches(
+        self, skip: int, names: list[str], width: int, pieces: list[_Piece]
+    ) -> Iterator[pl.DataFrame]:
         """The records after the first ``skip`` (the header and what is above it) in pieces
-        of :data:`BATCH_BYTES` (:func:`_csv_batches`)."""
+        of :data:`BATCH_BYTES` (:func:`_csv_batches`); most have ``width`` cells."""
         body = _body_offset(self.utf8, skip)
-        return _csv_batches(self.utf8, body, names, BATCH_BYTES, pieces)
+        digest = None
+        if not self.hashed:  # the SHA-256 of the bytes as they are read, from the first
+            digest = self.digest
+            with self.path.open("rb") as f:
+                digest.update(f.read(body))
+        return _csv_batches(self.utf8, body, names, BATCH_BYTES, pieces, width, digest)
 
     def again(
         self, pieces: list[_Piece], records: list[int], names: list[str]
@@ -1621,28 +1648,41 @@ class _BigCsv:
             for piece in pieces:
                 end = piece.first_record + piece.records
                 inside = [r for r in records if piece.first_record <= r < end]
-                if inside:
-                    f.seek(piece.start)
-                    frame = _read_piece(f.read(piece.length), names, piece.first_record)
+                if not inside:
+                    continue
+                f.seek(piece.start)
+                data = f.read(piece.length)
+                bounds = _record_bounds(data)
+                if len(bounds) - 1 != piece.records:  # not as Polars counted: read it whole
+                    frame = _read_piece(data, names, piece.first_record)
                     yield frame.filter(pl.col("_rec").is_in(inside))
+                    continue
+                # Only the records wanted, cut from the bytes (a third of parsing the piece).
+                chosen = [r - piece.first_record for r in inside]
+                text = b"".join(
+                    data[bounds[i] : bounds[i + 1]].rstrip(b"\n") + b"\n" for i in chosen
+                )
+                frame = _read_piece(text, names, 0)
+                yield frame.with_columns(pl.Series("_rec", inside, dtype=frame["_rec"].dtype))
 
     def close(self) -> None:
         if self.utf8 != self.path:
             self.utf8.unlink(missing_ok=True)
 
 
-def _scan_big_csv(path: Path, encoding: str | None, folder: Path) -> _BigCsv:
-    """One pass over the bytes: SHA-256 (the load's identity) and the last byte. A
-    file whose start is not UTF-8 (GB18030, as Chinese Excel saves CSV; or the profile's
-    ``encoding``) is copied as UTF-8 into ``folder`` for the reader, and removed after."""
-    digest, last = hashlib.sha256(), b""
+def _scan_big_csv(path: Path, encoding: str | None, folder: Path, hash_first: bool) -> _BigCsv:
+    """A large CSV file ready to read: its start (for the encoding) and last byte, and with
+    ``hash_first`` its SHA-256 (the load's identity), one pass over the bytes before the load;
+    without (no load in the database could be these same bytes), the pieces are hashed as they
+    are read, a pass saved. A file whose start is not UTF-8 (GB18030, as Chinese Excel saves
+    CSV; or the profile's ``encoding``) is copied as UTF-8 into ``folder`` for the reader, and
+    removed after; it is hashed first."""
+    digest = hashlib.sha256()
     try:
         with path.open("rb") as f:
             head = f.read(_HEAD_BYTES)
-            f.seek(0)
-            while chunk := f.read(8 << 20):
-                digest.update(chunk)
-                last = chunk[-1:]
+            f.seek(-1, io.SEEK_END)
+            last = f.read(1)
     except OSError as exc:
         raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
     wanted = (encoding or "").lower().replace("_", "-")
@@ -1653,6 +1693,13 @@ def _scan_big_csv(path: Path, encoding: str | None, folder: Path) -> _BigCsv:
             utf8 = True
         except UnicodeDecodeError as exc:  # a character cut at the end of the head is fine
             utf8 = exc.start >= len(head) - 3
+    if hash_first or not utf8:
+        try:
+            with path.open("rb") as f:
+                while chunk := f.read(8 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
     target = path
     if not utf8:
         target = folder / f".{path.name}.{digest.hexdigest()[:12]}.utf8"
@@ -1669,7 +1716,7 @@ def _scan_big_csv(path: Path, encoding: str | None, folder: Path) -> _BigCsv:
                 f"{path}: neither UTF-8 nor {source_encoding} text ({exc}); save it as CSV "
                 "UTF-8, or give the encoding in an import profile (encoding: ...)"
             ) from exc
-    return _BigCsv(path, target, digest.hexdigest(), last in (b"\n", b"\r"))
+    return _BigCsv(path, target, digest, last in (b"\n", b"\r"), hash_first or not utf8)
 
 
 BATCH_SHEET_ROWS = 100_000
@@ -1693,6 +1740,7 @@ class _BigSheet:
     found: Any  # the python-calamine sheet
     merged_cells: int = 0
     ends_with_line_end = True  # a sheet is never cut mid-row
+    hashed = True  # the workbook's SHA-256 is taken when it is opened
 
     def __post_init__(self) -> None:
         self.path, self.sha256 = self.book.path, self.book.sha256
@@ -1743,8 +1791,11 @@ class _BigSheet:
         frame = pl.DataFrame(padded, schema={n: pl.String for n in names}, orient="row")
         return frame.with_row_index("_rec", offset=first)
 
-    def batches(self, skip: int, names: list[str], pieces: list[_Piece]) -> Iterator[pl.DataFrame]:
-        """The rows after the first ``skip``, :data:`BATCH_SHEET_ROWS` at a time."""
+    def batches(
+        self, skip: int, names: list[str], width: int, pieces: list[_Piece]
+    ) -> Iterator[pl.DataFrame]:
+        """The rows after the first ``skip``, :data:`BATCH_SHEET_ROWS` at a time (``width``:
+        every row is as wide as the sheet)."""
         self.skip, self.merged_cells = skip, 0
         rows, record = self._rows(count=True), 0
         for _ in range(skip):
@@ -1823,20 +1874,60 @@ class _Piece:
     line_ends: int = 0  # more than ``records``: some cell holds a line break
 
 
-def _read_piece(data: bytes, names: list[str], first_record: int) -> pl.DataFrame:
-    frame = pl.read_csv(
-        data,
-        has_header=False,
-        infer_schema=False,
-        schema={n: pl.String for n in names},
-        missing_columns="insert",
-        raise_if_empty=False,
-    )
+def _record_bounds(data: bytes) -> list[int]:
+    """Where each record of ``data`` (CSV text cut at a record's end) starts, and its length
+    last: after each line end outside quotes (quotes are doubled inside a quoted cell, so the
+    count of quotes before a line end says whether it is inside one)."""
+    text = np.frombuffer(data, dtype=np.uint8)
+    breaks = np.flatnonzero(text == ord("\n"))
+    quotes = np.flatnonzero(text == ord('"'))
+    ends = breaks[np.searchsorted(quotes, breaks) % 2 == 0] + 1
+    bounds = [0, *ends.tolist()]
+    if bounds[-1] < len(data):  # the last record has no line end
+        bounds.append(len(data))
+    return bounds
+
+
+def _read_piece(
+    data: bytes, names: list[str], first_record: int, width: int | None = None
+) -> pl.DataFrame:
+    """CSV records as text cells in the columns ``names``, with ``_rec``. Read as ``width``
+    columns first (the header's: the columns right of it are empty in a good file, and reading
+    them costs a third more); a record with more cells reads the piece again with all of
+    ``names``. Raises Polars' error for a record with more cells than ``names``."""
+
+    def read(columns: list[str]) -> pl.DataFrame:
+        return pl.read_csv(
+            data,
+            has_header=False,
+            infer_schema=False,
+            schema={n: pl.String for n in columns},
+            missing_columns="insert",
+            raise_if_empty=False,
+        )
+
+    if width is not None and width < len(names):
+        try:
+            frame = read(names[:width])
+        except pl.exceptions.ComputeError:  # more fields than the header: read them
+            frame = read(names)
+        else:
+            frame = frame.with_columns(
+                pl.lit(None, dtype=pl.String).alias(n) for n in names[width:]
+            )
+    else:
+        frame = read(names)
     return frame.with_row_index("_rec", offset=first_record)
 
 
 def _csv_batches(
-    path: Path, start: int, names: list[str], chunk_bytes: int, pieces: list[_Piece]
+    path: Path,
+    start: int,
+    names: list[str],
+    chunk_bytes: int,
+    pieces: list[_Piece],
+    width: int | None = None,
+    digest: Any = None,
 ) -> Iterator[pl.DataFrame]:
     """The records of a UTF-8 CSV file from byte ``start`` (a record's start), every cell as
     text in the columns ``names`` (short records padded with empty cells), about ``chunk_bytes`` at a time,
@@ -1849,6 +1940,8 @@ def _csv_batches(
         f.seek(start)
         while True:
             data = f.read(chunk_bytes)
+            if digest is not None:
+                digest.update(data)
             buffer = pending + data
             if not buffer:
                 return
@@ -1857,7 +1950,7 @@ def _csv_batches(
                 pending = buffer
                 continue
             piece = _Piece(offset, cut, record, line_ends=buffer.count(b"\n", 0, cut))
-            frame = _read_piece(buffer[:cut], names, record)
+            frame = _read_piece(buffer[:cut], names, record, width)
             pending, offset = buffer[cut:], offset + cut
             piece.records = frame.height
             pieces.append(piece)
@@ -1925,7 +2018,7 @@ def _last_record_end(data: bytes) -> int:
 def _blank(column: str) -> pl.Expr:
     """A cell as the whole-file reader reads it: only spaces is empty."""
     text = pl.col(column)
-    return pl.when(text.str.strip_chars() != "").then(text)
+    return pl.when(text.str.strip_chars().str.len_bytes() > 0).then(text)  # faster than != ""
 
 
 def _create_staging(con: duckdb.DuckDBPyConnection, name: str, columns: str) -> None:
@@ -1977,9 +2070,10 @@ def _load_big(
     kind, profile, contract_id, replaces = r.kind, r.profile, r.contract_id, r.replaces
     profile_file, profile_sha = r.profile_file, r.profile_sha
     head = source.head()
-    same = _same_load(con, kind, head, profile_sha, contract_id)
-    if same is not None:
-        return same
+    if source.hashed:  # else no load could be the same bytes
+        same = _same_load(con, kind, head, profile_sha, contract_id)
+        if same is not None:
+            return same
     lines = list(head.lines)
     load = _BigLoad(con, source, scratch, kind, profile, contract_id, contracts, head)
     if replaces is not None:
@@ -1989,9 +2083,9 @@ def _load_big(
             "UPDATE loads SET replaced_by = ?, replaced_at = ? WHERE load_id = ?",
             [load.load_id, load.now, replaces],
         )
-    con.execute(f"SET memory_limit = '{BATCH_MEMORY_LIMIT}'")
     at = load.mapping.header_at
     load.line = lines[at + 1] if len(lines) > at + 1 else (lines[at] if lines else 1) + 1
+    con.execute(f"SET memory_limit = '{BATCH_MEMORY_LIMIT}'")
     load.stage_all(at + 1)
     load.finish()
     con.execute("RESET memory_limit")
@@ -2068,7 +2162,12 @@ class _BigLoad:
         what is above it); the problems into ``_problems`` (made even when there are none)."""
         progress = tqdm(desc=self.source.path.name, unit="行")
         hasher = duckdb.connect()
-        reading = _read_ahead(self.source.batches(skip, self.names, self.pieces))
+        width = len(self.mapping.headers)
+        reading = _read_ahead(self.source.batches(skip, self.names, width, self.pieces))
+        # A piece is hashed and written in a thread while the next one is checked (DuckDB and
+        # Polars work outside the GIL): one piece in flight, so memory stays bounded.
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seatscore-stage")
+        writing: Future | None = None
         try:
             while True:
                 try:
@@ -2084,9 +2183,17 @@ class _BigLoad:
                         "nothing was loaded."
                     ) from exc
                 progress.update(batch.height)
-                self.stage(batch, hasher)
+                staged = self.stage(batch)
+                if writing is not None:
+                    writing.result()
+                if staged is not None:
+                    writing = writer.submit(self.write, *staged, hasher, self.batches)
+                    self.batches += 1
+            if writing is not None:
+                writing.result()
         finally:
             reading.close()
+            writer.shutdown(wait=True, cancel_futures=True)
             progress.close()
             hasher.close()
         if not self.problems_made:
@@ -2103,14 +2210,23 @@ class _BigLoad:
         cells = batch.select(self.cell_select)
         first = batch["_rec"][0]
         piece = next(p for p in reversed(self.pieces) if p.first_record == first)
-        if piece.line_ends <= piece.records:  # no cell holds a line break: a record a line
+        found = (False,)
+        if piece.line_ends > piece.records:  # some cell holds a line break: which columns
+            found = batch.select(
+                pl.col(n).str.contains("\n", literal=True).any() for n in self.names
+            ).row(0)
+        if not any(found):  # a record a line
             spans = pl.zeros(batch.height, dtype=pl.Int64, eager=True)
-        else:
-            spans = cells.select(
+        else:  # the line breaks inside cells as read (a cell of spaces may hold one), counted
+            # only in the columns that have any (a free-text column or two)
+            spans = batch.select(
                 pl.sum_horizontal(
-                    pl.col(n).str.count_matches("\n", literal=True) for n in self.names
+                    pl.col(n).str.count_matches("\n", literal=True)
+                    for n, has in zip(self.names, found, strict=True)
+                    if has
                 )
                 .fill_null(0)
+                .cast(pl.Int64)
                 .alias("_extra")
             )["_extra"]
         lines = self.line + pl.int_range(batch.height, eager=True) + (spans.cum_sum() - spans)
@@ -2156,12 +2272,13 @@ class _BigLoad:
         ordered += [(5, q) for q in reference_problems(self.kind, typed, self.contracts)]
         return typed, ordered
 
-    def stage(self, batch: pl.DataFrame, hasher: duckdb.DuckDBPyConnection) -> None:
-        """Check one piece; its accepted rows and its keys to Parquet, its problems to
-        ``_problems``."""
+    def stage(self, batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        """Check one piece; its problems to ``_problems``; the piece for :meth:`write`: every
+        row checked (with ``_row``, ``_line``, ``_bad``) and the accepted rows as the ledger
+        table takes them. None for a piece of blank rows."""
         cells, rows, lines = self.cells(batch)
         if cells.is_empty():
-            return
+            return None
         typed, ordered = self.check(cells, rows)
         self.result.rows_read += typed.height
         bad = sorted({q.index for _, q in ordered})
@@ -2180,22 +2297,6 @@ class _BigLoad:
             pl.col("_row").alias("source_row"),
             pl.lit(self.load_id, dtype=pl.Int64).alias("load_id"),
         )
-        if self.kind.name == "tickets":  # each piece in the layout the zone maps need
-            good = good.sort(db.CLUSTER_KEY, "received_at", "source_row")
-        # SHA-1 by DuckDB, on a connection of its own: inside the load's transaction each query
-        # of a registered frame keeps memory until the commit (130 MB a piece).
-        hasher.register("_batch", _hash_input(stage, self.kind))
-        try:
-            keys = db.query(
-                hasher,
-                f"SELECT {', '.join(self.key_columns)}, _row, _line, _bad, "
-                f"unhex(sha1({_row_text_sql(self.kind)})) AS _sha FROM _batch",
-            )
-        finally:
-            hasher.unregister("_batch")
-        good.write_parquet(self.scratch / f"rows-{self.batches:06d}.parquet", compression="lz4")
-        keys.write_parquet(self.scratch / f"keys-{self.batches:06d}.parquet", compression="lz4")
-        self.batches += 1
         names, label = self.names, self.label
         raws = {i: _raw_cells(cells.row(i), names, label) for i in {*bad, cells.height - 1}}
         last = cells.height - 1
@@ -2204,6 +2305,32 @@ class _BigLoad:
             self.add_problems(
                 _problem_records(self.kind, self.headers, typed, lines, ordered, raws)
             )
+        return stage, good
+
+    def write(
+        self,
+        stage: pl.DataFrame,
+        good: pl.DataFrame,
+        hasher: duckdb.DuckDBPyConnection,
+        index: int,
+    ) -> None:
+        """A checked piece to the scratch folder: its accepted rows (a ticket piece in the
+        layout the zone maps need) and the keys of every row with its SHA-1."""
+        if self.kind.name == "tickets":
+            good = good.sort(db.CLUSTER_KEY, "received_at", "source_row")
+        # SHA-1 by DuckDB, on a connection of its own: inside the load's transaction each query
+        # of a registered frame keeps memory until the commit (130 MB a piece).
+        hasher.register("_batch", _hash_input(stage, self.kind))
+        try:
+            keys = db.query(
+                hasher,
+                f"SELECT {', '.join(self.key_columns)}, _row, _line, _bad, "
+                f"sha1({_row_text_sql(self.kind)}) AS _sha FROM _batch",
+            )
+        finally:
+            hasher.unregister("_batch")
+        good.write_parquet(self.scratch / f"rows-{index:06d}.parquet", compression="lz4")
+        keys.write_parquet(self.scratch / f"keys-{index:06d}.parquet", compression="lz4")
 
     def add_problems(self, records: pl.DataFrame) -> None:
         self.con.register("_batch", records.to_arrow())
@@ -2250,29 +2377,43 @@ class _BigLoad:
             )
         _key_problems_sql(con, kind, self.headers)
         _database_key_sql(con, kind, self.headers)
-        _fill_row_json(
-            con,
-            self.source,
-            self.pieces,
-            self.cell_select,
-            self.first_row,
-            self.names,
-            self.label,
-        )
-        rejected = "SELECT _row FROM _problems UNION ALL SELECT _row FROM _identical"
-        provenance = ["source", "source_file", "source_sheet", "source_row", "load_id"]
-        target = ", ".join([*self.canonical, *self.extra, *provenance])
-        con.execute(
-            f"""INSERT INTO {kind.table} ({target}) SELECT {target} FROM _ingest_rows
-                WHERE source_row NOT IN ({rejected})"""
-        )
-        loaded = {"load": self.load_id, "kind": kind.name, "path": result.path}
-        con.execute(
-            """INSERT INTO load_rows (load_id, kind, row_sha1)
-                SELECT $load, $kind, lower(hex(_sha)) FROM _ingest_keys
-                WHERE NOT _bad AND _row NOT IN (SELECT _row FROM _problems)""",
-            {k: loaded[k] for k in ("load", "kind")},
-        )
+        wanted = con.execute("SELECT DISTINCT _row FROM _problems WHERE row_json IS NULL")
+        records = sorted(r[0] - self.first_row for r in wanted.fetchall())
+        # The rows just rejected are read again from the file in a thread while DuckDB inserts
+        # the accepted ones (each leaves a core idle much of the time).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seatscore-reread") as pool:
+            reading = pool.submit(
+                _rows_as_written,
+                self.source,
+                self.pieces,
+                records,
+                self.cell_select,
+                self.first_row,
+                self.names,
+                self.label,
+            )
+            rejected = "SELECT _row FROM _problems UNION ALL SELECT _row FROM _identical"
+            provenance = ["source", "source_file", "source_sheet", "source_row", "load_id"]
+            target = ", ".join([*self.canonical, *self.extra, *provenance])
+            con.execute(
+                f"""INSERT INTO {kind.table} ({target}) SELECT {target} FROM _ingest_rows
+                    WHERE source_row NOT IN ({rejected})"""
+            )
+            con.execute(
+                """INSERT INTO load_rows (load_id, kind, row_sha1)
+                    SELECT $load, $kind, _sha FROM _ingest_keys
+                    WHERE NOT _bad AND _row NOT IN (SELECT _row FROM _problems)""",
+                {"load": self.load_id, "kind": kind.name},
+            )
+            filled = reading.result()
+        con.register("_filled", filled.to_arrow())
+        try:
+            con.execute(
+                """UPDATE _problems SET row_json = f.row_json FROM _filled f
+                   WHERE _problems._row = f._row AND _problems.row_json IS NULL"""
+            )
+        finally:
+            con.unregister("_filled")
         con.execute(
             """INSERT INTO quarantine (load_id, path, sheet, source_row, source_line, row_key,
                                        column_name, value, code, reason, row_json)
@@ -2392,43 +2533,27 @@ def _problem_records(
     return _problem_frame(records)
 
 
-def _fill_row_json(
-    con: duckdb.DuckDBPyConnection,
+def _rows_as_written(
     source: _BigCsv | _BigSheet,
     pieces: list[_Piece],
+    records: list[int],
     cell_select: list[pl.Expr],
     first_row: int,
     names: list[str],
     label: dict[int, str],
-) -> None:
-    """The whole row as written, for rows rejected once every batch was staged (a key repeated
-    in the file or held by the database): read again from the source, those rows only."""
-    wanted = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT _row FROM _problems WHERE row_json IS NULL"
-        ).fetchall()
-    ]
-    if not wanted:
-        return
-    records = sorted(r - first_row for r in wanted)
+) -> pl.DataFrame:
+    """The whole row as written (``_row``, ``row_json``), for rows rejected once every batch was
+    staged (a key repeated in the file or held by the database): read again from the source,
+    the pieces that hold ``records`` (indices as the batches gave them) only."""
     rows, texts = [], []
-    for frame in source.again(pieces, records, names):
+    for frame in source.again(pieces, records, names) if records else ():
         # Into Python text now: a filtered frame keeps the whole piece's text alive.
         for row in frame.select("_rec", *cell_select).iter_rows():
             rows.append(row[0] + first_row)
             texts.append(json.dumps(_raw_cells(row[1:], names, label), ensure_ascii=False))
-    filled = pl.DataFrame(
+    return pl.DataFrame(
         {"_row": rows, "row_json": texts}, schema={"_row": pl.Int32, "row_json": pl.String}
     )
-    con.register("_filled", filled.to_arrow())
-    try:
-        con.execute(
-            """UPDATE _problems SET row_json = f.row_json FROM _filled f
-               WHERE _problems._row = f._row AND _problems.row_json IS NULL"""
-        )
-    finally:
-        con.unregister("_filled")
 
 
 def _key_text_sql(kind: LedgerKind, prefix: str) -> str:

@@ -658,6 +658,31 @@ _VALUES = {
 }
 """Chinese values read as the canonical ones, per column (an import profile can add more). A
 text column's values are also read whatever their case (``Closed``, ``URGENT``)."""
+
+
+def _caseless(words: dict[str, str], canonical: tuple[str, ...]) -> dict[str, str]:
+    """``words`` and the canonical values as written in lower, upper, title and sentence case
+    (a lookup, not a lowercasing of every value: that was a tenth of parsing a large file)."""
+    out = {}
+    for word, value in [*((v, v) for v in canonical), *words.items()]:
+        for form in (word, word.lower(), word.upper(), word.title(), word.capitalize()):
+            out.setdefault(form, value)
+    return out
+
+
+_CASELESS = {
+    "priority": _caseless(_VALUES["priority"], ("urgent", "ordinary")),
+    "case_class": _caseless(_VALUES["case_class"], ("city", "district", "special")),
+    "status": _caseless(_VALUES["status"], TICKET_STATUSES),
+    **{
+        k: _caseless(v, ())
+        for k, v in _VALUES.items()
+        if k not in ("priority", "case_class", "status")
+    },
+}
+""":data:`_VALUES` as read: every column's words in any common case."""
+_CASELESS_TRUE = sorted(_caseless({}, tuple(_TRUE)))
+_CASELESS_FALSE = sorted(_caseless({}, tuple(_FALSE)))
 _CANONICAL_TIME = "%Y-%m-%d %H:%M:%S"
 """How most exports write a time: parsed first, in one vectorised pass; only the values it does
 not read go through the slower normalisation (:func:`_cast`), which gives the same for these."""
@@ -713,12 +738,11 @@ def _cast_text(column: Column, text: pl.Expr) -> pl.Expr:
         return pl.coalesce(parsed)
     if column.dtype == pl.Boolean():
         if column.name in _VALUES:
-            text = text.replace(_VALUES[column.name])
-        lowered = text.str.to_lowercase()
+            text = text.replace(_CASELESS[column.name])
         return (
-            pl.when(lowered.is_in(_TRUE))
+            pl.when(text.is_in(_CASELESS_TRUE))
             .then(True)
-            .when(lowered.is_in(_FALSE))
+            .when(text.is_in(_CASELESS_FALSE))
             .then(False)
             .otherwise(None)
         )
@@ -735,28 +759,37 @@ def _cast_text(column: Column, text: pl.Expr) -> pl.Expr:
                 .otherwise(number)
             )
         return number.cast(column.dtype, strict=False)
-    if column.name in _VALUES:  # a closed set of words: case does not matter
-        return text.str.to_lowercase().replace(_VALUES[column.name])
+    if column.name in _VALUES:  # a closed set of words: Urgent, CLOSED, In Progress read too
+        return text.replace(_CASELESS[column.name])
     return text
 
 
-def _typed_column(column: Column, texts: pl.DataFrame) -> pl.Series:
-    """One column of ``texts`` (stripped by :func:`_text`) cast as :func:`_cast` does. Times and
-    dates written the canonical way (most of a large export) are parsed in one pass; only the
-    rest take the regular expressions (3 µs a value: 10 million tickets' five times would take
-    minutes)."""
-    if column.dtype != pl.Date() and not isinstance(column.dtype, pl.Datetime):
-        return texts.select(_cast_text(column, pl.col(column.name)).alias(column.name)).to_series()
-    text = texts[column.name]
-    if column.dtype == pl.Date():
-        fast = text.str.to_date("%Y-%m-%d", strict=False)
-    else:
-        fast = text.str.to_datetime(_CANONICAL_TIME, strict=False, time_unit="us")
-    rest = (fast.is_null() & text.is_not_null()).arg_true()
-    if rest.len():
-        slow = texts[rest].select(_cast_text(column, pl.col(column.name))).to_series()
-        fast = fast.scatter(rest, slow)
-    return fast.alias(column.name)
+def _dated(column: Column) -> bool:
+    return column.dtype == pl.Date() or isinstance(column.dtype, pl.Datetime)
+
+
+def _typed_columns(columns: tuple[Column, ...], texts: pl.DataFrame) -> pl.DataFrame:
+    """``texts`` (stripped by :func:`_text`) cast as :func:`_cast` does, every column in one
+    pass (Polars runs them side by side). Times and dates written the canonical way (most of a
+    large export) are parsed at once; only the rest take the regular expressions (3 µs a value:
+    10 million tickets' five times would take minutes)."""
+    first = texts.select(
+        pl.col(c.name).str.to_date("%Y-%m-%d", strict=False)
+        if c.dtype == pl.Date()
+        else pl.col(c.name).str.to_datetime(_CANONICAL_TIME, strict=False, time_unit="us")
+        if _dated(c)
+        else _cast_text(c, pl.col(c.name)).alias(c.name)
+        for c in columns
+    )
+    for c in columns:
+        if not _dated(c):
+            continue
+        fast = first[c.name]
+        rest = (fast.is_null() & texts[c.name].is_not_null()).arg_true()
+        if rest.len():
+            slow = texts[rest].select(_cast_text(c, pl.col(c.name))).to_series()
+            first = first.with_columns(fast.scatter(rest, slow))
+    return first
 
 
 def type_name(dtype: pl.DataType) -> str:
@@ -779,7 +812,10 @@ def type_name(dtype: pl.DataType) -> str:
 def _problems(
     frame: pl.DataFrame, mask: pl.Expr | pl.Series, column: str, message: str, code: str = "rule"
 ) -> list[Problem]:
-    rows = frame.with_row_index("_index").filter(mask)["_index"].to_list()
+    if isinstance(mask, pl.Series):  # no copy of the frame for a mask already computed
+        rows = mask.fill_null(False).arg_true().to_list()
+    else:
+        rows = frame.with_row_index("_index").filter(mask)["_index"].to_list()
     return [Problem(row, column, code, message) for row in rows]
 
 
@@ -813,7 +849,7 @@ def parse_values(kind: LedgerKind, raw: pl.DataFrame) -> tuple[pl.DataFrame, lis
         pl.lit(None, dtype=pl.String).alias(c.name) for c in kind.columns if c.name not in raw
     )
     texts = raw.select(_text(pl.col(c.name)).alias(c.name) for c in kind.columns)
-    typed = pl.DataFrame([_typed_column(c, texts) for c in kind.columns])
+    typed = _typed_columns(kind.columns, texts)
     problems: list[Problem] = []
     for c in kind.columns:
         present = texts[c.name].is_not_null()
@@ -934,11 +970,15 @@ def rule_problems(kind: LedgerKind, frame: pl.DataFrame) -> list[Problem]:
         if c.dtype == pl.Float64()
     ]
     checks += kind.checks()
+    if not checks or frame.is_empty():
+        return []
+    # Every check in one pass (Polars evaluates them side by side).
+    masks = frame.select(
+        mask.fill_null(False).alias(f"_{i}") for i, (mask, _, _) in enumerate(checks)
+    )
     problems = []
-    for mask, column, message in checks:
-        problems += _problems(
-            frame, frame.select(mask.fill_null(False)).to_series(), column, message
-        )
+    for i, (_, column, message) in enumerate(checks):
+        problems += _problems(frame, masks[f"_{i}"], column, message)
     return problems
 
 
