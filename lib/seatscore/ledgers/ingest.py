@@ -328,14 +328,20 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 @dataclass
 class Workbook:
-    """The sheets of a workbook to load: ``sheets`` as (name, python-calamine sheet, whose
-    cells calamine holds in memory: about 1.3 KB a row of 15 columns), the hidden ones left
-    out unless named."""
+    """The sheets of a workbook to load, the hidden ones left out unless named."""
 
     path: Path
     sha256: str
-    sheets: list[tuple[str, Any]]
+    book: Any  # python-calamine's workbook
+    names: list[str]
     hidden_skipped: list[str]
+
+    @property
+    def sheets(self) -> Iterator[tuple[str, Any]]:
+        """(name, python-calamine sheet) of each sheet to load, read one at a time: calamine
+        holds a sheet's cells in memory, about 1 KB a row of 15 columns."""
+        for name in self.names:
+            yield name, self.book.get_sheet_by_name(name)
 
 
 def open_workbook(path: Path, sheet: str | None = None) -> Workbook:
@@ -359,12 +365,7 @@ def open_workbook(path: Path, sheet: str | None = None) -> Workbook:
     ]
     skipped = [n for n in names if n in hidden] if sheet is None else []
     chosen = [sheet] if sheet is not None else [n for n in names if n not in hidden]
-    return Workbook(
-        path,
-        digest.hexdigest(),
-        [(name, book.get_sheet_by_name(name)) for name in chosen],
-        skipped,
-    )
+    return Workbook(path, digest.hexdigest(), book, chosen, skipped)
 
 
 def _merged_filled(found: Any, grid: list[list]) -> int:

@@ -411,7 +411,15 @@ def _performance_tiles(ctx: ReportContext) -> list[dict]:
     ledger: calls answered, service level, speed of answer …), each in its unit."""
     tiles = []
     if not ctx.month_tickets.is_empty():
-        tiles.append({"label": "本月工单", "value": f"{ctx.month_tickets.height:,}", "notes": []})
+        aside = ctx.month_tickets.filter(service_levels.set_aside()).height
+        notes = [{"kind": "change", "text": f"其中 {aside:,} 张为重复、转出或撤销，不计入服务指标"}]
+        tiles.append(
+            {
+                "label": "本月工单",
+                "value": f"{ctx.month_tickets.height:,}",
+                "notes": notes if aside else [],
+            }
+        )
     month = ctx.kpi_table.filter(pl.col("period") == ctx.month, pl.col("source") == "ledger")
     for r in month.iter_rows(named=True):
         tiles.append(

@@ -353,7 +353,12 @@ def targets_trend(ctx: ReportContext) -> alt.TopLevelMixin | HTML:
         pl.col("value").is_not_null(),
     )
     if kpis.is_empty():
-        return paragraph("本合同没有可由工单计算的服务指标。")
+        public = ctx.contract.kind == "public_source"
+        return paragraph(
+            "本数据来源没有可由工单计算、有目标的服务指标，不画趋势。"
+            if public
+            else "本合同没有可由工单计算的服务指标。"
+        )
     # A time limit without a share holds every ticket to it: its target is 100 %.
     every = [m.key for m in sl.contract_measures(ctx.contract) if m.every_ticket]
     frame = kpis.sort("period").select(
