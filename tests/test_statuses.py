@@ -160,6 +160,9 @@ def test_statuses_are_read_in_chinese_and_english_and_an_unknown_one_is_quaranti
     with duckdb.connect(str(empty_db), read_only=True) as con:
         [row] = explore.measures(con, {}, [D001], by="month").iter_rows(named=True)
     assert row["受理工单数"] == 5 and row["办结用时中位数"] == pytest.approx(24.0)
+    with duckdb.connect(str(empty_db), read_only=True) as con:  # the analyst reads them in Chinese
+        picked = explore.selected_tickets(con, {}, [D001])
+    assert sorted(picked["工单状态"].to_list()) == ["办理中", "已办结", "已办结", "撤销", "重复"]
 
 
 def test_an_extract_fills_a_mapped_column_only_where_its_pattern_matches(empty_db, tmp_path):

@@ -22,7 +22,7 @@ from seatscore.core.config import TIMEZONE
 from seatscore.core.privacy import mask_personal
 from seatscore.ledgers import store as db
 from seatscore.reporting.report import BLUE, FONT, gt_table
-from seatscore.terms.measures import METRICS, SET_ASIDE_STATUSES
+from seatscore.terms.measures import METRICS, SET_ASIDE_STATUSES, TICKET_STATUS_ZH
 from seatscore.terms.periods import month_key, parse_month, shift_month
 
 DISTRICT_SQL = "coalesce(nullif(trim(district), ''), '未填')"
@@ -175,6 +175,7 @@ SELECTED_COLUMNS = {
     "district": "所属街道",
     "replied_at": "回复时间",
     "closed_at": "办结时间",
+    "status": "工单状态",
     "summary": "诉求内容",
     "caller_phone": "来电号码",
 }
@@ -251,8 +252,11 @@ def selected_tickets(
     sql, params = _selected(con, selections, contract_ids, list(SELECTED_COLUMNS))
     frame = db.query(con, sql + " ORDER BY received_at DESC", **params)
     return frame.with_columns(
-        pl.col(c).map_elements(mask_personal, return_dtype=pl.String)
-        for c in ("summary", "caller_phone")
+        *(
+            pl.col(c).map_elements(mask_personal, return_dtype=pl.String)
+            for c in ("summary", "caller_phone")
+        ),
+        pl.col("status").replace(TICKET_STATUS_ZH),
     ).rename(SELECTED_COLUMNS)
 
 

@@ -41,7 +41,7 @@ from seatscore.reporting.report import (
     pct,
     unit_value,
 )
-from seatscore.terms.measures import METRICS
+from seatscore.terms.measures import METRICS, SET_ASIDE_STATUSES, TICKET_STATUS_ZH
 from seatscore.terms.periods import month_of
 
 DIMENSIONS_ZH = {
@@ -278,10 +278,6 @@ def targets_table(ctx: ReportContext) -> GT:
     return gt_table(frame, f"服务指标（{month_zh(ctx.month)}）", note)
 
 
-STATUS_ZH = {"duplicate": "重复", "transferred": "转出", "cancelled": "撤销"}
-"""How the report names the statuses of tickets set aside."""
-
-
 def set_aside_note(ctx: ReportContext) -> str:
     """The sentence saying how many of the month's tickets were set aside (duplicate,
     transferred, cancelled: counted as received, not in the rates and times), by status; empty
@@ -290,8 +286,8 @@ def set_aside_note(ctx: ReportContext) -> str:
     if aside.is_empty():
         return ""
     counts = aside.group_by("status").len().rows()
-    counts.sort(key=lambda r: (-r[1], list(STATUS_ZH).index(r[0])))  # most first
-    parts = "、".join(f"{STATUS_ZH[s]} {n:,} 张" for s, n in counts)
+    counts.sort(key=lambda r: (-r[1], SET_ASIDE_STATUSES.index(r[0])))  # most first
+    parts = "、".join(f"{TICKET_STATUS_ZH[s]} {n:,} 张" for s, n in counts)
     return (
         f"本月受理的 {ctx.month_tickets.height:,} 张工单中 {aside.height:,} 张标为重复、转出或撤销"
         f"（{parts}），计入受理量与话务量，不计入上列比率和派发、办结用时。"

@@ -209,6 +209,15 @@ TICKET_STATUSES = ("open", "closed", "resolved", "duplicate", "transferred", "ca
 """What a ticket's ``status`` may say: still open (办理中), closed (已办结), resolved (已解决), a
 duplicate of another ticket (重复), transferred out of this service to another hotline or agency
 (转出, not 12345's 转办 to a unit, which is its dispatch) or cancelled (撤销)."""
+TICKET_STATUS_ZH = {
+    "open": "办理中",
+    "closed": "已办结",
+    "resolved": "已解决",
+    "duplicate": "重复",
+    "transferred": "转出",
+    "cancelled": "撤销",
+}
+"""How the reports name each status."""
 SET_ASIDE_STATUSES = ("duplicate", "transferred", "cancelled")
 """Statuses of tickets that are no service of their own: counted as received (volumes, workload:
 a duplicate call is still a call) but left out of every service rate and time, and counted apart
