@@ -446,9 +446,9 @@ def ticket_kpis(
 
 def columns_read(measures: list[Measure]) -> list[str]:
     """The ticket columns :func:`ticket_kpis` reads for ``measures`` (in :data:`STATE_COLUMNS`
-    order): the contract id and every time column (for ``as_of``), and what the measures'
-    states and scopes look at."""
-    used = {"contract_id", *TIME_COLUMNS}
+    order): the contract id, every time column (for ``as_of``) and the status (for the tickets
+    set aside), and what the measures' states and scopes look at."""
+    used = {"contract_id", *TIME_COLUMNS, "status"}  # status: what is set aside
     for m in measures:
         used |= set(state_expr(m, None).meta.root_names())
     return [c for c in STATE_COLUMNS if c in used]
