@@ -606,6 +606,10 @@ BATCH_TEXT = (
 )
 
 
+BATCH_REASONS = {"unreadable": 1, "duplicate": 1, "conflict": 2, "rule": 1}
+"""Why BATCH_TEXT's rows are rejected: B1's date, G1 again, D1 twice, B2 closed before received."""
+
+
 def _load(path: Path, db_path: Path, monkeypatch, batched: bool, tmp_path: Path):
     from seatscore.ledgers import ingest as module
 
@@ -627,16 +631,7 @@ def test_a_large_file_in_batches_loads_and_rejects_exactly_as_a_whole_file(tmp_p
     whole, batches = results[False], results[True]
     assert (batches.rows_read, batches.loaded, batches.rejected, batches.blank_rows) == (9, 4, 5, 1)
     assert (whole.rows_read, whole.loaded, whole.rejected, whole.blank_rows) == (9, 4, 5, 1)
-    assert (
-        batches.reasons
-        == whole.reasons
-        == {
-            "unreadable": 1,
-            "duplicate": 1,
-            "conflict": 2,
-            "rule": 1,
-        }
-    )
+    assert batches.reasons == whole.reasons == BATCH_REASONS
     quarantine = """SELECT source_row, source_line, row_key, column_name, value, code, reason,
                            row_json FROM quarantine ORDER BY source_row, column_name"""
     found = rows(tmp_path / "True.duckdb", quarantine)
@@ -696,16 +691,7 @@ def test_a_large_sheet_in_batches_loads_and_rejects_exactly_as_a_whole_sheet(tmp
     for r in (whole, batches):
         assert (r.rows_read, r.loaded, r.rejected, r.blank_rows) == (9, 4, 5, 1)
         assert (r.sheet, r.merged_cells) == ("工单", 8)  # 6 of the title, 2 of the category
-    assert (
-        batches.reasons
-        == whole.reasons
-        == {
-            "unreadable": 1,
-            "duplicate": 1,
-            "conflict": 2,
-            "rule": 1,
-        }
-    )
+    assert batches.reasons == whole.reasons == BATCH_REASONS
     quarantine = """SELECT sheet, source_row, source_line, row_key, column_name, value, code,
                            reason, row_json FROM quarantine ORDER BY source_row, column_name"""
     found = rows(tmp_path / "True.duckdb", quarantine)
