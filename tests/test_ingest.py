@@ -486,7 +486,7 @@ def test_a_real_nyc_311_export_from_a_fresh_database_reads_as_the_sample_it_is(t
     assert "无从计算（无定义，不是 0）：响应率、解决率、满意率、回访率、派单准确率" in page
     assert "工单未记录即时提示" in page and ">即时提示<" not in page
     assert "1,000 张工单中 70 张标为重复、转出或撤销（重复 70 张）" in page
-    assert "其中 70 张为重复、转出或撤销，不计入服务指标" in page  # on the first screen
+    assert "其中 70 张为重复、转出或撤销，不计入办结等比率" in page  # on the first screen
 
 
 def test_quarantine_names_the_text_line_and_the_ticket_when_a_cell_holds_line_breaks(

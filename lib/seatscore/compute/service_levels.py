@@ -14,9 +14,10 @@ How a ticket counts for a measure (its *state*):
 - ``unmeasured``: the ledger lacks the field the measure needs (no dispatch time: the ticket was
   not dispatched, e.g. answered directly; no callback verdict) — not counted, but reported.
 - ``out``: outside the measure's scope (another priority, case class, channel, distance band),
-  or set aside: a duplicate, transferred or cancelled ticket (``status``,
-  :data:`~seatscore.terms.measures.SET_ASIDE_STATUSES`) counts as received but is held to no
-  measure, nor in the dispatch and close times; how many there were is the ``set_aside`` figure.
+  or set aside: a duplicate, or a transferred or cancelled ticket once closed (``status``,
+  :data:`~seatscore.terms.measures.SET_ASIDE_STATUSES`), counts as received and is still held to
+  the handling measures (dispatch, its accuracy, arrival), but to no other, nor in the close
+  times; how many there were is the ``set_aside`` figure.
 
 Time limits are inclusive ("within 10 minutes" = at most 10 minutes after receipt).
 """
@@ -190,9 +191,11 @@ def _scope_expr(m: Measure) -> pl.Expr:
 
 
 def set_aside() -> pl.Expr:
-    """Whether a ticket is set aside (duplicate, transferred or cancelled): false without a
-    status."""
-    return pl.col("status").is_in(SET_ASIDE_STATUSES).fill_null(False)
+    """Whether a ticket is set aside (:data:`~seatscore.terms.measures.SET_ASIDE_STATUSES`): a
+    duplicate from receipt, a transfer or cancellation once closed; false without a status."""
+    status = pl.col("status")
+    closed_out = status.is_in(SET_ASIDE_STATUSES) & pl.col("closed_at").is_not_null()
+    return ((status == "duplicate") | closed_out).fill_null(False)
 
 
 def _state(name: str) -> pl.Expr:
@@ -298,7 +301,8 @@ def state_expr(m: Measure, as_of: AsOf) -> pl.Expr:
         )
     else:
         raise ValueError(f"{metric!r} is not computed from tickets")
-    return pl.when(_scope_expr(m) & ~set_aside()).then(inner).otherwise(_state("out"))
+    scope = _scope_expr(m) if m.info.handling else _scope_expr(m) & ~set_aside()
+    return pl.when(scope).then(inner).otherwise(_state("out"))
 
 
 def _latest_time() -> pl.Expr:
@@ -360,14 +364,13 @@ def _state_counts(
 ) -> pl.DataFrame:
     """One row per ``by`` + period with: ``tickets``, ``set_aside`` and ``with_status``
     (tickets set aside; tickets with any status), ``dispatched``, the dispatch-time median and
-    90th percentile (minutes), ``closed`` and the close-time median and 90th percentile (hours),
+    90th percentile (minutes), ``closed`` and the close-time median and 90th percentile (hours)
     of tickets not set aside, and ``<key>|<state>`` counts for every measure.
 
     The period is grouped on the truncated receipt time (cheap) and labelled afterwards."""
     period_start = pl.col("received_at").dt.truncate(_TRUNCATE[grain]).alias("_period_start")
-    held = ~set_aside()
-    dispatch = pl.when(held).then(_minutes("dispatched_at")).alias("_dispatch_min")
-    close = pl.when(held).then(_minutes("closed_at") / 60).alias("_close_hours")
+    dispatch = _minutes("dispatched_at").alias("_dispatch_min")  # handling: every ticket
+    close = pl.when(~set_aside()).then(_minutes("closed_at") / 60).alias("_close_hours")
     aggs: list[pl.Expr] = [
         pl.len().alias("tickets"),
         set_aside().sum().alias("set_aside"),
@@ -411,11 +414,14 @@ def _kpi_rows(contract: Contract, grain: Grain, grouped: pl.DataFrame) -> list[d
         n = r.get("tickets", 0)
         rows.append(_plain(period, "tickets", n, n))
         aside = _plain(period, "set_aside", r.get("set_aside", 0), n)
-        if n and not r.get("with_status"):  # no status recorded: unknown, not none
+        with_status = r.get("with_status", 0)
+        if n and not with_status:  # no status recorded: unknown, not none
             aside |= {
                 "value": None,
                 "note": "台账未记录工单状态，无从判断是否有重复、转出或撤销的工单",
             }
+        elif with_status < n:
+            aside["note"] = f"{n - with_status:,} 张工单未记录状态：此数为下限"
         rows.append(aside)
         for key in ("dispatch_minutes_median", "dispatch_minutes_p90"):
             rows.append(_plain(period, key, r.get(key), r.get("dispatched", 0)))
@@ -731,9 +737,11 @@ def elapsed_distribution(
     """Tickets by time from receipt to ``column`` in bins (0, e1], (e1, e2] … (en, ∞) minutes:
     ``bin`` (label, e.g. ``5分钟–10分钟``), ``lower_minutes``, ``upper_minutes`` (null for the
     open last bin), ``tickets``, ``share`` (0–1 of tickets with that time; null when none).
-    Tickets without the time are left out, and so are tickets set aside (:func:`set_aside`), as
-    in the medians of :func:`ticket_kpis`."""
-    minutes = tickets.filter(~set_aside()).select(_minutes(column).alias("m")).drop_nulls()["m"]
+    Tickets without the time are left out, and so are tickets set aside (:func:`set_aside`) from
+    the times of what became of them (reply, close), as in the medians of :func:`ticket_kpis`."""
+    if column in ("replied_at", "closed_at"):
+        tickets = tickets.filter(~set_aside())
+    minutes = tickets.select(_minutes(column).alias("m")).drop_nulls()["m"]
     lows = [0.0, *edges]
     rows = []
     for low, high in zip(lows, [*edges, None], strict=True):

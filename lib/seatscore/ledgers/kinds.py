@@ -503,7 +503,7 @@ TICKETS = LedgerKind(
             "open, closed, resolved, duplicate, transferred (out of this service) or cancelled; "
             "duplicate, transferred and cancelled tickets count as received but not in the "
             "service rates and times (seatscore.terms.measures.SET_ASIDE_STATUSES)",
-            ("工单状态", "办理状态", "状态"),
+            ("工单状态", "办理状态"),
             hashed_when_set=True,
         ),
     ),
@@ -644,15 +644,27 @@ _VALUES = {
     "callback_done": {"已回访": "true", "未回访": "false"},
     "dispatch_correct": {"准确": "true", "不准确": "false"},
     "status": {
-        **dict.fromkeys(("办理中", "处理中", "待处理", "待办理", "未办结", "已受理"), "open"),
-        **dict.fromkeys(("in progress", "assigned", "pending", "started"), "open"),
-        **dict.fromkeys(("已办结", "办结", "已结案", "结案", "已关闭", "已完成"), "closed"),
-        "已解决": "resolved",
-        **dict.fromkeys(("重复", "重复件", "重复工单", "重复诉求"), "duplicate"),
-        **dict.fromkeys(("转出", "已转出", "移交", "已移交"), "transferred"),
+        # 退回 (a unit sends it back), 挂起, 延期, 重办: still being handled. 转办 is 12345's
+        # dispatch to a unit, not a transfer out; 移交 (000, 004: handed on for a site check),
+        # 作废 (a wrong report voided: 003 charges it) and 取消 (取消督办 …) are left to a
+        # profile's values:, since setting them aside would hide misses.
         **dict.fromkeys(
-            ("撤销", "已撤销", "撤单", "作废", "已作废", "取消", "已取消"), "cancelled"
+            (
+                *("办理中", "处理中", "待处理", "待办理", "未办结", "已受理", "待签收", "已签收"),
+                *("已派发", "已转办", "退回", "已退回", "挂起", "延期", "重办"),
+            ),
+            "open",
         ),
+        **dict.fromkeys(("in progress", "assigned", "pending", "started"), "open"),
+        **dict.fromkeys(
+            ("已办结", "办结", "已结案", "结案", "已关闭", "已完成", "待回访", "已归档"), "closed"
+        ),
+        "已解决": "resolved",
+        **dict.fromkeys(
+            ("重复", "重复件", "重复工单", "重复诉求", "合并", "已合并", "并案"), "duplicate"
+        ),
+        **dict.fromkeys(("转出", "已转出"), "transferred"),
+        **dict.fromkeys(("撤销", "已撤销", "撤单"), "cancelled"),
         "canceled": "cancelled",
     },
 }
@@ -1222,9 +1234,8 @@ def as_of(kind: LedgerKind | str, frame: pl.DataFrame, cutoff: dt.date) -> pl.Da
       end date after it is not known yet (empty), and the list is taken as true through
       ``cutoff`` at the latest (``listed_on``);
     - tickets: received on or before it; a dispatch, reply, close or arrival after it has not
-      happened yet (empty), nor has a callback of a ticket closed after it, nor is its status
-      known (a ticket set aside without a close time, withdrawn or a duplicate left open, is
-      taken as set aside from receipt);
+      happened yet (empty), nor has a callback of a ticket closed after it (a transfer or a
+      cancellation counts once closed, so one closed after it is not yet one);
     - KPIs: months that ended by ``cutoff``; payments: paid on or before it; calls: intervals
       that started by its end.
 
@@ -1259,7 +1270,7 @@ def as_of(kind: LedgerKind | str, frame: pl.DataFrame, cutoff: dt.date) -> pl.Da
             *(pl.when(pl.col(c) >= end).then(None).otherwise(pl.col(c)).alias(c) for c in later),
             *(
                 pl.when(closed_later).then(None).otherwise(pl.col(c)).alias(c)
-                for c in ("callback_done", "satisfied", "resolved", "status")
+                for c in ("callback_done", "satisfied", "resolved")
             ),
         )
     if kind is CALLS:

@@ -292,7 +292,8 @@ def measures(
     (closed at or before it ÷ closed or past it, judged at the data's last receipt), replied ÷
     received, said resolved and said satisfied ÷ those with a verdict. Medians rounded to 0.1,
     shares to 0.0001. A share with no ticket to count is null (undefined, not zero). Tickets set
-    aside (duplicate, transferred, cancelled) count in ``tickets`` only. Columns in
+    aside (a duplicate; a transfer or cancellation once closed) count in ``tickets`` and the
+    dispatch time only. Columns in
     Chinese (the metrics' names); raises ``ValueError`` for another grouping."""
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
@@ -301,12 +302,16 @@ def measures(
     sql, params = _selected(con, selections, contract_ids, columns)
     judged = "(closed_at IS NOT NULL OR due_at < (SELECT max(received_at) FROM tickets))"
     aside = ", ".join(f"'{s}'" for s in SET_ASIDE_STATUSES)
-    held = f"coalesce(status NOT IN ({aside}), true)"  # duplicates … are received, not served
+    # not set aside (service_levels.set_aside): a duplicate, or a transfer or cancellation closed
+    held = (
+        f"NOT coalesce(status = 'duplicate' OR (status IN ({aside}) AND closed_at IS NOT NULL), "
+        "false)"
+    )
     frame = db.query(
         con,
         f"""SELECT {GROUPINGS[by]} AS group_key,
                    count(*) AS tickets,
-                   round(median(epoch(dispatched_at - received_at) / 60) FILTER ({held}), 1)
+                   round(median(epoch(dispatched_at - received_at) / 60), 1)
                      AS dispatch_minutes_median,
                    round(median(epoch(closed_at - received_at) / 3600) FILTER ({held}), 1)
                      AS close_hours_median,

@@ -412,7 +412,9 @@ def _performance_tiles(ctx: ReportContext) -> list[dict]:
     tiles = []
     if not ctx.month_tickets.is_empty():
         aside = ctx.month_tickets.filter(service_levels.set_aside()).height
-        notes = [{"kind": "change", "text": f"其中 {aside:,} 张为重复、转出或撤销，不计入服务指标"}]
+        notes = [
+            {"kind": "change", "text": f"其中 {aside:,} 张为重复、转出或撤销，不计入办结等比率"}
+        ]
         tiles.append(
             {
                 "label": "本月工单",

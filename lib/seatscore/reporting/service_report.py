@@ -279,9 +279,10 @@ def targets_table(ctx: ReportContext) -> GT:
 
 
 def set_aside_note(ctx: ReportContext) -> str:
-    """The sentence saying how many of the month's tickets were set aside (duplicate,
-    transferred, cancelled: counted as received, not in the rates and times), by status; empty
-    when none was."""
+    """The sentence saying how many of the month's tickets were set aside
+    (:func:`seatscore.compute.service_levels.set_aside`: counted as received and held to the
+    dispatch measures, not in the other rates and the close times), by status; empty when none
+    was."""
     aside = ctx.month_tickets.filter(sl.set_aside())
     if aside.is_empty():
         return ""
@@ -290,7 +291,7 @@ def set_aside_note(ctx: ReportContext) -> str:
     parts = "、".join(f"{TICKET_STATUS_ZH[s]} {n:,} 张" for s, n in counts)
     return (
         f"本月受理的 {ctx.month_tickets.height:,} 张工单中 {aside.height:,} 张标为重复、转出或撤销"
-        f"（{parts}），计入受理量与话务量，不计入上列比率和派发、办结用时。"
+        f"（{parts}），计入受理量、话务量与派发考核，不计入回复、办结、解决、满意等比率和办结用时。"
     )
 
 
