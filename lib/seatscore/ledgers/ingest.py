@@ -1586,8 +1586,8 @@ BATCH_FILE_BYTES = 64 * 2**20
 checked and loaded in batches (:func:`_load_batched`), in bounded memory."""
 BATCH_BYTES = 24 * 2**20
 """Bytes of a large CSV file read and checked at a time (about 95,000 tickets): small enough
-that reading, checking and hashing overlap well on two cores (48 MiB pieces were 2 s slower on
-10 million rows, 96 MiB slower still and 600 MB more memory)."""
+that reading, checking and hashing overlap well on two cores (48 MiB pieces were about 2 s slower
+on 10 million rows, 96 MiB slower still and 600 MB more memory, 16 MiB slower again)."""
 BATCH_MEMORY_LIMIT = "1GB"
 """DuckDB's memory during a batched load (the key checks and the one INSERT over the staged
 Parquet files), beyond which it spills to its temporary folder."""
