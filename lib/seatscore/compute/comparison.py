@@ -18,8 +18,9 @@ contract's own service months, tax as its params file says) unless a price index
 - ``cost_per_staffed_seat_day_cny`` = nominal fees of the months with attendance rows ÷ person-days
   present (实到人数) in them.
 - ``cost_per_ticket_handled_cny`` / ``cost_per_ticket_resolved_cny`` = nominal fees of the months
-  with tickets ÷ tickets received / tickets closed (办结, ``closed_at`` recorded; a duplicate,
-  transferred or cancelled ticket is not a resolved one) in those months.
+  with tickets ÷ tickets received / tickets closed (办结, ``closed_at`` recorded; a ticket set
+  aside, :func:`seatscore.compute.service_levels.set_aside`, is not a resolved one) in those
+  months.
 - ``payable_cny`` against ``nominal_cny`` over the months with data: ``recovered_cny`` is what
   deductions and penalties took off, ``recovered_share`` its share (0–1) of the nominal fees.
 - ``all_targets_met_share`` = months that met every target with a verdict ÷ months with one,

@@ -198,6 +198,14 @@ def set_aside() -> pl.Expr:
     return ((status == "duplicate") | closed_out).fill_null(False)
 
 
+def set_aside_sql() -> str:
+    """:func:`set_aside` as a DuckDB condition on a tickets query."""
+    listed = ", ".join(f"'{s}'" for s in SET_ASIDE_STATUSES)
+    return (
+        f"coalesce(status = 'duplicate' OR (status IN ({listed}) AND closed_at IS NOT NULL), false)"
+    )
+
+
 def _state(name: str) -> pl.Expr:
     return pl.lit(name, dtype=STATE)
 

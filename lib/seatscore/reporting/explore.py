@@ -18,11 +18,12 @@ import altair as alt
 import duckdb
 import polars as pl
 
+from seatscore.compute.service_levels import set_aside_sql
 from seatscore.core.config import TIMEZONE
 from seatscore.core.privacy import mask_personal
 from seatscore.ledgers import store as db
 from seatscore.reporting.report import BLUE, FONT, gt_table
-from seatscore.terms.measures import METRICS, SET_ASIDE_STATUSES, TICKET_STATUS_ZH
+from seatscore.terms.measures import METRICS, TICKET_STATUS_ZH
 from seatscore.terms.periods import month_key, parse_month, shift_month
 
 DISTRICT_SQL = "coalesce(nullif(trim(district), ''), '未填')"
@@ -301,12 +302,7 @@ def measures(
     columns += ["category", "district", "resolved", "satisfied", "status"]
     sql, params = _selected(con, selections, contract_ids, columns)
     judged = "(closed_at IS NOT NULL OR due_at < (SELECT max(received_at) FROM tickets))"
-    aside = ", ".join(f"'{s}'" for s in SET_ASIDE_STATUSES)
-    # not set aside (service_levels.set_aside): a duplicate, or a transfer or cancellation closed
-    held = (
-        f"NOT coalesce(status = 'duplicate' OR (status IN ({aside}) AND closed_at IS NOT NULL), "
-        "false)"
-    )
+    held = f"NOT {set_aside_sql()}"  # a duplicate, a transfer or cancellation closed
     frame = db.query(
         con,
         f"""SELECT {GROUPINGS[by]} AS group_key,
